@@ -1,0 +1,93 @@
+"""Keras activations by name -> torch functions (Keras 2.3.1 ``keras/activations.py``).
+
+Every function acts elementwise except ``softmax``, which normalises over ``axis`` (Keras: the last axis).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def linear(x):
+    return x
+
+
+def relu(x, alpha=0.0, max_value=None, threshold=0.0):
+    if alpha == 0.0 and max_value is None and threshold == 0.0:
+        return torch.relu(x)
+    negative = alpha * (x - threshold) if alpha else torch.zeros_like(x)
+    out = torch.where(x >= threshold if threshold else x > 0, x, negative)
+    return out.clamp(max=max_value) if max_value is not None else out
+
+
+def sigmoid(x):
+    return torch.sigmoid(x)
+
+
+def hard_sigmoid(x):
+    # Keras 2: clip(0.2 * x + 0.5, 0, 1)
+    return (0.2 * x + 0.5).clamp(0.0, 1.0)
+
+
+def tanh(x):
+    return torch.tanh(x)
+
+
+def softmax(x, axis=-1):
+    if x.dim() < 2:
+        raise ValueError(f"softmax: cannot apply softmax to a tensor that is 1D; received shape {tuple(x.shape)}.")
+    return torch.softmax(x, dim=axis)
+
+
+def elu(x, alpha=1.0):
+    return F.elu(x, alpha=alpha)
+
+
+def selu(x):
+    return F.selu(x)
+
+
+def softplus(x):
+    return F.softplus(x)
+
+
+def softsign(x):
+    return F.softsign(x)
+
+
+def exponential(x):
+    return torch.exp(x)
+
+
+def swish(x):
+    return F.silu(x)
+
+
+_ACTIVATIONS = {
+    "linear": linear, "relu": relu, "sigmoid": sigmoid, "hard_sigmoid": hard_sigmoid, "tanh": tanh,
+    "softmax": softmax, "elu": elu, "selu": selu, "softplus": softplus, "softsign": softsign,
+    "exponential": exponential, "swish": swish,
+}
+
+
+def get(identifier):
+    """A name, ``None`` (linear) or a callable -> the activation function."""
+    if identifier is None:
+        return linear
+    if isinstance(identifier, str):
+        try:
+            return _ACTIVATIONS[identifier]
+        except KeyError:
+            raise ValueError(f"Unknown activation function: {identifier!r}. "
+                             f"Known activations: {sorted(_ACTIVATIONS)}.") from None
+    if callable(identifier):
+        return identifier
+    raise TypeError(f"activation: expected a name such as 'relu', a callable or None; "
+                    f"received {identifier!r} of type {type(identifier).__name__}.")
+
+
+def serialize(fn) -> str:
+    for name, candidate in _ACTIVATIONS.items():
+        if candidate is fn:
+            return name
+    return getattr(fn, "__name__", repr(fn))

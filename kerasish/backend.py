@@ -1,0 +1,133 @@
+"""Backend settings: the training device, floatx, epsilon, image_data_format, layer name counters.
+
+The one place that decides where tensors live. Order of precedence for the device:
+``set_device()`` > the ``KERASISH_DEVICE`` environment variable > CUDA when available > CPU.
+"""
+from __future__ import annotations
+
+import collections
+import os
+
+import numpy as np
+import torch
+
+_EPSILON = 1e-7  # Keras 2.3.1 backend/common.py
+_FLOATX = "float32"
+_IMAGE_DATA_FORMAT = "channels_last"
+_device_override: torch.device | None = None
+_name_uids: collections.Counter = collections.Counter()
+
+DEVICE_ENV_VAR = "KERASISH_DEVICE"
+
+
+# ---------------------------------------------------------------- device
+def get_device() -> torch.device:
+    """The device models train on (see the module docstring for the order of precedence)."""
+    if _device_override is not None:
+        return _device_override
+    from_env = os.environ.get(DEVICE_ENV_VAR)
+    if from_env:
+        return _parse_device(from_env, source=f"the {DEVICE_ENV_VAR} environment variable")
+    return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+
+
+def set_device(device: str | torch.device | None) -> None:
+    """Force the training device (``'cpu'``, ``'cuda'``, ``'cuda:1'``); ``None`` restores the default choice."""
+    global _device_override
+    _device_override = None if device is None else _parse_device(device, source="set_device")
+
+
+def _parse_device(device, source: str) -> torch.device:
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"{source}: expected a torch device such as 'cpu' or 'cuda:0'; received {device!r}.") from err
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"{source}: asked for {str(parsed)!r} but CUDA is not available on this machine; use 'cpu'.")
+    return parsed
+
+
+# ---------------------------------------------------------------- numerics
+def epsilon() -> float:
+    """The fuzz factor used in numeric expressions (Keras default 1e-7)."""
+    return _EPSILON
+
+
+def set_epsilon(value: float) -> None:
+    global _EPSILON
+    _EPSILON = float(value)
+
+
+def floatx() -> str:
+    return _FLOATX
+
+
+def set_floatx(value: str) -> None:
+    global _FLOATX
+    if value not in ("float16", "bfloat16", "float32", "float64"):
+        raise ValueError(f"set_floatx: expected one of 'float16', 'bfloat16', 'float32', 'float64'; received {value!r}.")
+    _FLOATX = value
+
+
+def torch_floatx() -> torch.dtype:
+    return getattr(torch, _FLOATX)
+
+
+def image_data_format() -> str:
+    return _IMAGE_DATA_FORMAT
+
+
+def set_image_data_format(data_format: str) -> None:
+    global _IMAGE_DATA_FORMAT
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(
+            f"set_image_data_format: expected 'channels_last' or 'channels_first'; received {data_format!r}.")
+    _IMAGE_DATA_FORMAT = data_format
+
+
+def normalize_data_format(data_format: str | None) -> str:
+    if data_format is None:
+        return _IMAGE_DATA_FORMAT
+    value = str(data_format).lower()
+    if value not in ("channels_last", "channels_first"):
+        raise ValueError(f"data_format: expected 'channels_last' or 'channels_first'; received {data_format!r}.")
+    return value
+
+
+# ---------------------------------------------------------------- names and session
+def get_uid(prefix: str = "") -> int:
+    """1-based counter per prefix, as Keras names layers ``dense_1``, ``dense_2``..."""
+    _name_uids[prefix] += 1
+    return _name_uids[prefix]
+
+
+def reset_uids() -> None:
+    _name_uids.clear()
+
+
+def clear_session() -> None:
+    """Reset layer-name counters and free cached device memory (Keras: destroys the current graph)."""
+    reset_uids()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+# ---------------------------------------------------------------- values
+def get_value(x):
+    """A Python/NumPy value of a tensor, a number, or an optimizer hyper-parameter."""
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().numpy()
+    return x
+
+
+def set_value(x, value) -> None:
+    """Set a tensor in place (``K.set_value``). For learning rates use ``model.optimizer.lr = value``."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"set_value: expected a torch.Tensor; received {type(x).__name__}. "
+                        "To change a learning rate write `model.optimizer.lr = value`.")
+    with torch.no_grad():
+        x.copy_(torch.as_tensor(np.asarray(value), dtype=x.dtype))
+
+
+def count_params(x) -> int:
+    return int(np.prod(tuple(x.shape)))

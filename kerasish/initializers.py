@@ -1,0 +1,225 @@
+"""Keras initializers by name (Keras 2.3.1 ``keras/initializers.py``).
+
+An initializer is called with a **Keras-layout** shape (Dense kernel ``(in, out)``, Conv kernel
+``(*k, in, out)``) and returns a float32 CPU tensor of that shape; layers convert it to their torch layout
+with ``weight_layouts``. Fans are computed as Keras computes them, so variance scaling matches Keras.
+Random draws use torch's global generator (``torch.manual_seed`` makes them reproducible).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+
+def compute_fans(shape: tuple) -> tuple[float, float]:
+    """Keras ``_compute_fans``: 2D ``(in, out)``; conv ``(*k, in, out)`` scaled by the receptive field."""
+    if len(shape) == 2:
+        return float(shape[0]), float(shape[1])
+    if len(shape) in (3, 4, 5):
+        receptive_field = float(np.prod(shape[:-2]))
+        return shape[-2] * receptive_field, shape[-1] * receptive_field
+    root = math.sqrt(float(np.prod(shape)))
+    return root, root
+
+
+class Initializer:
+    def __call__(self, shape, dtype=torch.float32) -> torch.Tensor:
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        return {}
+
+
+class Zeros(Initializer):
+    def __call__(self, shape, dtype=torch.float32):
+        return torch.zeros(tuple(shape), dtype=dtype)
+
+
+class Ones(Initializer):
+    def __call__(self, shape, dtype=torch.float32):
+        return torch.ones(tuple(shape), dtype=dtype)
+
+
+class Constant(Initializer):
+    def __init__(self, value=0):
+        self.value = value
+
+    def __call__(self, shape, dtype=torch.float32):
+        return torch.full(tuple(shape), float(self.value), dtype=dtype)
+
+    def get_config(self):
+        return {"value": self.value}
+
+
+class RandomNormal(Initializer):
+    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+        self.mean, self.stddev, self.seed = mean, stddev, seed
+
+    def __call__(self, shape, dtype=torch.float32):
+        return torch.normal(self.mean, self.stddev, size=tuple(shape), generator=_generator(self.seed)).to(dtype)
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+
+
+class RandomUniform(Initializer):
+    def __init__(self, minval=-0.05, maxval=0.05, seed=None):
+        self.minval, self.maxval, self.seed = minval, maxval, seed
+
+    def __call__(self, shape, dtype=torch.float32):
+        u = torch.rand(tuple(shape), generator=_generator(self.seed))
+        return (self.minval + (self.maxval - self.minval) * u).to(dtype)
+
+    def get_config(self):
+        return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
+
+
+class TruncatedNormal(Initializer):
+    """Normal re-drawn beyond two standard deviations (Keras/TF ``truncated_normal``)."""
+
+    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+        self.mean, self.stddev, self.seed = mean, stddev, seed
+
+    def __call__(self, shape, dtype=torch.float32):
+        return _truncated_normal(tuple(shape), self.mean, self.stddev, _generator(self.seed)).to(dtype)
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+
+
+class VarianceScaling(Initializer):
+    def __init__(self, scale=1.0, mode="fan_in", distribution="normal", seed=None):
+        if scale <= 0.0:
+            raise ValueError(f"VarianceScaling: `scale` must be a positive float; received {scale!r}.")
+        if mode not in ("fan_in", "fan_out", "fan_avg"):
+            raise ValueError(f"VarianceScaling: mode must be 'fan_in', 'fan_out' or 'fan_avg'; received {mode!r}.")
+        if distribution not in ("normal", "uniform", "truncated_normal", "untruncated_normal"):
+            raise ValueError("VarianceScaling: distribution must be 'normal', 'uniform', 'truncated_normal' or "
+                             f"'untruncated_normal'; received {distribution!r}.")
+        self.scale, self.mode, self.distribution, self.seed = scale, mode, distribution, seed
+
+    def __call__(self, shape, dtype=torch.float32):
+        fan_in, fan_out = compute_fans(tuple(shape))
+        fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
+        variance = self.scale / max(1.0, fan)
+        generator = _generator(self.seed)
+        if self.distribution in ("normal", "truncated_normal"):
+            # 0.879... is the stddev of a standard normal truncated to (-2, 2) (Keras 2.3.1)
+            stddev = math.sqrt(variance) / 0.87962566103423978
+            return _truncated_normal(tuple(shape), 0.0, stddev, generator).to(dtype)
+        if self.distribution == "untruncated_normal":
+            return (torch.randn(tuple(shape), generator=generator) * math.sqrt(variance)).to(dtype)
+        limit = math.sqrt(3.0 * variance)
+        return ((torch.rand(tuple(shape), generator=generator) * 2 - 1) * limit).to(dtype)
+
+    def get_config(self):
+        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed}
+
+
+class Orthogonal(Initializer):
+    def __init__(self, gain=1.0, seed=None):
+        self.gain, self.seed = gain, seed
+
+    def __call__(self, shape, dtype=torch.float32):
+        rows = int(np.prod(shape[:-1])) if len(shape) > 1 else 1
+        cols = int(shape[-1])
+        flat = torch.randn((max(rows, cols), min(rows, cols)), generator=_generator(self.seed))
+        q, r = torch.linalg.qr(flat)
+        q = q * torch.sign(torch.diagonal(r))
+        if rows < cols:
+            q = q.t()
+        return (self.gain * q[:rows, :cols]).reshape(tuple(shape)).to(dtype)
+
+    def get_config(self):
+        return {"gain": self.gain, "seed": self.seed}
+
+
+class Identity(Initializer):
+    def __init__(self, gain=1.0):
+        self.gain = gain
+
+    def __call__(self, shape, dtype=torch.float32):
+        if len(shape) != 2:
+            raise ValueError(f"Identity matrix initializer can only be used for 2D matrices; received shape {shape}.")
+        return (self.gain * torch.eye(shape[0], shape[1])).to(dtype)
+
+    def get_config(self):
+        return {"gain": self.gain}
+
+
+def glorot_uniform(seed=None):
+    return VarianceScaling(1.0, "fan_avg", "uniform", seed)
+
+
+def glorot_normal(seed=None):
+    return VarianceScaling(1.0, "fan_avg", "normal", seed)
+
+
+def he_uniform(seed=None):
+    return VarianceScaling(2.0, "fan_in", "uniform", seed)
+
+
+def he_normal(seed=None):
+    return VarianceScaling(2.0, "fan_in", "normal", seed)
+
+
+def lecun_uniform(seed=None):
+    return VarianceScaling(1.0, "fan_in", "uniform", seed)
+
+
+def lecun_normal(seed=None):
+    return VarianceScaling(1.0, "fan_in", "normal", seed)
+
+
+# Keras names (and their CamelCase class names) -> a factory taking no arguments.
+_BY_NAME = {
+    "zeros": Zeros, "zero": Zeros, "ones": Ones, "one": Ones, "constant": Constant,
+    "random_normal": RandomNormal, "normal": RandomNormal, "random_uniform": RandomUniform,
+    "uniform": RandomUniform, "truncated_normal": TruncatedNormal, "variance_scaling": VarianceScaling,
+    "orthogonal": Orthogonal, "identity": Identity,
+    "glorot_uniform": glorot_uniform, "glorot_normal": glorot_normal, "he_uniform": he_uniform,
+    "he_normal": he_normal, "lecun_uniform": lecun_uniform, "lecun_normal": lecun_normal,
+}
+_CLASSES = {cls.__name__: cls for cls in (Zeros, Ones, Constant, RandomNormal, RandomUniform, TruncatedNormal,
+                                           VarianceScaling, Orthogonal, Identity)}
+
+
+def get(identifier) -> Initializer:
+    """A Keras name (``'glorot_uniform'``), class name (``'GlorotUniform'`` style too), instance or callable."""
+    if isinstance(identifier, str):
+        key = identifier if identifier in _BY_NAME else _camel_to_snake(identifier)
+        if key in _BY_NAME:
+            return _BY_NAME[key]()
+        if identifier in _CLASSES:
+            return _CLASSES[identifier]()
+        raise ValueError(f"Unknown initializer: {identifier!r}. Known initializers: {sorted(_BY_NAME)}.")
+    if isinstance(identifier, dict) and "class_name" in identifier:
+        cls = _CLASSES.get(identifier["class_name"])
+        if cls is None:
+            return get(identifier["class_name"])
+        return cls(**identifier.get("config", {}))
+    if callable(identifier):
+        return identifier
+    raise TypeError(f"initializer: expected a name such as 'glorot_uniform', an Initializer or a callable; "
+                    f"received {identifier!r}.")
+
+
+def _camel_to_snake(name: str) -> str:
+    from kerasish.layers.base import to_snake_case
+    return to_snake_case(name)
+
+
+def _generator(seed):
+    if seed is None:
+        return None
+    g = torch.Generator()
+    g.manual_seed(int(seed))
+    return g
+
+
+def _truncated_normal(shape, mean, stddev, generator):
+    out = torch.empty(shape)
+    torch.nn.init.trunc_normal_(out, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=generator)
+    return out * stddev + mean

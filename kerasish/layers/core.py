@@ -1,0 +1,241 @@
+"""Core layers: Dense, Activation, Dropout, Flatten, Reshape, Permute, InputLayer, Lambda, and TorchModule
+(the adapter that lets any ``torch.nn.Module`` sit in a ``Sequential``)."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from kerasish import activations, initializers
+from kerasish.layers import weight_layouts
+from kerasish.layers.base import ANY, KERAS, Layer
+
+
+class ActivatedLayer(Layer):
+    """A layer whose output goes through a Keras ``activation``. ``call_pre_activation`` lets a model
+    compute a cross-entropy from logits when the model ends in softmax/sigmoid."""
+
+    channel_axis = -1  # where softmax normalises, in the layout call() works in
+
+    def __init__(self, activation=None, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+
+    @property
+    def activation_name(self) -> str:
+        return activations.serialize(self.activation)
+
+    def call_pre_activation(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+    def call(self, x):
+        return self.apply_activation(self.call_pre_activation(x))
+
+    def apply_activation(self, x):
+        if self.activation is activations.softmax:
+            return activations.softmax(x, axis=self.channel_axis)
+        return self.activation(x)
+
+    def get_config(self):
+        return {**super().get_config(), "activation": self.activation_name}
+
+
+class Dense(ActivatedLayer):
+    """``Dense(units, activation=None, use_bias=True, kernel_initializer='glorot_uniform', ...)``; acts on the
+    last axis. Kernel stored as torch ``(units, in)``; Keras weights ``[kernel (in, units), bias (units,)]``."""
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(activation=activation, **kwargs)
+        if not isinstance(units, (int, np.integer)) or units <= 0:
+            raise ValueError(f"Dense: units must be a positive integer; received {units!r}.")
+        self.set_weight_penalties(kernel=(kernel_regularizer, kernel_constraint),
+                                  bias=(bias_regularizer, bias_constraint), activity=activity_regularizer)
+        self.units = int(units)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+
+    def build(self, input_shape):
+        in_features = input_shape[-1]
+        if in_features is None:
+            raise ValueError(f"{self.name}: the last dimension of the inputs to `Dense` should be defined; "
+                             f"received input shape {input_shape}.")
+        kernel = self.kernel_initializer((in_features, self.units))
+        self.kernel = nn.Parameter(weight_layouts.DENSE_KERNEL.from_keras(kernel).contiguous())
+        self.bias = nn.Parameter(self.bias_initializer((self.units,))) if self.use_bias else None
+
+    def keras_weight_specs(self):
+        specs = [("kernel", weight_layouts.DENSE_KERNEL)]
+        return specs + [("bias", weight_layouts.SAME)] if self.use_bias else specs
+
+    def call_pre_activation(self, x):
+        return F.linear(x, self.kernel, self.bias)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "use_bias": self.use_bias}
+
+
+class Activation(ActivatedLayer):
+    """``Activation('relu')``: elementwise, so it works in any layout; softmax needs the Keras layout."""
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(activation=activation, **kwargs)
+        self.input_layout = KERAS if self.activation is activations.softmax else ANY
+
+
+class Dropout(Layer):
+    """``Dropout(rate, noise_shape=None, seed=None)``: inverted dropout during training only."""
+
+    input_layout = ANY
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not 0.0 <= float(rate) < 1.0:
+            raise ValueError(f"Dropout: rate must be in [0, 1); received {rate!r}.")
+        self.rate = float(rate)
+        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+        self.seed = seed
+        if self.noise_shape is not None:
+            self.input_layout = KERAS
+
+    def call(self, x):
+        if not self.training or self.rate == 0.0:
+            return x
+        if self.noise_shape is None:
+            return F.dropout(x, self.rate, training=True)
+        shape = tuple(x.shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
+        keep = torch.empty(shape, device=x.device, dtype=x.dtype).bernoulli_(1.0 - self.rate)
+        return x * keep / (1.0 - self.rate)
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape, "seed": self.seed}
+
+
+class Flatten(Layer):
+    """Flattens all but the batch axis in Keras (channels_last) order, so a following Dense kernel has
+    Keras's row order and weights move between Keras and kerasish unchanged."""
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = data_format
+
+    def call(self, x):
+        if self.data_format == "channels_first" and x.dim() > 2:
+            x = x.movedim(1, -1)  # Keras permutes channels_first inputs to channels_last before flattening
+        return x.reshape(x.shape[0], -1)
+
+
+class Reshape(Layer):
+    """``Reshape(target_shape)``; one dimension may be -1."""
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        self.target_shape = tuple(int(d) for d in target_shape)
+        if sum(d == -1 for d in self.target_shape) > 1:
+            raise ValueError(f"Reshape: can only specify one unknown dimension; received {self.target_shape}.")
+
+    def build(self, input_shape):
+        known = int(np.prod([d for d in input_shape[1:]]))
+        target = int(np.prod([d for d in self.target_shape if d != -1]))
+        fits = known % target == 0 if -1 in self.target_shape else known == target
+        if not fits:
+            raise ValueError(f"{self.name}: total size of new array must be unchanged; cannot reshape input "
+                             f"shape {input_shape[1:]} to target_shape {self.target_shape}.")
+
+    def call(self, x):
+        return x.reshape(x.shape[0], *self.target_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "target_shape": self.target_shape}
+
+
+class Permute(Layer):
+    """``Permute(dims)`` with 1-indexed dims that exclude the batch axis, as in Keras."""
+
+    def __init__(self, dims, **kwargs):
+        super().__init__(**kwargs)
+        self.dims = tuple(int(d) for d in dims)
+        if sorted(self.dims) != list(range(1, len(self.dims) + 1)):
+            raise ValueError(f"Permute: invalid permutation `dims`: {self.dims}; it must be a permutation of "
+                             f"1..{len(self.dims)} (the batch axis 0 is not included).")
+
+    def call(self, x):
+        return x.permute(0, *self.dims)
+
+    def get_config(self):
+        return {**super().get_config(), "dims": self.dims}
+
+
+class InputLayer(Layer):
+    """``InputLayer(input_shape=...)``: declares the model's input; passes the tensor through."""
+
+    input_layout = ANY
+
+    def __init__(self, input_shape=None, batch_size=None, batch_input_shape=None, dtype=None, name=None, **kwargs):
+        if name is None:
+            from kerasish import backend
+            name = f"input_{backend.get_uid('input')}"
+        super().__init__(input_shape=input_shape, batch_size=batch_size, batch_input_shape=batch_input_shape,
+                         dtype=dtype, name=name, **kwargs)
+        if self.batch_input_shape is None:
+            raise ValueError("InputLayer: pass input_shape=(...) or batch_input_shape=(...).")
+
+    def call(self, x):
+        return x
+
+
+class Lambda(Layer):
+    """``Lambda(function, output_shape=None, mask=None, arguments=None)``: ``function(x, **arguments)`` on
+    torch tensors in Keras layout."""
+
+    def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
+        super().__init__(**kwargs)
+        if not callable(function):
+            raise TypeError(f"Lambda: function must be callable; received {function!r}.")
+        self.function = function
+        self.arguments = dict(arguments or {})
+        self.declared_output_shape = output_shape
+
+    def call(self, x):
+        return self.function(x, **self.arguments)
+
+    def get_config(self):
+        return {**super().get_config(), "function": getattr(self.function, "__name__", "lambda")}
+
+
+class TorchModule(Layer):
+    """Wraps any ``torch.nn.Module`` so it can be added to a ``Sequential``. The module sees tensors in Keras
+    layout (channels_last); its parameters train with the model and its weights keep torch layouts."""
+
+    def __init__(self, module: nn.Module, name=None, input_shape=None, **kwargs):
+        if not isinstance(module, nn.Module):
+            raise TypeError(f"TorchModule: expected a torch.nn.Module; received {type(module).__name__}.")
+        super().__init__(name=name or _torch_module_name(module), input_shape=input_shape, **kwargs)
+        self.module = module
+
+    def call(self, x):
+        return self.module(x)
+
+
+def _torch_module_name(module: nn.Module) -> str:
+    from kerasish import backend
+    from kerasish.layers.base import to_snake_case
+    prefix = to_snake_case(type(module).__name__)
+    return f"{prefix}_{backend.get_uid(prefix)}"
+
+
+def as_layer(obj) -> Layer:
+    """A kerasish Layer as is; a plain torch module wrapped in ``TorchModule``; anything else is an error."""
+    if isinstance(obj, Layer):
+        return obj
+    if isinstance(obj, nn.Module):
+        return TorchModule(obj)
+    raise TypeError(f"The added layer must be an instance of class Layer or a torch.nn.Module; "
+                    f"received: {obj!r} of type {type(obj).__name__}.")
+
+
+__all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "Permute", "InputLayer", "Lambda",
+           "TorchModule", "ActivatedLayer", "as_layer"]

@@ -1,0 +1,88 @@
+"""Conversion between Keras weight layouts and torch weight layouts: the one place that knows both.
+
+Keras stores a Dense kernel as ``(in, out)`` and a Conv kernel as ``(*kernel_size, in, out)``; torch's
+``F.linear`` and ``F.conv*d`` want ``(out, in)`` and ``(out, in, *kernel_size)``. Layers keep the torch
+layout (so the forward pass never permutes) and declare, per weight, which layout its Keras twin uses;
+``get_weights``/``set_weights`` and Keras-style initialisation go through the functions here.
+"""
+from __future__ import annotations
+
+import torch
+
+
+class WeightLayout:
+    """A pair of inverse maps between a weight's torch layout and its Keras layout."""
+
+    name = "same"
+
+    def to_keras(self, t: torch.Tensor) -> torch.Tensor:
+        return t
+
+    def from_keras(self, t: torch.Tensor) -> torch.Tensor:
+        return t
+
+    def keras_shape(self, torch_shape: tuple) -> tuple:
+        return tuple(self.to_keras(torch.empty(torch_shape, device="meta")).shape)
+
+
+class Same(WeightLayout):
+    pass
+
+
+class DenseKernel(WeightLayout):
+    """torch ``(out, in)`` <-> Keras ``(in, out)``."""
+
+    name = "dense_kernel"
+
+    def to_keras(self, t):
+        return t.t()
+
+    def from_keras(self, t):
+        return t.t()
+
+
+class ConvKernel(WeightLayout):
+    """torch ``(out, in, *k)`` <-> Keras ``(*k, in, out)``.
+
+    The same permutation maps a transposed convolution's torch ``(in, out, *k)`` to Keras's
+    ``(*k, out, in)``, so Conv*DTranspose uses this layout too.
+    """
+
+    name = "conv_kernel"
+
+    def to_keras(self, t):
+        spatial = list(range(2, t.dim()))
+        return t.permute(*spatial, 1, 0)
+
+    def from_keras(self, t):
+        n_spatial = t.dim() - 2
+        return t.permute(n_spatial + 1, n_spatial, *range(n_spatial))
+
+
+class DepthwiseKernel(WeightLayout):
+    """torch grouped conv ``(in * multiplier, 1, *k)`` <-> Keras ``(*k, in, multiplier)``.
+
+    torch's output channel ``i * multiplier + j`` reads input channel ``i``; Keras indexes it ``[..., i, j]``.
+    """
+
+    name = "depthwise_kernel"
+
+    def __init__(self, depth_multiplier: int):
+        self.depth_multiplier = int(depth_multiplier)
+
+    def to_keras(self, t):
+        channels = t.shape[0] // self.depth_multiplier
+        kernel = t.reshape(channels, self.depth_multiplier, *t.shape[2:])
+        spatial = list(range(2, kernel.dim()))
+        return kernel.permute(*spatial, 0, 1)
+
+    def from_keras(self, t):
+        n_spatial = t.dim() - 2
+        channels, multiplier = t.shape[-2], t.shape[-1]
+        kernel = t.permute(n_spatial, n_spatial + 1, *range(n_spatial))
+        return kernel.reshape(channels * multiplier, 1, *t.shape[:n_spatial])
+
+
+SAME = Same()
+DENSE_KERNEL = DenseKernel()
+CONV_KERNEL = ConvKernel()

@@ -1,0 +1,57 @@
+"""Keras weight regularizers (``l1``, ``l2``, ``l1_l2``): a penalty added to the training loss."""
+from __future__ import annotations
+
+import torch
+
+
+class Regularizer:
+    def __call__(self, weight: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        return {}
+
+
+class L1L2(Regularizer):
+    """``l1 * sum(|w|) + l2 * sum(w ** 2)`` (Keras 2.3.1 ``regularizers.L1L2``)."""
+
+    def __init__(self, l1=0.0, l2=0.0):
+        self.l1, self.l2 = float(l1), float(l2)
+
+    def __call__(self, weight):
+        penalty = weight.new_zeros(())
+        if self.l1:
+            penalty = penalty + self.l1 * weight.abs().sum()
+        if self.l2:
+            penalty = penalty + self.l2 * weight.square().sum()
+        return penalty
+
+    def get_config(self):
+        return {"l1": self.l1, "l2": self.l2}
+
+
+def l1(l=0.01):
+    return L1L2(l1=l)
+
+
+def l2(l=0.01):
+    return L1L2(l2=l)
+
+
+def l1_l2(l1=0.01, l2=0.01):
+    return L1L2(l1=l1, l2=l2)
+
+
+_BY_NAME = {"l1": l1, "l2": l2, "l1_l2": l1_l2}
+
+
+def get(identifier):
+    if identifier is None:
+        return None
+    if isinstance(identifier, str):
+        if identifier not in _BY_NAME:
+            raise ValueError(f"Unknown regularizer: {identifier!r}. Known regularizers: {sorted(_BY_NAME)}.")
+        return _BY_NAME[identifier]()
+    if callable(identifier):
+        return identifier
+    raise TypeError(f"regularizer: expected a name, a Regularizer or a callable; received {identifier!r}.")
