@@ -1,0 +1,18 @@
+"""Keras layers on torch. Every layer is a ``torch.nn.Module``; see ``base.py`` for layouts and weights."""
+from kerasish.layers.advanced_activations import ELU, PReLU, ReLU, LeakyReLU, Softmax, ThresholdedReLU
+from kerasish.layers.base import Layer
+from kerasish.layers.convolutional import (Conv1D, Conv2D, Conv2DTranspose, SeparableConv2D, UpSampling2D,
+                                           ZeroPadding2D)
+from kerasish.layers.core import (Activation, Dense, Dropout, Flatten, InputLayer, Lambda, Permute, Reshape,
+                                  TorchModule)
+from kerasish.layers.normalization import BatchNormalization
+from kerasish.layers.pooling import (AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D,
+                                     GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D,
+                                     MaxPooling2D)
+
+# Keras 2 aliases
+Convolution1D, Convolution2D, Deconvolution2D = Conv1D, Conv2D, Conv2DTranspose
+SeparableConvolution2D = SeparableConv2D
+MaxPool1D, MaxPool2D, AvgPool1D, AvgPool2D = MaxPooling1D, MaxPooling2D, AveragePooling1D, AveragePooling2D
+GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
+GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D

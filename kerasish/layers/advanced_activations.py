@@ -1,0 +1,191 @@
+"""Activation layers with parameters: LeakyReLU, PReLU, ELU, ThresholdedReLU, Softmax, ReLU
+(Keras 2.3.1 ``keras/layers/advanced_activations.py``).
+
+The elementwise ones declare ``ANY`` layout, so they sit between convolutions without moving axes.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from kerasish import activations, initializers
+from kerasish.layers import weight_layouts
+from kerasish.layers.base import ANY, CHANNELS_FIRST, KERAS, Layer
+from kerasish.layers.convolutional import penalties_config, serialize_keras_object
+
+
+def keras_relu(x: torch.Tensor, alpha: float = 0.0, max_value: float | None = None,
+               threshold: float = 0.0) -> torch.Tensor:
+    """Keras 2.3.1 TensorFlow-backend ``K.relu``, step for step: values ``> threshold`` pass (the rest
+    become 0), a ``max_value`` clips to ``[0, max_value]``, then ``alpha * relu(threshold - x)`` is
+    subtracted."""
+    if alpha != 0.0 and max_value is None and threshold == 0.0:
+        return F.leaky_relu(x, alpha)   # tf.nn.leaky_relu: x if x > 0 else alpha * x
+    out = x * (x > threshold).to(x.dtype) if threshold != 0.0 else torch.relu(x)
+    if max_value is not None:
+        out = out.clamp(0.0, max_value)
+    if alpha != 0.0:
+        out = out - alpha * torch.relu(threshold - x)
+    return out
+
+
+class LeakyReLU(Layer):
+    """``LeakyReLU(alpha=0.3)``: ``x`` for ``x > 0``, else ``alpha * x``. Keras's default slope is 0.3
+    (torch's ``nn.LeakyReLU`` uses 0.01)."""
+
+    input_layout = ANY
+
+    def __init__(self, alpha=0.3, **kwargs):
+        super().__init__(**kwargs)
+        self.alpha = float(alpha)
+
+    def call(self, x):
+        return F.leaky_relu(x, self.alpha)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha}
+
+
+class ELU(Layer):
+    """``ELU(alpha=1.0)``: ``x`` for ``x > 0``, else ``alpha * (exp(x) - 1)``."""
+
+    input_layout = ANY
+
+    def __init__(self, alpha=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.alpha = float(alpha)
+
+    def call(self, x):
+        return F.elu(x, self.alpha)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha}
+
+
+class ThresholdedReLU(Layer):
+    """``ThresholdedReLU(theta=1.0)``: ``x`` for ``x > theta``, else 0."""
+
+    input_layout = ANY
+
+    def __init__(self, theta=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.theta = float(theta)
+
+    def call(self, x):
+        return x * (x > self.theta).to(x.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "theta": self.theta}
+
+
+class ReLU(Layer):
+    """``ReLU(max_value=None, negative_slope=0., threshold=0.)``, computed as Keras 2.3.1's ``K.relu``."""
+
+    input_layout = ANY
+
+    def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
+        super().__init__(**kwargs)
+        # Keras 2.3.1 ReLU.__init__ checks and wording
+        if max_value is not None and max_value < 0.0:
+            raise ValueError(f"max_value of Relu layer cannot be negative value: {max_value}")
+        if negative_slope < 0.0:
+            raise ValueError(f"negative_slope of Relu layer cannot be negative value: {negative_slope}")
+        self.max_value = None if max_value is None else float(max_value)
+        self.negative_slope = float(negative_slope)
+        self.threshold = float(threshold)
+
+    def call(self, x):
+        return keras_relu(x, self.negative_slope, self.max_value, self.threshold)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "max_value": self.max_value, "negative_slope": self.negative_slope,
+                "threshold": self.threshold}
+
+
+class Softmax(Layer):
+    """``Softmax(axis=-1)``. As Keras 2.3.1's ``activations.softmax``, a 2D input is always normalised over
+    its last axis whatever ``axis`` says; 1D inputs are an error."""
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise TypeError(f"Softmax: axis must be an integer; received {axis!r}.")
+        self.axis = int(axis)
+        # The last Keras axis is dim 1 of the channels-first layout: no permute after a conv stack.
+        self.input_layout = CHANNELS_FIRST if self.axis == -1 else KERAS
+
+    def call(self, x):
+        if x.dim() < 2:
+            raise ValueError(f"Cannot apply softmax to a tensor that is 1D. Received input shape {tuple(x.shape)}.")
+        if x.dim() == 2:
+            return torch.softmax(x, dim=-1)
+        return activations.softmax(x, axis=1 if self.axis == -1 else self.axis)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
+
+
+class PReLU(Layer):
+    """``PReLU(alpha_initializer='zeros', alpha_regularizer=None, alpha_constraint=None, shared_axes=None)``:
+    ``x`` for ``x > 0``, else ``alpha * x`` with a learned ``alpha`` of shape ``input_shape[1:]``, size 1
+    along the (1-based, batch excluded) ``shared_axes``."""
+
+    def __init__(self, alpha_initializer="zeros", alpha_regularizer=None, alpha_constraint=None, shared_axes=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.alpha_initializer = initializers.get(alpha_initializer)
+        if shared_axes is None:
+            self.shared_axes = None
+        elif isinstance(shared_axes, (list, tuple)):
+            self.shared_axes = [int(a) for a in shared_axes]
+        else:
+            self.shared_axes = [int(shared_axes)]
+        self.set_weight_penalties(alpha=(alpha_regularizer, alpha_constraint))
+
+    def build(self, input_shape):
+        param_shape = list(input_shape[1:])
+        for axis in self.shared_axes or []:
+            if not 1 <= axis <= len(param_shape):
+                raise ValueError(f"{self.name}: shared_axes entries count from 1 (the batch axis excluded) up to "
+                                 f"{len(param_shape)}; received {self.shared_axes} for input shape "
+                                 f"{tuple(input_shape)}.")
+            param_shape[axis - 1] = 1
+        if any(d is None for d in param_shape):
+            raise ValueError(f"{self.name}: every non-shared axis needs a defined size; received input shape "
+                             f"{tuple(input_shape)} with shared_axes={self.shared_axes}.")
+        self.alpha = nn.Parameter(self.alpha_initializer(tuple(param_shape)))
+
+    def keras_weight_specs(self):
+        return [("alpha", weight_layouts.SAME)]
+
+    def call(self, x):
+        return torch.where(x > 0, x, self.alpha * x)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        config = {"alpha_initializer": serialize_keras_object(self.alpha_initializer),
+                  "shared_axes": self.shared_axes}
+        config.update(penalties_config(self, ("alpha",), activity=False))
+        return {**super().get_config(), **config}
+
+
+__all__ = ["LeakyReLU", "PReLU", "ELU", "ThresholdedReLU", "Softmax", "ReLU"]

@@ -1,0 +1,180 @@
+"""Pooling layers: MaxPooling1D/2D, AveragePooling1D/2D, GlobalMaxPooling1D/2D, GlobalAveragePooling1D/2D.
+
+Like the convolutions, every layer computes on channel-first tensors ``(n, c, *spatial)`` (see
+``convolutional.py``). 'same' pooling uses TensorFlow's padding (the odd cell at the end); padded cells
+never win a max and are left out of an average's count (TF ``avg_pool``), as in Keras 2.3.1.
+"""
+from __future__ import annotations
+
+import torch.nn.functional as F
+
+from kerasish import backend
+from kerasish.layers.base import Layer
+from kerasish.layers.convolutional import (channel_first_shape, check_ndim, check_output_lengths,
+                                           conv_output_length, explicit_padding, keras_shape_from_channel_first,
+                                           layout_for, normalize_padding_arg, positive_tuple, torch_pad_arg)
+
+
+class _Pooling(Layer):
+    """Keras 2.3.1 ``_Pooling1D``/``_Pooling2D``: ``strides=None`` means ``strides = pool_size``."""
+
+    rank = 2
+    mode = "max"
+
+    def __init__(self, pool_size, strides, padding, data_format, **kwargs):
+        super().__init__(**kwargs)
+        layer_type = type(self).__name__
+        self.pool_size = positive_tuple(pool_size, self.rank, "pool_size", layer_type)
+        self.strides = positive_tuple(pool_size if strides is None else strides, self.rank, "strides", layer_type)
+        self.padding = normalize_padding_arg(padding, ("valid", "same"), layer_type)
+        self.data_format = backend.normalize_data_format(data_format)
+        self.input_layout = layout_for(self.data_format)
+
+    def _output_spatial(self, spatial):
+        return tuple(conv_output_length(n, k, self.padding, s)
+                     for n, k, s in zip(spatial, self.pool_size, self.strides))
+
+    def build(self, input_shape):
+        check_ndim(self, input_shape, self.rank + 2)
+        spatial = channel_first_shape(tuple(input_shape), self.data_format)[2:]
+        check_output_lengths(self, input_shape, spatial, self.pool_size, (1,) * self.rank,
+                             self._output_spatial(spatial))
+
+    def compute_output_shape(self, input_shape):
+        batch, channels, *spatial = channel_first_shape(tuple(input_shape), self.data_format)
+        out = (batch, channels) + self._output_spatial(tuple(spatial))
+        return keras_shape_from_channel_first(out, self.data_format)
+
+    def call(self, x):
+        # x: (n, c, *spatial) -> (n, c, *pooled)
+        pads = explicit_padding(tuple(x.shape[2:]), self.pool_size, self.strides, self.padding)
+        symmetric = all(before == after for before, after in pads)
+        if self.mode == "max":
+            pool = F.max_pool1d if self.rank == 1 else F.max_pool2d
+            if symmetric:
+                return pool(x, self.pool_size, self.strides, tuple(p for p, _ in pads))
+            return pool(F.pad(x, torch_pad_arg(pads), value=float("-inf")), self.pool_size, self.strides)
+        pool = F.avg_pool1d if self.rank == 1 else F.avg_pool2d
+        if symmetric:
+            return pool(x, self.pool_size, self.strides, tuple(p for p, _ in pads), count_include_pad=False)
+        # Asymmetric 'same': average over zero-padded windows, then rescale by the fraction of real cells.
+        pad = torch_pad_arg(pads)
+        ones = x.new_ones((1, 1) + tuple(x.shape[2:]))
+        real_fraction = pool(F.pad(ones, pad), self.pool_size, self.strides)
+        return pool(F.pad(x, pad), self.pool_size, self.strides) / real_fraction
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": self.pool_size, "padding": self.padding,
+                "strides": self.strides, "data_format": self.data_format}
+
+
+class MaxPooling1D(_Pooling):
+    """``MaxPooling1D(pool_size=2, strides=None, padding='valid', data_format='channels_last')``."""
+
+    rank, mode = 1, "max"
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format="channels_last", **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+class AveragePooling1D(_Pooling):
+    """``AveragePooling1D(pool_size=2, strides=None, padding='valid', data_format='channels_last')``."""
+
+    rank, mode = 1, "avg"
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format="channels_last", **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+class MaxPooling2D(_Pooling):
+    """``MaxPooling2D(pool_size=(2, 2), strides=None, padding='valid', data_format=None)``."""
+
+    rank, mode = 2, "max"
+
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+class AveragePooling2D(_Pooling):
+    """``AveragePooling2D(pool_size=(2, 2), strides=None, padding='valid', data_format=None)``."""
+
+    rank, mode = 2, "avg"
+
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+class _GlobalPooling(Layer):
+    """Reduces every spatial axis: ``(batch, *spatial, channels)`` -> ``(batch, channels)``."""
+
+    rank = 2
+    mode = "max"
+
+    def __init__(self, data_format, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = backend.normalize_data_format(data_format)
+        self.input_layout = layout_for(self.data_format)
+
+    def build(self, input_shape):
+        check_ndim(self, input_shape, self.rank + 2)
+
+    def compute_output_shape(self, input_shape):
+        batch, channels = channel_first_shape(tuple(input_shape), self.data_format)[:2]
+        return (batch, channels)
+
+    def call(self, x):
+        # x: (n, c, *spatial) -> (n, c)
+        spatial_dims = tuple(range(2, x.dim()))
+        if self.mode == "max":
+            return x.amax(dim=spatial_dims)
+        return x.mean(dim=spatial_dims)
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format}
+
+
+class GlobalMaxPooling1D(_GlobalPooling):
+    """``GlobalMaxPooling1D(data_format='channels_last')``."""
+
+    rank, mode = 1, "max"
+
+    def __init__(self, data_format="channels_last", **kwargs):
+        super().__init__(data_format, **kwargs)
+
+
+class GlobalAveragePooling1D(_GlobalPooling):
+    """``GlobalAveragePooling1D(data_format='channels_last')`` (no masking: kerasish layers receive no masks)."""
+
+    rank, mode = 1, "avg"
+
+    def __init__(self, data_format="channels_last", **kwargs):
+        super().__init__(data_format, **kwargs)
+
+
+class GlobalMaxPooling2D(_GlobalPooling):
+    """``GlobalMaxPooling2D(data_format=None)``."""
+
+    rank, mode = 2, "max"
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(data_format, **kwargs)
+
+
+class GlobalAveragePooling2D(_GlobalPooling):
+    """``GlobalAveragePooling2D(data_format=None)``."""
+
+    rank, mode = 2, "avg"
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(data_format, **kwargs)
+
+
+# Keras 2.3.1 aliases
+MaxPool1D, MaxPool2D = MaxPooling1D, MaxPooling2D
+AvgPool1D, AvgPool2D = AveragePooling1D, AveragePooling2D
+GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
+GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
+
+__all__ = ["MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D", "GlobalMaxPooling1D",
+           "GlobalMaxPooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "MaxPool1D", "MaxPool2D",
+           "AvgPool1D", "AvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalAvgPool1D", "GlobalAvgPool2D"]

@@ -1,0 +1,340 @@
+"""Convolutional layers against NumPy loop references of Keras 2.3.1 / TensorFlow semantics.
+
+Weights go in through ``set_weights`` in Keras layout, so every value test also pins the weight layout.
+"""
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from kerasish import backend, regularizers
+from kerasish.layers.base import to_layout
+from kerasish.layers.convolutional import (Conv1D, Conv2D, Conv2DTranspose, Deconvolution2D, SeparableConv2D,
+                                           UpSampling2D, ZeroPadding2D)
+
+RNG = np.random.default_rng(0)
+
+
+# ------------------------------------------------------------------------------------------ references
+def tf_same_pads(length, kernel, stride, dilation=1):
+    """TensorFlow 'SAME': out = ceil(length / stride); the odd padding cell goes after."""
+    out = -(-length // stride)
+    total = max((out - 1) * stride + (kernel - 1) * dilation + 1 - length, 0)
+    return total // 2, total - total // 2
+
+
+def reference_conv(x, kernel, bias, strides, pads, dilation):
+    """x (n, *spatial, c) channels_last; kernel (*k, c, filters); pads [(before, after)] per spatial dim."""
+    rank = kernel.ndim - 2
+    padded = np.pad(x, [(0, 0)] + list(pads) + [(0, 0)])
+    ksize = kernel.shape[:rank]
+    out_spatial = [(padded.shape[1 + i] - (ksize[i] - 1) * dilation[i] - 1) // strides[i] + 1 for i in range(rank)]
+    out = np.zeros((x.shape[0], *out_spatial, kernel.shape[-1]))
+    for o in itertools.product(*[range(n) for n in out_spatial]):
+        for t in itertools.product(*[range(k) for k in ksize]):
+            idx = tuple(o[i] * strides[i] + t[i] * dilation[i] for i in range(rank))
+            out[(slice(None),) + o] += padded[(slice(None),) + idx] @ kernel[t]
+    return out + bias
+
+
+def keras_deconv_length(length, stride, kernel, padding, output_padding, dilation=1):
+    """Keras 2.3.1 conv_utils.deconv_length, restated."""
+    kernel = kernel + (kernel - 1) * (dilation - 1)
+    if output_padding is None:
+        if padding == "valid":
+            return length * stride + max(kernel - stride, 0)
+        return length * stride
+    pad = kernel // 2 if padding == "same" else 0
+    return (length - 1) * stride + kernel - 2 * pad + output_padding
+
+
+def reference_conv_transpose(x, kernel, bias, strides, padding, output_padding, dilation=(1, 1)):
+    """x (n, h, w, c); kernel (kh, kw, filters, c). Scatter every input pixel through the kernel, then read
+    the window TF's conv2d_transpose returns: from the forward conv's 'same' padding offset, zeros beyond."""
+    n, h, w, _ = x.shape
+    kh, kw, filters, _ = kernel.shape
+    eff = [(k - 1) * d + 1 for k, d in zip((kh, kw), dilation)]
+    full = np.zeros((n, (h - 1) * strides[0] + eff[0], (w - 1) * strides[1] + eff[1], filters))
+    for i, j, a, b in itertools.product(range(h), range(w), range(kh), range(kw)):
+        full[:, i * strides[0] + a * dilation[0], j * strides[1] + b * dilation[1]] += x[:, i, j] @ kernel[a, b].T
+    out_pads = output_padding or (None, None)
+    outs = [keras_deconv_length(length, s, k, padding, p, d)
+            for length, s, k, p, d in zip((h, w), strides, (kh, kw), out_pads, dilation)]
+    starts = [max(full.shape[1 + i] - outs[i], 0) // 2 if padding == "same" else 0 for i in range(2)]
+    out = np.zeros((n, outs[0], outs[1], filters))
+    rows = full[:, starts[0]:starts[0] + outs[0], starts[1]:starts[1] + outs[1]]
+    out[:, :rows.shape[1], :rows.shape[2]] = rows
+    return out + bias
+
+
+def apply(layer, x_keras):
+    """Build on the Keras-layout shape, call in the layer's layout, return a Keras-layout array."""
+    layer._build_once((None,) + x_keras.shape[1:])
+    x = to_layout(torch.as_tensor(x_keras, dtype=torch.float32), "keras", layer.input_layout)
+    with torch.no_grad():
+        y = layer(x)
+    return to_layout(y, layer.input_layout, "keras").numpy()
+
+
+def random_weights(layer, input_shape):
+    layer._build_once(input_shape)
+    weights = [RNG.standard_normal(w.shape).astype(np.float32) for w in layer.get_weights()]
+    layer.set_weights(weights)
+    return weights
+
+
+# ------------------------------------------------------------------------------------------ Conv2D
+def test_conv2d_param_count_and_keras_kernel_shape():
+    layer = Conv2D(32, (3, 3))
+    layer._build_once((None, 28, 28, 1))
+    assert layer.count_params() == 320
+    assert [w.shape for w in layer.get_weights()] == [(3, 3, 1, 32), (32,)]
+    assert layer.compute_output_shape((None, 28, 28, 1)) == (None, 26, 26, 32)
+
+
+@pytest.mark.parametrize("size, kernel, strides, padding, dilation", [
+    ((6, 7), (3, 3), (1, 1), "valid", (1, 1)),
+    ((6, 7), (3, 3), (1, 1), "same", (1, 1)),
+    ((6, 7), (3, 2), (2, 2), "same", (1, 1)),    # asymmetric 'same' in both dims
+    ((7, 8), (3, 3), (2, 3), "valid", (1, 1)),
+    ((7, 7), (2, 3), (1, 1), "same", (2, 2)),    # dilated, even kernel -> asymmetric
+    ((8, 8), (4, 4), (2, 2), "same", (1, 1)),
+])
+def test_conv2d_channels_last_matches_reference(size, kernel, strides, padding, dilation):
+    layer = Conv2D(4, kernel, strides=strides, padding=padding, dilation_rate=dilation)
+    x = RNG.standard_normal((2, *size, 3)).astype(np.float32)
+    w, b = random_weights(layer, (None, *size, 3))
+    pads = ([tf_same_pads(n, k, s, d) for n, k, s, d in zip(size, kernel, strides, dilation)]
+            if padding == "same" else [(0, 0), (0, 0)])
+    expected = reference_conv(x, w, b, strides, pads, dilation)
+    np.testing.assert_allclose(apply(layer, x), expected, rtol=1e-4, atol=1e-4)
+    assert apply(layer, x).shape[1:] == layer.compute_output_shape((None, *size, 3))[1:]
+
+
+def test_conv2d_channels_first_uses_the_same_keras_kernel():
+    kernel = RNG.standard_normal((3, 3, 2, 5)).astype(np.float32)
+    bias = RNG.standard_normal(5).astype(np.float32)
+    x_last = RNG.standard_normal((2, 7, 6, 2)).astype(np.float32)
+    first = Conv2D(5, 3, strides=2, padding="same", data_format="channels_first")
+    first._build_once((None, 2, 7, 6))
+    first.set_weights([kernel, bias])
+    assert first.input_layout == "keras"
+    out = apply(first, x_last.transpose(0, 3, 1, 2))
+    expected = reference_conv(x_last, kernel, bias, (2, 2), [tf_same_pads(7, 3, 2), tf_same_pads(6, 3, 2)], (1, 1))
+    np.testing.assert_allclose(out, expected.transpose(0, 3, 1, 2), rtol=1e-4, atol=1e-4)
+    assert first.compute_output_shape((None, 2, 7, 6)) == (None, 5, 4, 3)
+
+
+def test_conv2d_default_data_format_follows_backend():
+    backend.set_image_data_format("channels_first")
+    try:
+        assert Conv2D(2, 3).data_format == "channels_first"
+    finally:
+        backend.set_image_data_format("channels_last")
+    assert Conv2D(2, 3).data_format == "channels_last"
+
+
+def test_conv2d_softmax_activation_normalises_channels():
+    layer = Conv2D(3, 1, activation="softmax")
+    x = RNG.standard_normal((2, 4, 4, 2)).astype(np.float32)
+    out = apply(layer, x)
+    np.testing.assert_allclose(out.sum(axis=-1), 1.0, rtol=1e-5)
+
+
+def test_conv2d_kernel_regularizer_sees_keras_layout_weight():
+    layer = Conv2D(2, 3, kernel_regularizer=regularizers.l1(0.5))
+    w, _ = random_weights(layer, (None, 5, 5, 1))
+    [penalty] = layer.regularization_losses()
+    np.testing.assert_allclose(penalty.item(), 0.5 * np.abs(w).sum(), rtol=1e-5)
+
+
+# ------------------------------------------------------------------------------------------ Conv1D
+@pytest.mark.parametrize("length, kernel, strides, padding, dilation", [
+    (9, 3, 1, "valid", 1), (9, 3, 1, "same", 1), (8, 3, 2, "same", 1), (9, 4, 3, "valid", 1),
+    (10, 2, 1, "same", 1), (9, 3, 1, "causal", 2), (8, 3, 2, "causal", 1), (9, 3, 1, "same", 3),
+])
+def test_conv1d_matches_reference(length, kernel, strides, padding, dilation):
+    layer = Conv1D(3, kernel, strides=strides, padding=padding, dilation_rate=dilation)
+    x = RNG.standard_normal((2, length, 2)).astype(np.float32)
+    w, b = random_weights(layer, (None, length, 2))
+    assert w.shape == (kernel, 2, 3)
+    pad = {"valid": (0, 0), "same": tf_same_pads(length, kernel, strides, dilation),
+           "causal": (dilation * (kernel - 1), 0)}[padding]
+    expected = reference_conv(x, w, b, (strides,), [pad], (dilation,))
+    out = apply(layer, x)
+    np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-4)
+    assert out.shape[1:] == layer.compute_output_shape((None, length, 2))[1:]
+
+
+def test_conv1d_same_with_stride_pads_the_end_not_the_start():
+    # length 4, kernel 3, stride 2: TF pads one zero after -> windows [1,2,3] and [3,4,0]
+    layer = Conv1D(1, 3, strides=2, padding="same", use_bias=False)
+    layer._build_once((None, 4, 1))
+    layer.set_weights([np.ones((3, 1, 1), np.float32)])
+    out = apply(layer, np.array([[[1.0], [2.0], [3.0], [4.0]]], np.float32))
+    np.testing.assert_allclose(out.ravel(), [6.0, 7.0])
+
+
+def test_conv1d_causal_output_does_not_see_the_future():
+    layer = Conv1D(1, 3, padding="causal", use_bias=False)
+    layer._build_once((None, 4, 1))
+    layer.set_weights([np.array([1.0, 10.0, 100.0], np.float32).reshape(3, 1, 1)])
+    out = apply(layer, np.array([[[1.0], [2.0], [3.0], [4.0]]], np.float32))
+    np.testing.assert_allclose(out.ravel(), [100.0, 210.0, 321.0, 432.0])
+
+
+def test_conv1d_channels_first():
+    layer = Conv1D(3, 3, padding="same", data_format="channels_first")
+    x = RNG.standard_normal((2, 9, 2)).astype(np.float32)
+    layer._build_once((None, 2, 9))
+    w, b = random_weights(layer, (None, 2, 9))
+    expected = reference_conv(x, w, b, (1,), [(1, 1)], (1,))
+    np.testing.assert_allclose(apply(layer, x.transpose(0, 2, 1)), expected.transpose(0, 2, 1), rtol=1e-4, atol=1e-4)
+
+
+# ------------------------------------------------------------------------------------------ Conv2DTranspose
+@pytest.mark.parametrize("size, kernel, strides, padding, output_padding", [
+    ((4, 5), (3, 3), (1, 1), "valid", None),
+    ((4, 5), (3, 3), (2, 2), "valid", None),
+    ((4, 5), (3, 3), (2, 2), "same", None),
+    ((4, 5), (4, 4), (2, 2), "same", None),     # even kernel: crop one more at the end
+    ((3, 4), (2, 2), (3, 3), "valid", None),    # stride > kernel: trailing zeros (+ bias)
+    ((4, 5), (3, 3), (2, 2), "valid", (1, 1)),
+    ((4, 5), (3, 3), (2, 3), "same", (1, 2)),
+    ((4, 5), (5, 3), (3, 2), "same", (0, 1)),
+])
+def test_conv2d_transpose_shape_follows_deconv_length_and_values_the_scatter(size, kernel, strides, padding,
+                                                                              output_padding):
+    layer = Conv2DTranspose(3, kernel, strides=strides, padding=padding, output_padding=output_padding)
+    x = RNG.standard_normal((2, *size, 2)).astype(np.float32)
+    w, b = random_weights(layer, (None, *size, 2))
+    assert w.shape == kernel + (3, 2)
+    out_pads = output_padding or (None, None)
+    expected_shape = tuple(keras_deconv_length(n, s, k, padding, p) for n, s, k, p
+                           in zip(size, strides, kernel, out_pads))
+    assert layer.compute_output_shape((None, *size, 2)) == (None, *expected_shape, 3)
+    out = apply(layer, x)
+    assert out.shape == (2, *expected_shape, 3)
+    np.testing.assert_allclose(out, reference_conv_transpose(x, w, b, strides, padding, output_padding),
+                               rtol=1e-4, atol=1e-4)
+
+
+def test_conv2d_transpose_dilated_same():
+    layer = Conv2DTranspose(2, 3, padding="same", dilation_rate=2)
+    x = RNG.standard_normal((1, 5, 5, 2)).astype(np.float32)
+    w, b = random_weights(layer, (None, 5, 5, 2))
+    np.testing.assert_allclose(apply(layer, x), reference_conv_transpose(x, w, b, (1, 1), "same", None, (2, 2)),
+                               rtol=1e-4, atol=1e-4)
+
+
+def test_conv2d_transpose_params_and_alias():
+    layer = Deconvolution2D(16, (3, 3))
+    layer._build_once((None, 8, 8, 4))
+    assert layer.count_params() == 3 * 3 * 16 * 4 + 16
+    with pytest.raises(ValueError, match="must be greater than output padding"):
+        Conv2DTranspose(2, 3, strides=2, output_padding=2)
+
+
+# ------------------------------------------------------------------------------------------ SeparableConv2D
+def reference_separable(x, depthwise, pointwise, bias, strides, pads):
+    _, _, channels, multiplier = depthwise.shape
+    per_channel = [reference_conv(x[..., c:c + 1], depthwise[:, :, c:c + 1, :], 0.0, strides, pads, (1, 1))
+                   for c in range(channels)]
+    stacked = np.concatenate(per_channel, axis=-1)   # channel c * multiplier + m, as TF orders it
+    return stacked @ pointwise[0, 0] + bias
+
+
+@pytest.mark.parametrize("strides, padding, multiplier", [((1, 1), "valid", 1), ((2, 2), "same", 2),
+                                                          ((1, 1), "same", 3)])
+def test_separable_conv2d_matches_reference(strides, padding, multiplier):
+    layer = SeparableConv2D(4, 3, strides=strides, padding=padding, depth_multiplier=multiplier)
+    x = RNG.standard_normal((2, 6, 7, 3)).astype(np.float32)
+    depthwise, pointwise, bias = random_weights(layer, (None, 6, 7, 3))
+    assert depthwise.shape == (3, 3, 3, multiplier) and pointwise.shape == (1, 1, 3 * multiplier, 4)
+    pads = [tf_same_pads(6, 3, strides[0]), tf_same_pads(7, 3, strides[1])] if padding == "same" else [(0, 0)] * 2
+    np.testing.assert_allclose(apply(layer, x), reference_separable(x, depthwise, pointwise, bias, strides, pads),
+                               rtol=1e-4, atol=1e-4)
+
+
+def test_separable_conv2d_param_count_and_config():
+    layer = SeparableConv2D(64, (3, 3), depth_multiplier=2)
+    layer._build_once((None, 16, 16, 32))
+    assert layer.count_params() == 3 * 3 * 32 * 2 + 32 * 2 * 64 + 64
+    config = layer.get_config()
+    assert config["depth_multiplier"] == 2 and "kernel_initializer" not in config
+    assert config["depthwise_initializer"]["class_name"] == "VarianceScaling"
+
+
+# ------------------------------------------------------------------------------------------ padding, upsampling
+def test_zero_padding2d_forms_and_values():
+    assert ZeroPadding2D(2).padding == ((2, 2), (2, 2))
+    assert ZeroPadding2D((1, 3)).padding == ((1, 1), (3, 3))
+    layer = ZeroPadding2D(((1, 2), (0, 3)))
+    x = RNG.standard_normal((2, 3, 4, 2)).astype(np.float32)
+    expected = np.pad(x, [(0, 0), (1, 2), (0, 3), (0, 0)])
+    np.testing.assert_array_equal(apply(layer, x), expected)
+    assert layer.compute_output_shape((None, 3, 4, 2)) == (None, 6, 7, 2)
+    cf = ZeroPadding2D(((1, 2), (0, 3)), data_format="channels_first")
+    np.testing.assert_array_equal(apply(cf, x.transpose(0, 3, 1, 2)), expected.transpose(0, 3, 1, 2))
+
+
+def test_upsampling2d_nearest_repeats_rows_and_columns():
+    x = RNG.standard_normal((2, 3, 4, 2)).astype(np.float32)
+    layer = UpSampling2D((2, 3))
+    out = apply(layer, x)
+    np.testing.assert_array_equal(out, x.repeat(2, axis=1).repeat(3, axis=2))
+    assert layer.compute_output_shape((None, 3, 4, 2)) == (None, 6, 12, 2)
+
+
+def test_upsampling2d_bilinear_samples_at_i_over_size_clamped():
+    # TF1 resize_bilinear (align_corners=False, no half-pixel): column j samples input column j / 2
+    x = np.array([[0.0, 1.0], [2.0, 3.0]], np.float32).reshape(1, 2, 2, 1)
+    out = apply(UpSampling2D(2, interpolation="bilinear"), x)
+    expected = np.array([[0.0, 0.5, 1.0, 1.0],
+                         [1.0, 1.5, 2.0, 2.0],
+                         [2.0, 2.5, 3.0, 3.0],
+                         [2.0, 2.5, 3.0, 3.0]], np.float32)
+    np.testing.assert_allclose(out[0, :, :, 0], expected)
+    bigger = apply(UpSampling2D((3, 2), interpolation="bilinear"), RNG.standard_normal((2, 4, 5, 3)))
+    assert bigger.shape == (2, 12, 10, 3)
+
+
+# ------------------------------------------------------------------------------------------ errors and config
+def test_wrong_input_rank_uses_keras_message():
+    layer = Conv2D(2, 3, name="conv2d_1")
+    with pytest.raises(ValueError, match="Input 0 is incompatible with layer conv2d_1: expected ndim=4, found ndim=3"):
+        layer._build_once((None, 28, 28))
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: Conv2D(0, 3), "filters"),
+    (lambda: Conv2D(2, (3, 3, 3)), "kernel_size"),
+    (lambda: Conv2D(2, 3, padding="full"), "padding"),
+    (lambda: Conv2D(2, 3, padding="causal"), "padding"),
+    (lambda: Conv2D(2, 3, strides=2, dilation_rate=2), "dilation_rate"),
+    (lambda: Conv1D(2, 3, padding="causal", data_format="channels_first"), "causal"),
+    (lambda: Conv2D(2, 3, data_format="nhwc"), "data_format"),
+    (lambda: UpSampling2D(interpolation="bicubic"), "interpolation"),
+    (lambda: ZeroPadding2D((1, 2, 3)), "padding"),
+])
+def test_invalid_arguments_are_refused_in_the_constructor(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_valid_window_larger_than_input_is_refused_at_build():
+    with pytest.raises(ValueError, match="Negative dimension size"):
+        Conv2D(2, 5)._build_once((None, 4, 4, 1))
+
+
+def test_conv_config_has_keras_arguments():
+    layer = Conv2D(8, 3, strides=2, padding="SAME", activation="relu", kernel_regularizer="l2")
+    config = layer.get_config()
+    assert config["filters"] == 8 and config["kernel_size"] == (3, 3) and config["strides"] == (2, 2)
+    assert config["padding"] == "same" and config["activation"] == "relu" and config["dilation_rate"] == (1, 1)
+    assert config["kernel_regularizer"] == {"class_name": "L1L2", "config": {"l1": 0.0, "l2": 0.01}}
+    assert config["bias_constraint"] is None and config["data_format"] == "channels_last"
+    assert Conv1D(4, 3).get_config()["data_format"] == "channels_last"
+    assert Conv2DTranspose(4, 3, output_padding=0).get_config()["output_padding"] == (0, 0)
+    assert UpSampling2D(interpolation="bilinear").get_config()["interpolation"] == "bilinear"
