@@ -15,9 +15,14 @@ def linear(x):
 def relu(x, alpha=0.0, max_value=None, threshold=0.0):
     if alpha == 0.0 and max_value is None and threshold == 0.0:
         return torch.relu(x)
-    negative = alpha * (x - threshold) if alpha else torch.zeros_like(x)
-    out = torch.where(x >= threshold if threshold else x > 0, x, negative)
-    return out.clamp(max=max_value) if max_value is not None else out
+    # Keras 2.3.1 tensorflow_backend.relu: x * (x > threshold), clipped to [0, max_value], minus
+    # alpha * relu(threshold - x); so x == threshold gives 0, and max_value also clips at 0 from below.
+    out = torch.where(x > threshold, x, torch.zeros_like(x))
+    if max_value is not None:
+        out = out.clamp(0.0, max_value)
+    if alpha:
+        out = out - alpha * torch.relu(threshold - x)
+    return out
 
 
 def sigmoid(x):

@@ -196,10 +196,12 @@ def get(identifier) -> Initializer:
             return _CLASSES[identifier]()
         raise ValueError(f"Unknown initializer: {identifier!r}. Known initializers: {sorted(_BY_NAME)}.")
     if isinstance(identifier, dict) and "class_name" in identifier:
-        cls = _CLASSES.get(identifier["class_name"])
-        if cls is None:
-            return get(identifier["class_name"])
-        return cls(**identifier.get("config", {}))
+        # Keras 2.3.1 deserialize calls the class or function with the config (glorot_uniform(seed=...))
+        name = identifier["class_name"]
+        factory = _CLASSES.get(name) or _BY_NAME.get(name) or _BY_NAME.get(_camel_to_snake(name))
+        if factory is None:
+            raise ValueError(f"Unknown initializer: {name!r}. Known initializers: {sorted(_BY_NAME)}.")
+        return factory(**identifier.get("config", {}))
     if callable(identifier):
         return identifier
     raise TypeError(f"initializer: expected a name such as 'glorot_uniform', an Initializer or a callable; "

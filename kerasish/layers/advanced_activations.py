@@ -16,21 +16,6 @@ from kerasish.layers.base import ANY, CHANNELS_FIRST, KERAS, Layer
 from kerasish.layers.convolutional import penalties_config, serialize_keras_object
 
 
-def keras_relu(x: torch.Tensor, alpha: float = 0.0, max_value: float | None = None,
-               threshold: float = 0.0) -> torch.Tensor:
-    """Keras 2.3.1 TensorFlow-backend ``K.relu``, step for step: values ``> threshold`` pass (the rest
-    become 0), a ``max_value`` clips to ``[0, max_value]``, then ``alpha * relu(threshold - x)`` is
-    subtracted."""
-    if alpha != 0.0 and max_value is None and threshold == 0.0:
-        return F.leaky_relu(x, alpha)   # tf.nn.leaky_relu: x if x > 0 else alpha * x
-    out = x * (x > threshold).to(x.dtype) if threshold != 0.0 else torch.relu(x)
-    if max_value is not None:
-        out = out.clamp(0.0, max_value)
-    if alpha != 0.0:
-        out = out - alpha * torch.relu(threshold - x)
-    return out
-
-
 class LeakyReLU(Layer):
     """``LeakyReLU(alpha=0.3)``: ``x`` for ``x > 0``, else ``alpha * x``. Keras's default slope is 0.3
     (torch's ``nn.LeakyReLU`` uses 0.01)."""
@@ -106,7 +91,7 @@ class ReLU(Layer):
         self.threshold = float(threshold)
 
     def call(self, x):
-        return keras_relu(x, self.negative_slope, self.max_value, self.threshold)
+        return activations.relu(x, self.negative_slope, self.max_value, self.threshold)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)

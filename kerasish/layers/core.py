@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kerasish import activations, initializers
+from kerasish import activations, backend, initializers
 from kerasish.layers import weight_layouts
 from kerasish.layers.base import ANY, KERAS, Layer
 
@@ -120,7 +120,7 @@ class Flatten(Layer):
 
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
-        self.data_format = data_format
+        self.data_format = backend.normalize_data_format(data_format)  # Keras 2.3.1: default image_data_format()
 
     def call(self, x):
         if self.data_format == "channels_first" and x.dim() > 2:
@@ -138,6 +138,8 @@ class Reshape(Layer):
             raise ValueError(f"Reshape: can only specify one unknown dimension; received {self.target_shape}.")
 
     def build(self, input_shape):
+        if None in input_shape[1:]:
+            return  # Keras checks the size only when the input shape is fully known
         known = int(np.prod([d for d in input_shape[1:]]))
         target = int(np.prod([d for d in self.target_shape if d != -1]))
         fits = known % target == 0 if -1 in self.target_shape else known == target
