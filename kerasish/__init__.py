@@ -1,0 +1,9 @@
+"""kerasish: Keras 2 scripts (Sequential, compile, fit, callbacks) on PyTorch.
+
+Import the namespaces as you imported Keras's: ``from kerasish.models import Sequential``,
+``from kerasish.layers import Dense``, ``from kerasish import backend as K`` ...
+"""
+from kerasish import (activations, backend, callbacks, constraints, initializers, layers, losses, metrics, models,
+                      optimizers, regularizers, utils)
+
+__version__ = "0.1.0"

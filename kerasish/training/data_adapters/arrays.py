@@ -1,0 +1,109 @@
+"""Arrays (NumPy, torch, lists of numbers) -> a stream of ``(x, y, sample_weight)`` batches on the device.
+
+A batch is one gather of many rows (``index_select``), never one ``__getitem__`` per sample plus a collate.
+When the data fits on the training device it is copied there once and batches are gathered there; otherwise
+(a CUDA device with too little free memory) batches are gathered on the host into pinned memory by a
+``DataLoader`` and copied with ``non_blocking=True`` one batch ahead of the step that uses them.
+"""
+from __future__ import annotations
+
+import math
+from typing import Iterator
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from kerasish.training.data_adapters.order import epoch_order
+
+# Share of free GPU memory the training data may take before we stream it from the host instead.
+DEVICE_DATA_BUDGET = 0.25
+
+
+class BatchGatherDataset(Dataset):
+    """``TensorDataset`` whose ``__getitems__`` gathers a whole batch at once (the DataLoader uses it)."""
+
+    def __init__(self, tensors: list[torch.Tensor | None]):
+        self.tensors = tensors
+
+    def __len__(self):
+        return len(self.tensors[0])
+
+    def __getitems__(self, indices):
+        index = torch.as_tensor(indices)
+        return gather(self.tensors, index)
+
+    def __getitem__(self, i):
+        return tuple(None if t is None else t[i] for t in self.tensors)
+
+
+def gather(tensors, index: torch.Tensor | slice):
+    if isinstance(index, slice):
+        return tuple(None if t is None else t[index] for t in tensors)
+    return tuple(None if t is None else t.index_select(0, index) for t in tensors)
+
+
+def _identity_collate(batch):
+    return batch
+
+
+def fits_on_device(tensors, device: torch.device) -> bool:
+    if device.type != "cuda":
+        return True  # CPU (and other host-memory devices): the arrays are already there
+    needed = sum(t.numel() * t.element_size() for t in tensors if t is not None)
+    free, _total = torch.cuda.mem_get_info(device)
+    return needed <= DEVICE_DATA_BUDGET * free
+
+
+class ArrayDataAdapter:
+    """Serves epochs of batches from in-memory tensors (host tensors given, already validated)."""
+
+    def __init__(self, tensors: list[torch.Tensor | None], batch_size: int, shuffle, seed: int,
+                 device: torch.device):
+        self.num_samples = len(tensors[0])
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.device = device
+        self.on_device = fits_on_device(tensors, device)
+        if self.on_device:
+            # One copy for the whole fit; every batch is then gathered on the device.
+            self.tensors = [None if t is None else t.to(device) for t in tensors]
+        else:
+            self.tensors = tensors
+
+    @property
+    def num_batches(self) -> int:
+        return math.ceil(self.num_samples / self.batch_size)
+
+    def pass_batches(self, pass_index: int) -> Iterator[tuple]:
+        """All batches of one pass over the data, in the order of ``pass_index`` (the epoch, usually)."""
+        order = epoch_order(self.num_samples, pass_index, self.seed, self.shuffle, self.batch_size)
+        if self.on_device:
+            return self._device_batches(order)
+        return self._streamed_batches(order)
+
+    def _batch_indices(self, order):
+        for start in range(0, self.num_samples, self.batch_size):
+            stop = min(start + self.batch_size, self.num_samples)
+            yield slice(start, stop) if order is None else order[start:stop]
+
+    def _device_batches(self, order):
+        if order is not None:
+            order = order.to(self.device, non_blocking=True)
+        for index in self._batch_indices(order):
+            yield gather(self.tensors, index)
+
+    def _streamed_batches(self, order):
+        batches = [range(s.start, s.stop) if isinstance(s, slice) else s for s in self._batch_indices(order)]
+        loader = DataLoader(BatchGatherDataset(self.tensors), batch_sampler=batches, collate_fn=_identity_collate,
+                            pin_memory=self.device.type == "cuda")
+        # Copy the next batch while the current one trains: the copy is queued on the CUDA stream and only
+        # waited for when the step uses it.
+        pending = None
+        for host_batch in loader:
+            ready = pending
+            pending = tuple(None if t is None else t.to(self.device, non_blocking=True) for t in host_batch)
+            if ready is not None:
+                yield ready
+        if pending is not None:
+            yield pending

@@ -1,0 +1,56 @@
+"""Batch logs that read the device only when someone looks.
+
+Keras 2.3.1 batch logs hold ``batch``, ``size``, ``loss`` (this batch's value) and the metrics (running
+epoch averages). Building them as floats would force a device sync every step, so ``BatchLogs`` keeps a
+handle on the tracker and converts on access; ``running_averages()`` gives every epoch-so-far value in
+one transfer (what the progress bar shows).
+"""
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+
+from kerasish.training.compile_utils import MetricsTracker
+
+
+class BatchLogs(MutableMapping):
+    def __init__(self, batch: int, size: int, tracker: MetricsTracker):
+        self._plain = {"batch": batch, "size": size}
+        self._tracker = tracker
+        self._read: dict | None = None
+
+    def _values(self) -> dict:
+        if self._read is None:  # the one sync, on first access
+            averages = self._tracker.results()
+            averages["loss"] = self._tracker.last_batch_loss()
+            self._read = averages
+        return self._read
+
+    def running_averages(self) -> dict:
+        """Loss and metrics averaged over the epoch so far (one device read)."""
+        return dict(self._tracker.results())
+
+    def _metric_keys(self):
+        return [k for k in self._tracker.names if k not in self._plain]
+
+    def __getitem__(self, key):
+        if key in self._plain:
+            return self._plain[key]
+        if key in self._tracker.names:
+            return self._values()[key]
+        raise KeyError(key)
+
+    def __setitem__(self, key, value):
+        self._plain[key] = value
+
+    def __delitem__(self, key):
+        del self._plain[key]
+
+    def __iter__(self):
+        yield from self._plain
+        yield from self._metric_keys()
+
+    def __len__(self):
+        return len(self._plain) + len(self._metric_keys())
+
+    def __repr__(self):
+        return repr(dict(self))
