@@ -502,9 +502,32 @@ class Sequential(nn.Module):
         self._require_built("summary")
         print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn)
 
+    # ------------------------------------------------------------------ saving: all formats live in saving.py
+    def save(self, filepath, overwrite=True, include_optimizer=True) -> None:
+        """Architecture, weights, compile configuration and optimizer state in one file (atomic write)."""
+        from kerasish import saving
+        saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+
+    def save_weights(self, filepath, overwrite=True) -> None:
+        from kerasish import saving
+        saving.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, by_name=False, skip_mismatch=False, reshape=False) -> None:
+        from kerasish import saving
+        saving.load_weights(self, filepath, by_name=by_name, skip_mismatch=skip_mismatch, reshape=reshape)
+
+    def to_json(self, **kwargs) -> str:
+        from kerasish import saving
+        return saving.model_to_json(self, **kwargs)
+
     def get_config(self) -> dict:
-        return {"name": self.name, "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()}
-                                              for layer in self.layers]}
+        from kerasish import saving
+        return saving.sequential_config(self)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None) -> "Sequential":
+        from kerasish import saving
+        return saving.sequential_from_config(config, custom_objects=custom_objects)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -555,3 +578,14 @@ def _progress_callbacks(verbose: int, num_samples: int, steps) -> list:
     from kerasish.callbacks.progbar_logger import EvaluationProgbar
     return [EvaluationProgbar(target=steps if steps is not None else num_samples,
                               count_mode="steps" if steps is not None else "samples", verbose=verbose)]
+
+
+def load_model(filepath, custom_objects=None, compile=True) -> Sequential:
+    """Load a model written by ``model.save``: safe by default (no pickle, no code from the file)."""
+    from kerasish import saving
+    return saving.load_model(filepath, custom_objects=custom_objects, compile=compile)
+
+
+def model_from_json(json_string, custom_objects=None) -> Sequential:
+    from kerasish import saving
+    return saving.model_from_json(json_string, custom_objects=custom_objects)
