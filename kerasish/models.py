@@ -20,8 +20,9 @@ from kerasish.layers.core import ActivatedLayer, InputLayer, as_layer
 from kerasish.training import arguments as args
 from kerasish.training import trainer
 from kerasish.training.compile_utils import CompiledLoss, CompiledMetrics, MetricsTracker
-from kerasish.training.data_adapters import get_data_adapter
+from kerasish.training.data_adapters import get_data_adapter, get_stream_adapter, is_stream, stream_length
 from kerasish.training.data_adapters.order import new_seed
+from kerasish.training.epoch_iterator import EpochIterator
 from kerasish.utils.summary import print_summary
 
 _FIT_ARGS = ["x", "y", "batch_size", "epochs", "verbose", "callbacks", "validation_split", "validation_data",
@@ -43,6 +44,7 @@ class Sequential(nn.Module):
         self._compile_args: dict | None = None
         self._loss_from_logits = False
         self._shuffle_seed: int | None = None
+        self._bound_to = None
         self._on_batch_tracker: MetricsTracker | None = None
         self.stop_training = False
         self.history = None
@@ -287,18 +289,19 @@ class Sequential(nn.Module):
                 raise ValueError(f"{caller}: Error when checking input: expected {input_name} to have shape "
                                  f"{tuple(expected[1:])} but got array with shape {tuple(x.shape[1:])}")
 
-    def _standardize_targets(self, y, caller: str) -> torch.Tensor:
+    def _standardize_targets(self, y, caller: str, validate: bool = True) -> torch.Tensor:
         from kerasish import losses
         y = args.to_tensor(y, "y", caller)
         output_shape = self.output_shape
-        losses.validate_targets(self.compiled_loss.fn, y, output_shape[1:])
+        if validate:
+            losses.validate_targets(self.compiled_loss.fn, y, output_shape[1:])
         if self.compiled_loss.is_sparse:
             return y.to(torch.int64)
         if y.dim() == 1 and len(output_shape) == 2:
             y = y.reshape(-1, 1)  # Keras expands (n,) targets to (n, 1)
         if not y.is_floating_point():
             y = y.to(backend.torch_floatx())
-        if tuple(y.shape[1:]) != tuple(output_shape[1:]):
+        if validate and tuple(y.shape[1:]) != tuple(output_shape[1:]):
             raise ValueError(f"{caller}: Error when checking target: expected {self.layers[-1].name} to have shape "
                              f"{tuple(output_shape[1:])} but got array with shape {tuple(y.shape[1:])}")
         return y
@@ -312,30 +315,114 @@ class Sequential(nn.Module):
         args.check_same_length(caller, x, y, sample_weight)
         self._check_input(x, caller)
         self._prepare(x, training)
-        y_t = self._standardize_targets(y, caller) if y is not None else None
-        weights = args.standardize_sample_weight(sample_weight, y_t, self.compiled_loss.sample_weight_mode
-                                                 if self.compiled_loss else None, caller)
-        if y_t is not None:
-            weights = args.class_weight_to_sample_weight(class_weight, y_t, weights, caller)
-        return x, y_t, weights
+        y = self._standardize_targets(y, caller)
+        weights = args.standardize_sample_weight(sample_weight, y, self.compiled_loss.sample_weight_mode, caller)
+        class_weights = args.class_weights_from(class_weight, caller)
+        if class_weights is not None:
+            weights = class_weights(y, weights)
+        return x, y, weights
 
-    def _adapter(self, tensors, batch_size: int, shuffle=False):
+    def _seed(self) -> int:
         if self._shuffle_seed is None:
             self._shuffle_seed = new_seed()
-        return get_data_adapter(tensors, batch_size=batch_size, shuffle=shuffle, seed=self._shuffle_seed,
-                                device=self.device)
+        return self._shuffle_seed
+
+    def _array_iterator(self, tensors, batch_size: int, steps=None, shuffle=False) -> EpochIterator:
+        adapter = get_data_adapter(tensors, batch_size=batch_size, shuffle=shuffle, seed=self._seed(),
+                                   device=self.device)
+        return EpochIterator(adapter, steps)
+
+    def _stream_iterator(self, source, steps, steps_name: str, caller: str, *, training: bool, need_targets=True,
+                         class_weight=None, shuffle=False, workers=1, use_multiprocessing=False,
+                         max_queue_size=10) -> EpochIterator:
+        """A generator/Sequence/image iterator as an EpochIterator. Builds the model from a peeked first batch
+        when needed; the first batch's shapes and targets are checked like arrays are."""
+        steps = args.check_positive_int(steps, steps_name, caller, allow_none=True)
+        if steps is None:
+            steps = stream_length(source)
+        if steps is None:
+            # Keras 2.3.1 training_generator.py wording
+            raise ValueError(f"{caller}: `{steps_name}=None` is only valid for a generator based on the "
+                             f"`keras.utils.Sequence` class. Please specify `{steps_name}` or use the "
+                             "`keras.utils.Sequence` class.")
+        first = None
+        if not self.built or self.device != backend.get_device() or (training and self._bound_to is None):
+            first, raw_x = self._peek(source, caller, need_targets)
+            self._prepare(args.to_tensor(raw_x, "x", caller), training)
+        adapter = get_stream_adapter(
+            source, prepare=self._batch_preparer(caller, need_targets, args.class_weights_from(class_weight, caller)),
+            device=self.device, shuffle=shuffle, seed=self._seed(), workers=workers,
+            use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size,
+            first_batch=first)
+        return EpochIterator(adapter, steps)
+
+    def _peek(self, source, caller: str, need_targets):
+        """The first batch of a source, to build the model: a plain generator's item is kept and served first."""
+        if hasattr(source, "batch_tensors"):
+            raw, first = source.batch_tensors(0, torch.device("cpu")), None
+        elif stream_length(source) is not None:
+            raw, first = source[0], None
+        else:
+            raw = first = next(source)
+        x, _, _ = args.unpack_batch(raw, caller, need_targets)
+        return first, x
+
+    def _batch_preparer(self, caller: str, need_targets, class_weights):
+        """Raw generator batch -> device tensors ``(x, y, sample_weight)``; the first batch is fully checked."""
+        device = self.device
+        checked = []
+        mode = self.compiled_loss.sample_weight_mode if self.compiled_loss else None
+
+        def prepare(raw):
+            x, y, sample_weight = args.unpack_batch(raw, caller, need_targets)
+            x = args.to_tensor(x, "x", caller)
+            first = not checked
+            if first:
+                self._check_input(x, caller)
+            if y is not None:
+                y = self._standardize_targets(y, caller, validate=first)
+                sample_weight = args.standardize_sample_weight(sample_weight, y, mode, caller)
+                if class_weights is not None:
+                    sample_weight = class_weights(y, sample_weight)
+            checked.append(True)
+            return tuple(None if t is None else _to_device(t, device) for t in (x, y, sample_weight))
+
+        return prepare
+
+    def _fit_callbacks(self, callbacks, verbose: int, count_mode: str, params: dict, validation_data):
+        self.history = History()
+        cbks = CallbackList(_default_callbacks(verbose, self.metrics_names[1:], count_mode) + callbacks
+                            + [self.history])
+        cbks.set_model(self)
+        metric_names = self.metrics_names + (["val_" + n for n in self.metrics_names] if params["do_validation"]
+                                             else [])
+        cbks.set_params({**params, "verbose": verbose, "metrics": metric_names})
+        for cb in cbks:
+            cb.validation_data = validation_data  # Keras 2.3.1 exposes the validation arrays to callbacks
+        return cbks
 
     # ------------------------------------------------------------------ fit / evaluate / predict
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
             steps_per_epoch=None, validation_steps=None, validation_freq=1, max_queue_size=10, workers=1,
             use_multiprocessing=False, **kwargs):
-        """Train for ``epochs - initial_epoch`` epochs; returns a ``History``. Keras 2.3.1 semantics."""
+        """Train for ``epochs - initial_epoch`` epochs; returns a ``History``. Keras 2.3.1 semantics.
+
+        ``x`` may also be a generator, a ``Sequence`` or an ImageDataGenerator iterator (then as fit_generator).
+        """
         caller = "fit"
         if "nb_epoch" in kwargs:
             warnings.warn("The `nb_epoch` argument in `fit` has been renamed `epochs`.", stacklevel=2)
             epochs = kwargs.pop("nb_epoch")
         args.reject_unknown_kwargs(kwargs, _FIT_ARGS, caller)
+        if is_stream(x):
+            args.check_generator_arguments(caller, y, sample_weight, validation_split, batch_size)
+            return self.fit_generator(x, steps_per_epoch=steps_per_epoch, epochs=epochs, verbose=verbose,
+                                      callbacks=callbacks, validation_data=validation_data,
+                                      validation_steps=validation_steps, validation_freq=validation_freq,
+                                      class_weight=class_weight, max_queue_size=max_queue_size, workers=workers,
+                                      use_multiprocessing=use_multiprocessing, shuffle=shuffle,
+                                      initial_epoch=initial_epoch)
         self._require_compiled(caller)
         batch_size = args.check_positive_int(32 if batch_size is None else batch_size, "batch_size", caller)
         epochs = args.check_positive_int(epochs, "epochs", caller, minimum=0)
@@ -349,29 +436,70 @@ class Sequential(nn.Module):
         callback_list = _user_callbacks(callbacks, caller)
 
         x, y, sample_weight = self._standardize_xy(x, y, sample_weight, class_weight, caller, training=True)
-        train_tensors, val_tensors = [x, y, sample_weight], None
-        if validation_data is not None:
+        train_tensors, val_tensors, val_iterator = [x, y, sample_weight], None, None
+        if is_stream(validation_data):
+            val_iterator = self._stream_iterator(validation_data, validation_steps, "validation_steps", caller,
+                                                 training=False, workers=workers,
+                                                 use_multiprocessing=use_multiprocessing,
+                                                 max_queue_size=max_queue_size)
+        elif validation_data is not None:
             x_val, y_val, w_val = args.unpack_validation_data(validation_data, caller)
             val_tensors = list(self._standardize_xy(x_val, y_val, w_val, None, caller + " (validation_data)"))
         elif validation_split > 0.0:
             train_tensors, val_tensors = args.split_validation(train_tensors, validation_split, caller)
-
-        train_iterator = trainer.EpochIterator(self._adapter(train_tensors, batch_size, shuffle), steps_per_epoch)
-        val_iterator = None
         if val_tensors is not None:
-            val_iterator = trainer.EpochIterator(self._adapter(val_tensors, batch_size), validation_steps)
-        self.history = History()
-        metric_names = self.metrics_names + (["val_" + n for n in self.metrics_names] if val_iterator else [])
-        cbks = CallbackList(_default_callbacks(verbose, self.metrics_names[1:], "samples" if steps_per_epoch is None
-                                               else "steps") + callback_list + [self.history])
-        cbks.set_model(self)
-        cbks.set_params({"batch_size": batch_size, "epochs": epochs, "steps": steps_per_epoch,
-                         "samples": len(train_tensors[0]), "verbose": verbose,
-                         "do_validation": val_iterator is not None, "metrics": metric_names})
-        for cb in cbks:
-            cb.validation_data = val_tensors  # Keras 2.3.1 exposes the validation arrays to callbacks
-        if verbose and val_iterator is not None and steps_per_epoch is None:
+            val_iterator = self._array_iterator(val_tensors, batch_size, validation_steps)
+
+        train_iterator = self._array_iterator(train_tensors, batch_size, steps_per_epoch, shuffle)
+        cbks = self._fit_callbacks(callback_list, verbose, "samples" if steps_per_epoch is None else "steps",
+                                   {"batch_size": batch_size, "epochs": epochs, "steps": steps_per_epoch,
+                                    "samples": len(train_tensors[0]), "do_validation": val_iterator is not None},
+                                   val_tensors)
+        if verbose and val_tensors is not None and steps_per_epoch is None:
             print(f"Train on {len(train_tensors[0])} samples, validate on {len(val_tensors[0])} samples")
+        trainer.run_fit(self, train_iterator, epochs=epochs, initial_epoch=initial_epoch, callbacks=cbks,
+                        validation=val_iterator, validation_freq=validation_freq)
+        return self.history
+
+    @args.legacy_generator_support(allowed_positional=3)
+    def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1, callbacks=None,
+                      validation_data=None, validation_steps=None, validation_freq=1, class_weight=None,
+                      max_queue_size=10, workers=1, use_multiprocessing=False, shuffle=True, initial_epoch=0):
+        """Train on batches from a generator, a ``Sequence`` or an ImageDataGenerator iterator (Keras 2.3.1).
+
+        The generator yields ``(x, y)`` or ``(x, y, sample_weight)``. ``steps_per_epoch`` defaults to ``len()``
+        of a Sequence/iterator and is required for plain generators; a Sequence wraps around when more steps
+        are asked for; a finite generator that runs out ends training with a warning, keeping the weights.
+        Loading overlaps training through a queue of ``max_queue_size`` batches (see data_adapters).
+        """
+        caller = "fit_generator"
+        self._require_compiled(caller)
+        if not is_stream(generator):
+            raise TypeError(f"{caller}: generator must be a Python generator, a kerasish.utils.Sequence or an "
+                            f"ImageDataGenerator iterator; received {type(generator).__name__}. For arrays use fit().")
+        epochs = args.check_positive_int(epochs, "epochs", caller, minimum=0)
+        initial_epoch = args.check_positive_int(initial_epoch, "initial_epoch", caller, minimum=0)
+        verbose = args.check_verbose(verbose, caller)
+        validation_freq = args.check_validation_freq(validation_freq, caller)
+        workers = args.check_positive_int(workers, "workers", caller, minimum=0)
+        max_queue_size = args.check_positive_int(max_queue_size, "max_queue_size", caller)
+        callback_list = _user_callbacks(callbacks, caller)
+        loading = {"workers": workers, "use_multiprocessing": bool(use_multiprocessing),
+                   "max_queue_size": max_queue_size}
+
+        train_iterator = self._stream_iterator(generator, steps_per_epoch, "steps_per_epoch", caller, training=True,
+                                               class_weight=class_weight, shuffle=bool(shuffle), **loading)
+        val_iterator, val_tensors = None, None
+        if is_stream(validation_data):
+            val_iterator = self._stream_iterator(validation_data, validation_steps, "validation_steps", caller,
+                                                 training=False, **loading)
+        elif validation_data is not None:
+            x_val, y_val, w_val = args.unpack_validation_data(validation_data, caller)
+            val_tensors = list(self._standardize_xy(x_val, y_val, w_val, None, caller + " (validation_data)"))
+            val_iterator = self._array_iterator(val_tensors, _batch_size_of(generator), validation_steps)
+        cbks = self._fit_callbacks(callback_list, verbose, "steps",
+                                   {"epochs": epochs, "steps": train_iterator.steps,
+                                    "do_validation": val_iterator is not None}, val_tensors)
         trainer.run_fit(self, train_iterator, epochs=epochs, initial_epoch=initial_epoch, callbacks=cbks,
                         validation=val_iterator, validation_freq=validation_freq)
         return self.history
@@ -380,22 +508,47 @@ class Sequential(nn.Module):
                  max_queue_size=10, workers=1, use_multiprocessing=False):
         """Loss (and metrics) on the data: a scalar without metrics, else a list in ``metrics_names`` order."""
         caller = "evaluate"
+        if is_stream(x):
+            args.check_generator_arguments(caller, y, sample_weight, None, batch_size)
+            return self.evaluate_generator(x, steps=steps, callbacks=callbacks, max_queue_size=max_queue_size,
+                                           workers=workers, use_multiprocessing=use_multiprocessing, verbose=verbose)
         self._require_compiled(caller)
         batch_size = args.check_positive_int(32 if batch_size is None else batch_size, "batch_size", caller)
         verbose = args.check_verbose(verbose, caller)
         steps = args.check_positive_int(steps, "steps", caller, allow_none=True)
         callback_list = _user_callbacks(callbacks, caller)
         tensors = list(self._standardize_xy(x, y, sample_weight, None, caller))
-        iterator = trainer.EpochIterator(self._adapter(tensors, batch_size), steps)
-        cbks = CallbackList(callback_list + _progress_callbacks(verbose, len(tensors[0]), steps))
+        iterator = self._array_iterator(tensors, batch_size, steps)
+        return self._evaluate(iterator, callback_list, verbose, len(tensors[0]))
+
+    @args.legacy_generator_support(allowed_positional=2)
+    def evaluate_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,
+                           use_multiprocessing=False, verbose=0):
+        caller = "evaluate_generator"
+        self._require_compiled(caller)
+        verbose = args.check_verbose(verbose, caller)
+        callback_list = _user_callbacks(callbacks, caller)
+        iterator = self._stream_iterator(generator, steps, "steps", caller, training=False, workers=workers,
+                                         use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
+        return self._evaluate(iterator, callback_list, verbose, None)
+
+    def _evaluate(self, iterator: EpochIterator, callback_list, verbose: int, num_samples):
+        cbks = CallbackList(callback_list + _progress_callbacks(verbose, num_samples, iterator.steps))
         cbks.set_model(self)
-        results = trainer.run_evaluate(self, iterator, cbks)
+        try:
+            results = trainer.run_evaluate(self, iterator, cbks)
+        finally:
+            iterator.close()
         values = [results[name] for name in self.metrics_names]
         return values[0] if len(values) == 1 else values
 
     def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None, max_queue_size=10, workers=1,
                 use_multiprocessing=False) -> np.ndarray:
         caller = "predict"
+        if is_stream(x):
+            args.check_generator_arguments(caller, batch_size=batch_size)
+            return self.predict_generator(x, steps=steps, callbacks=callbacks, max_queue_size=max_queue_size,
+                                          workers=workers, use_multiprocessing=use_multiprocessing, verbose=verbose)
         batch_size = args.check_positive_int(32 if batch_size is None else batch_size, "batch_size", caller)
         verbose = args.check_verbose(verbose, caller)
         steps = args.check_positive_int(steps, "steps", caller, allow_none=True)
@@ -405,10 +558,27 @@ class Sequential(nn.Module):
         self._check_input(x, caller)
         self._ensure_built_for(x)
         self.to(backend.get_device())
-        iterator = trainer.EpochIterator(self._adapter([x], batch_size), steps)
-        cbks = CallbackList(callback_list + _progress_callbacks(verbose, len(x), steps))
+        return self._predict(self._array_iterator([x], batch_size, steps), callback_list, verbose, len(x))
+
+    @args.legacy_generator_support(allowed_positional=2)
+    def predict_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,
+                          use_multiprocessing=False, verbose=0) -> np.ndarray:
+        """Predictions for the batches of a generator; it may yield ``x`` or ``(x, y[, sample_weight])``."""
+        caller = "predict_generator"
+        verbose = args.check_verbose(verbose, caller)
+        callback_list = _user_callbacks(callbacks, caller)
+        iterator = self._stream_iterator(generator, steps, "steps", caller, training=False, need_targets=False,
+                                         workers=workers, use_multiprocessing=use_multiprocessing,
+                                         max_queue_size=max_queue_size)
+        return self._predict(iterator, callback_list, verbose, None)
+
+    def _predict(self, iterator: EpochIterator, callback_list, verbose: int, num_samples) -> np.ndarray:
+        cbks = CallbackList(callback_list + _progress_callbacks(verbose, num_samples, iterator.steps))
         cbks.set_model(self)
-        return trainer.run_predict(self, iterator, cbks)
+        try:
+            return trainer.run_predict(self, iterator, cbks)
+        finally:
+            iterator.close()
 
     # ------------------------------------------------------------------ single batches
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None, reset_metrics=True):
@@ -551,6 +721,20 @@ def _single_output(loss, loss_weights, model):
             raise ValueError(f"compile: loss_weights must have 1 entry for a Sequential model; received {loss_weights!r}.")
         weight = float(values[0])
     return loss, weight
+
+
+def _to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
+    if t.device == device:
+        return t
+    if device.type == "cuda" and t.device.type == "cpu":
+        t = t.pin_memory()  # lets the copy below run asynchronously
+    return t.to(device, non_blocking=True)
+
+
+def _batch_size_of(generator, default: int = 32) -> int:
+    """Batch size for tuple validation data in fit_generator: the iterator's own batch size when it has one."""
+    size = getattr(generator, "batch_size", None)
+    return int(size) if isinstance(size, int) and size > 0 else default
 
 
 def _user_callbacks(callbacks, caller: str) -> list:

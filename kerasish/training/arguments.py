@@ -86,33 +86,6 @@ def standardize_sample_weight(sample_weight, y: torch.Tensor, mode: str | None, 
     return weights
 
 
-def class_weight_to_sample_weight(class_weight, y: torch.Tensor, sample_weight, caller: str):
-    """Keras 2.3.1 ``standardize_weights``: a dict ``{class: weight}`` becomes per-sample weights that
-    multiply ``sample_weight``. Classes are ``argmax`` of one-hot targets or the label itself."""
-    if class_weight is None:
-        return sample_weight
-    if not isinstance(class_weight, dict):
-        # Keras 2.3.1 silently ignores non-dict class weights; say so instead.
-        warnings.warn(f"{caller}: class_weight must be a dict {{class_index: weight}}; received "
-                      f"{type(class_weight).__name__}, which is ignored (as Keras 2.3.1 does).", stacklevel=3)
-        return sample_weight
-    if y.dim() > 2:
-        raise ValueError(f"{caller}: class_weight not supported for 3+ dimensional targets.")
-    classes = y.argmax(dim=1) if (y.dim() == 2 and y.shape[1] > 1) else y.reshape(-1)
-    classes = classes.to(torch.int64)
-    present = set(torch.unique(classes).tolist())
-    missing = sorted(present - set(int(k) for k in class_weight))
-    if missing:
-        raise ValueError(f"{caller}: `class_weight` must contain all classes in the data. The classes {missing} "
-                         "exist in the data but not in `class_weight`.")
-    lookup = torch.zeros(max(max(present), max(int(k) for k in class_weight)) + 1)
-    for cls, weight in class_weight.items():
-        lookup[int(cls)] = float(weight)
-    per_sample = lookup[classes]
-    return per_sample if sample_weight is None else sample_weight * per_sample.reshape(
-        (-1,) + (1,) * (sample_weight.dim() - 1))
-
-
 def split_validation(tensors: list, validation_split: float, caller: str):
     """Keras 2.3.1: the LAST fraction of the samples, taken before any shuffling, is the validation set."""
     num_samples = len(tensors[0])
@@ -194,3 +167,125 @@ def reject_unknown_kwargs(kwargs: dict, accepted: list[str], caller: str) -> Non
         hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
     # Keras 2.3.1: TypeError('Unrecognized keyword arguments: ...')
     raise TypeError(f"{caller}: Unrecognized keyword arguments: {', '.join(hints)}.")
+
+
+# ---------------------------------------------------------------------------- generators
+def unpack_batch(raw, caller: str, need_targets: bool = True):
+    """A generator's item -> ``(x, y, sample_weight)``. Keras 2.3.1 training_generator.py wording on error."""
+    if isinstance(raw, (tuple, list)) and len(raw) in (2, 3):
+        return raw[0], raw[1], (raw[2] if len(raw) == 3 else None)
+    if not need_targets:
+        return (raw[0] if isinstance(raw, tuple) and len(raw) == 1 else raw), None, None
+    raise ValueError(f"{caller}: Output of generator should be a tuple `(x, y, sample_weight)` or `(x, y)`. "
+                     f"Found: {_describe(raw)}")
+
+
+def _describe(raw) -> str:
+    if isinstance(raw, (tuple, list)):
+        return f"a {type(raw).__name__} of {len(raw)} items"
+    shape = getattr(raw, "shape", None)
+    return f"{type(raw).__name__}" + (f" of shape {tuple(shape)}" if shape is not None else f": {raw!r}"[:200])
+
+
+def check_generator_arguments(caller: str, y=None, sample_weight=None, validation_split=None, batch_size=None):
+    """Keras 2.3.1 training_utils.check_generator_arguments, plus its batch_size rule."""
+    for name, value in (("y", y), ("sample_weight", sample_weight)):
+        if value is not None:
+            raise ValueError(f"{caller}: `{name}` argument is not supported when data is a generator or Sequence "
+                             f"instance. Instead pass {'targets' if name == 'y' else 'sample weights'} as the "
+                             f"{'second' if name == 'y' else 'third'} element of the generator.")
+    if validation_split:
+        raise ValueError(f"{caller}: If your data is in the form of a Python generator, you cannot use "
+                         "`validation_split`.")
+    if batch_size is not None:
+        raise ValueError(f"{caller}: The `batch_size` argument must not be specified when using a generator or "
+                         "Sequence as an input; the generator decides the batch size.")
+
+
+# Keras 1 names of fit_generator/evaluate_generator/predict_generator arguments (Keras 2.3.1 legacy/interfaces.py)
+_LEGACY_GENERATOR_NAMES = {"samples_per_epoch": "steps_per_epoch", "val_samples": "steps", "nb_epoch": "epochs",
+                           "nb_val_samples": "validation_steps", "nb_worker": "workers",
+                           "pickle_safe": "use_multiprocessing", "max_q_size": "max_queue_size"}
+
+
+def legacy_generator_support(allowed_positional: int):
+    """Decorator for the *_generator methods: converts Keras 1 argument names with a warning, as Keras 2 did,
+    and allows at most ``allowed_positional`` positional arguments (Keras 2.3.1 raises TypeError beyond)."""
+    import functools
+
+    def decorate(method):
+        @functools.wraps(method)
+        def wrapper(self, *args, **kwargs):
+            name = method.__name__
+            if len(args) > allowed_positional:
+                raise TypeError(f"`{name}` can accept only {allowed_positional} positional arguments; received "
+                                f"{len(args)}. Pass the others by keyword.")
+            converted = {}
+            for old, new in _LEGACY_GENERATOR_NAMES.items():
+                if old in kwargs:
+                    value = kwargs.pop(old)
+                    if old in ("samples_per_epoch", "nb_val_samples", "val_samples"):
+                        source = args[0] if args else kwargs.get("generator")
+                        if old == "nb_val_samples":
+                            source = kwargs.get("validation_data")
+                        batch_size = getattr(source, "batch_size", None)
+                        value = max(1, value // batch_size) if batch_size else value
+                    if new in kwargs:
+                        raise TypeError(f"`{name}` got both the Keras 1 argument `{old}` and `{new}`.")
+                    kwargs[new] = converted[new] = value
+            if converted:
+                call = ", ".join(f"{k}={v!r}" for k, v in converted.items())
+                note = (" Note that `steps_per_epoch` counts batches, where `samples_per_epoch` counted samples."
+                        if "samples_per_epoch" in str(converted) or "steps_per_epoch" in converted else "")
+                warnings.warn(f"Update your `{name}` call to the Keras 2 API: `{name}(..., {call})`.{note}",
+                              UserWarning, stacklevel=2)
+            return method(self, *args, **kwargs)
+        return wrapper
+    return decorate
+
+
+class ClassWeights:
+    """``class_weight={class: weight}`` -> per-sample weights, as Keras 2.3.1 ``standardize_weights``: classes are
+    the ``argmax`` of one-hot targets or the label itself. The lookup table lives on the batch's device, so
+    device batches need no host sync; host batches are also checked for classes missing from the dict."""
+
+    def __init__(self, class_weight: dict, caller: str):
+        self.class_weight = {int(k): float(v) for k, v in class_weight.items()}
+        self.caller = caller
+        size = max(self.class_weight) + 1 if self.class_weight else 1
+        self._table = torch.full((size,), float("nan"))
+        for cls, weight in self.class_weight.items():
+            self._table[cls] = weight
+        self._tables: dict = {}
+
+    def __call__(self, y: torch.Tensor, sample_weight):
+        if y.dim() > 2:
+            raise ValueError(f"{self.caller}: class_weight not supported for 3+ dimensional targets.")
+        classes = (y.argmax(dim=1) if (y.dim() == 2 and y.shape[1] > 1) else y.reshape(-1)).to(torch.int64)
+        if classes.device.type == "cpu":
+            self._check_all_present(classes)
+        table = self._tables.get(classes.device)
+        if table is None:
+            table = self._tables[classes.device] = self._table.to(classes.device)
+        per_sample = table[classes.clamp(0, len(table) - 1)]
+        if sample_weight is None:
+            return per_sample
+        return sample_weight * per_sample.reshape((-1,) + (1,) * (sample_weight.dim() - 1))
+
+    def _check_all_present(self, classes: torch.Tensor) -> None:
+        present = set(torch.unique(classes).tolist())
+        missing = sorted(present - set(self.class_weight))
+        if missing:
+            raise ValueError(f"{self.caller}: `class_weight` must contain all classes in the data. The classes "
+                             f"{missing} exist in the data but not in `class_weight`.")
+
+
+def class_weights_from(class_weight, caller: str):
+    """A ``ClassWeights`` for a dict; ``None`` otherwise (non-dicts are ignored as Keras 2.3.1 does, with a warning)."""
+    if class_weight is None:
+        return None
+    if not isinstance(class_weight, dict):
+        warnings.warn(f"{caller}: class_weight must be a dict {{class_index: weight}}; received "
+                      f"{type(class_weight).__name__}, which is ignored (as Keras 2.3.1 does).", stacklevel=3)
+        return None
+    return ClassWeights(class_weight, caller)

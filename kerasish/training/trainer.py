@@ -15,39 +15,14 @@ at epoch ends, and when a callback reads a batch log.
 """
 from __future__ import annotations
 
-import itertools
-from typing import Iterator
+import warnings
 
 import numpy as np
 import torch
 
 from kerasish.training.compile_utils import MetricsTracker
+from kerasish.training.epoch_iterator import EpochIterator
 from kerasish.training.logs import BatchLogs
-
-
-class EpochIterator:
-    """Yields ``(step, batch)`` for one epoch.
-
-    Without ``steps`` an epoch is one pass over the adapter's data, in the order of that epoch. With
-    ``steps`` (``steps_per_epoch``) epochs are windows of a continuous stream of passes: an epoch may end
-    mid-pass and the next one continues there, reshuffling at each new pass (tf.keras semantics for arrays).
-    """
-
-    def __init__(self, adapter, steps: int | None = None):
-        self.adapter = adapter
-        self.steps = steps
-        self._stream: Iterator | None = None
-
-    def steps_per_epoch(self) -> int:
-        return self.steps if self.steps is not None else self.adapter.num_batches
-
-    def epoch(self, epoch: int) -> Iterator[tuple[int, tuple]]:
-        if self.steps is None:
-            return enumerate(self.adapter.pass_batches(epoch))
-        if self._stream is None:
-            passes = itertools.count()
-            self._stream = itertools.chain.from_iterable(self.adapter.pass_batches(p) for p in passes)
-        return enumerate(itertools.islice(self._stream, self.steps))
 
 
 # ---------------------------------------------------------------------------- steps
@@ -91,38 +66,59 @@ def run_fit(model, iterator: EpochIterator, *, epochs: int, initial_epoch: int, 
     tracker = MetricsTracker(model.compiled_metrics, model.device)
     model.stop_training = False
     callbacks.on_train_begin()
-    for epoch in range(initial_epoch, epochs):
-        tracker.reset()
-        callbacks.on_epoch_begin(epoch)
-        model.train(True)
-        completed = _run_train_epoch(model, iterator, epoch, tracker, callbacks)
-        epoch_logs = {}
-        # Keras 2.3.1 validates only after the last batch of an epoch (not when a callback stopped it early).
-        if completed and validation is not None and should_run_validation(validation_freq, epoch):
-            val_logs = run_evaluate(model, validation, callbacks)
-            epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
-        # Keras 2.3.1's BaseLogger writes the training values after the val_ ones, so History keys come
-        # out as val_loss, val_acc, loss, acc: keep that order.
-        epoch_logs.update(tracker.results())
-        callbacks.on_epoch_end(epoch, epoch_logs)
-        if model.stop_training:
-            break
-    model.train(False)
+    try:
+        for epoch in range(initial_epoch, epochs):
+            tracker.reset()
+            callbacks.on_epoch_begin(epoch)
+            model.train(True)
+            steps_done, completed = _run_train_epoch(model, iterator, epoch, tracker, callbacks)
+            if steps_done == 0:
+                break  # the data ran out before this epoch could start
+            epoch_logs = {}
+            # Keras 2.3.1 validates only after the last batch of an epoch (not when a callback stopped it early).
+            if (completed or iterator.ran_out) and validation is not None \
+                    and should_run_validation(validation_freq, epoch):
+                val_logs = run_evaluate(model, validation, callbacks)
+                epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
+            # Keras 2.3.1's BaseLogger writes the training values after the val_ ones, so History keys come
+            # out as val_loss, val_acc, loss, acc: keep that order.
+            epoch_logs.update(tracker.results())
+            callbacks.on_epoch_end(epoch, epoch_logs)
+            if model.stop_training or iterator.ran_out:
+                break
+        if iterator.ran_out:
+            _warn_ran_out(iterator, epochs - initial_epoch)
+    finally:
+        iterator.close()
+        if validation is not None:
+            validation.close()
+        model.train(False)
     callbacks.on_train_end()
 
 
-def _run_train_epoch(model, iterator, epoch, tracker, callbacks) -> bool:
+def _warn_ran_out(iterator: EpochIterator, epochs: int) -> None:
+    # tf.keras 2.x data_adapter.py wording (DataHandler.catch_stop_iteration); training ends, weights are kept.
+    total = f" (in this case, {epochs * iterator.steps} batches)" if iterator.steps else ""
+    warnings.warn("Your input ran out of data; interrupting training. Make sure that your dataset or generator can "
+                  f"generate at least `steps_per_epoch * epochs` batches{total}. You may need to use the repeat() "
+                  "function when building your dataset.", UserWarning, stacklevel=4)
+
+
+def _run_train_epoch(model, iterator, epoch, tracker, callbacks) -> tuple[int, bool]:
+    """Returns (steps run, whether the epoch ran to its end without a callback stopping it)."""
     want_batch_logs = callbacks.needs_batch_hooks("train")
+    steps_done = 0
     for step, (x, y, sample_weight) in iterator.epoch(epoch):
         logs = BatchLogs(step, len(x), tracker) if want_batch_logs else None
         if want_batch_logs:
             callbacks.on_train_batch_begin(step, logs)
         train_step(model, x, y, sample_weight, tracker)
+        steps_done += 1
         if want_batch_logs:
             callbacks.on_train_batch_end(step, logs)
         if model.stop_training:
-            return False
-    return True
+            return steps_done, False
+    return steps_done, not iterator.ran_out
 
 
 def run_evaluate(model, iterator: EpochIterator, callbacks) -> dict[str, float]:

@@ -82,6 +82,9 @@ class ArrayDataAdapter:
             return self._device_batches(order)
         return self._streamed_batches(order)
 
+    def close(self) -> None:
+        pass
+
     def _batch_indices(self, order):
         for start in range(0, self.num_samples, self.batch_size):
             stop = min(start + self.batch_size, self.num_samples)

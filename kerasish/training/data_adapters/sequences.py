@@ -1,0 +1,128 @@
+"""``kerasish.utils.Sequence`` (and our ImageDataGenerator iterators) -> batches on the device.
+
+A pass visits every index of the Sequence once, in order or in the epoch's shuffled order, then calls
+``on_epoch_end()`` (Keras 2.3.1's OrderedEnqueuer does the same after each full pass). Loading:
+
+* our augmentation iterators (they have ``batch_tensors(index, device)``): in the main thread; the raw batch
+  goes to the device first and is augmented there, so there is no per-image work on the host;
+* ``workers=0``: in the main thread;
+* threads (``use_multiprocessing=False``): a pool of ``workers`` threads, at most ``max_queue_size`` batches
+  ahead, results in index order;
+* processes: a ``DataLoader`` whose sampler is the pass's index order, ``workers`` processes, each index
+  exactly once, order kept. Workers are started per pass so they see what ``on_epoch_end`` changed.
+"""
+from __future__ import annotations
+
+import collections
+import itertools
+import math
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from kerasish.training.data_adapters.order import epoch_order
+
+
+class SequenceDataAdapter:
+    def __init__(self, sequence, prepare: Callable, device: torch.device, shuffle: bool = False, seed: int = 0,
+                 workers: int = 1, use_multiprocessing: bool = False, max_queue_size: int = 10):
+        self.sequence = sequence
+        self.prepare = prepare
+        self.device = device
+        self.shuffle = bool(shuffle)
+        self.seed = seed
+        self.workers = workers
+        self.use_multiprocessing = use_multiprocessing
+        self.max_queue_size = max(1, int(max_queue_size))
+        self.augments_on_device = hasattr(sequence, "batch_tensors")
+
+    @property
+    def num_batches(self) -> int:
+        return len(self.sequence)  # re-read every time: a Sequence may change its length between epochs
+
+    def pass_batches(self, pass_index: int):
+        # on_epoch_end runs once the last batch is loaded (before it trains), so an epoch that ends exactly at
+        # the end of a pass has called it, as Keras does at each epoch end.
+        previous = None
+        loader = self._load(self._order(pass_index))
+        try:
+            for raw in loader:
+                if previous is not None:
+                    yield self.prepare(previous)
+                previous = raw
+        finally:
+            _close(loader)  # stops worker threads/processes at once, also on errors and Ctrl-C
+        self.sequence.on_epoch_end()
+        if previous is not None:
+            yield self.prepare(previous)
+
+    def _order(self, pass_index: int) -> list[int]:
+        n = len(self.sequence)
+        permutation = epoch_order(n, pass_index, self.seed, self.shuffle, 1)
+        return list(range(n)) if permutation is None else permutation.tolist()
+
+    def _load(self, order):
+        if self.augments_on_device:
+            return (self.sequence.batch_tensors(i, self.device) for i in order)
+        if self.workers <= 0:
+            return (self.sequence[i] for i in order)
+        if self.use_multiprocessing:
+            return _process_loader(self.sequence, order, self.workers, self.max_queue_size)
+        return _threaded_in_order(self.sequence, order, self.workers, self.max_queue_size)
+
+    def close(self) -> None:
+        pass
+
+
+def _threaded_in_order(sequence, order, workers: int, max_queue_size: int):
+    """``sequence[i]`` for i in ``order``, computed by a thread pool at most ``max_queue_size`` ahead."""
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kerasish-sequence") as pool:
+        pending = collections.deque()
+        indices = iter(order)
+        for index in itertools.islice(indices, max_queue_size):
+            pending.append(pool.submit(sequence.__getitem__, index))
+        while pending:
+            batch = pending.popleft().result()  # re-raises a worker's exception with its traceback
+            for index in itertools.islice(indices, 1):
+                pending.append(pool.submit(sequence.__getitem__, index))
+            yield batch
+
+
+class _SequenceDataset(Dataset):
+    def __init__(self, sequence):
+        self.sequence = sequence
+
+    def __len__(self):
+        return len(self.sequence)
+
+    def __getitem__(self, index):
+        return self.sequence[index]
+
+
+def _identity(batch):
+    return batch
+
+
+def _process_loader(sequence, order, workers: int, max_queue_size: int):
+    loader = DataLoader(_SequenceDataset(sequence), batch_size=None, sampler=order, num_workers=workers,
+                        prefetch_factor=max(1, math.ceil(max_queue_size / workers)), collate_fn=_identity)
+    yield from shutting_down(iter(loader))
+
+
+def shutting_down(loader_iterator):
+    """Yield from a DataLoader iterator and stop its worker processes as soon as we are done with it (normal
+    end, an error in a worker, or an interrupt), instead of whenever the iterator is garbage collected."""
+    try:
+        yield from loader_iterator
+    finally:
+        shutdown = getattr(loader_iterator, "_shutdown_workers", None)
+        if shutdown is not None:
+            shutdown()
+
+
+def _close(iterator) -> None:
+    close = getattr(iterator, "close", None)
+    if close is not None:
+        close()

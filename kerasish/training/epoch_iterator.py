@@ -1,0 +1,62 @@
+"""Steps and epochs: how many batches an epoch takes, and what happens when the data runs out.
+
+Without ``steps`` an epoch is one pass over the adapter's data, in the order of that epoch. With ``steps``
+(``steps_per_epoch``), epochs are windows of one continuous stream of passes: an epoch may end mid-pass and
+the next continues there (Keras 2.3.1 ``OrderedEnqueuer`` wraps a Sequence around the same way). A finite
+source that ends before an epoch is complete sets ``ran_out``; the trainer then stops training with
+tf.keras's "Your input ran out of data" warning.
+"""
+from __future__ import annotations
+
+import itertools
+from typing import Iterator
+
+
+class EpochIterator:
+    def __init__(self, adapter, steps: int | None = None):
+        self.adapter = adapter
+        self.steps = steps
+        self.ran_out = False
+        self._stream: Iterator | None = None
+        self._current: Iterator | None = None
+
+    def steps_per_epoch(self) -> int | None:
+        return self.steps if self.steps is not None else self.adapter.num_batches
+
+    def epoch(self, epoch: int) -> Iterator[tuple[int, tuple]]:
+        if self.steps is None:
+            self._current = self.adapter.pass_batches(epoch)
+            return self._counted(self._current, self.adapter.num_batches)
+        if self._stream is None:
+            self._stream = _passes(self.adapter)
+        return self._counted(itertools.islice(self._stream, self.steps), self.steps)
+
+    def _counted(self, batches, expected: int | None):
+        step = -1
+        for step, batch in enumerate(batches):
+            yield step, batch
+        if expected is not None and step + 1 < expected:
+            self.ran_out = True
+
+    def close(self) -> None:
+        """Stop loaders now (worker threads and processes), also when an error or Ctrl-C interrupted an epoch."""
+        for generator in (self._current, self._stream):
+            if generator is not None and hasattr(generator, "close"):
+                generator.close()
+        self._current = self._stream = None
+        self.adapter.close()
+
+
+def _passes(adapter):
+    """Pass after pass over the adapter's data; ends when a pass yields nothing (an exhausted generator)."""
+    for pass_index in itertools.count():
+        produced = False
+        batches = adapter.pass_batches(pass_index)
+        try:
+            for batch in batches:
+                produced = True
+                yield batch
+        finally:
+            batches.close()
+        if not produced:
+            return
