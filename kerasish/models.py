@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from kerasish import activations, backend
+from kerasish import activations, backend, mixed_precision
 from kerasish import optimizers as optimizers_module
 from kerasish.callbacks import CallbackList, History, ProgbarLogger
 from kerasish.layers.base import KERAS, Layer, to_layout
@@ -23,6 +23,7 @@ from kerasish.training.compile_utils import CompiledLoss, CompiledMetrics, Metri
 from kerasish.training.data_adapters import get_data_adapter, get_stream_adapter, is_stream, stream_length
 from kerasish.training.data_adapters.order import new_seed
 from kerasish.training.epoch_iterator import EpochIterator
+from kerasish.training.jit import CompiledFunction, resolve_jit_compile
 from kerasish.utils.summary import print_summary
 
 _FIT_ARGS = ["x", "y", "batch_size", "epochs", "verbose", "callbacks", "validation_split", "validation_data",
@@ -41,11 +42,14 @@ class Sequential(nn.Module):
         self.optimizer = None
         self.compiled_loss: CompiledLoss | None = None
         self.compiled_metrics: CompiledMetrics | None = None
-        self._compile_args: dict | None = None
         self._loss_from_logits = False
         self._shuffle_seed: int | None = None
         self._bound_to = None
         self._on_batch_tracker: MetricsTracker | None = None
+        self._compile_args: dict = {}
+        self.dtype_policy = mixed_precision.global_policy()
+        self._grad_scaler = None
+        self._forward_impl = None  # the torch.compile'd forward under jit_compile, else None (plain calls)
         self.stop_training = False
         self.history = None
         for layer in layers or []:
@@ -155,9 +159,10 @@ class Sequential(nn.Module):
                              "batch_input_shape in the first layer for automatic build.")
 
     # ------------------------------------------------------------------ forward
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Keras-layout tensor in, Keras-layout tensor out (``model(x)`` as in Keras)."""
-        return self._run_layers(x, logits=False)
+    def forward(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:
+        """Keras-layout tensor in, Keras-layout tensor out (``model(x)`` as in Keras). ``logits=True`` skips the
+        final softmax/sigmoid (the loop uses it to compute cross-entropies stably)."""
+        return self._run_layers(x, logits=logits)
 
     def _run_layers(self, x: torch.Tensor, logits: bool) -> torch.Tensor:
         if not x.is_floating_point():
@@ -174,7 +179,10 @@ class Sequential(nn.Module):
         """The forward pass used by the loop: ``(output, is_logits)``. When the loss absorbs the final
         softmax/sigmoid, the output is the logits so the loss is computed stably."""
         use_logits = self._loss_from_logits if logits is None else logits
-        return self._run_layers(x, logits=use_logits), use_logits
+        forward = self._forward_impl or self._run_layers
+        with self.dtype_policy.autocast(x.device):
+            output = forward(x, logits=use_logits)
+        return output.float() if self.dtype_policy.autocast_dtype is not None else output, use_logits
 
     def final_activation(self, logits: torch.Tensor) -> torch.Tensor:
         last = self._stack[-1]
@@ -207,14 +215,19 @@ class Sequential(nn.Module):
 
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, sample_weight_mode=None,
-                weighted_metrics=None, target_tensors=None, **kwargs):
+                weighted_metrics=None, target_tensors=None, jit_compile=False, dtype_policy=None, **kwargs):
         """Keras 2.3.1 ``compile``. ``optimizer``: a Keras name or optimizer, a torch optimizer (class or
         instance); ``loss``: a Keras name or function; ``metrics``: names (``'accuracy'``/``'acc'``) or functions.
 
-        Note: this replaces ``torch.nn.Module.compile``; for ``torch.compile`` use ``torch.compile(model)``.
+        Beyond Keras 2: ``jit_compile`` (Keras 3's name) runs the forward pass through ``torch.compile``
+        (``True``, ``'auto'`` = CUDA only, or a dict of torch.compile options); ``dtype_policy``
+        (``'mixed_float16'``/``'mixed_bfloat16'``) overrides ``kerasish.mixed_precision.global_policy()``.
+
+        Note: this replaces ``torch.nn.Module.compile``; for ``torch.compile`` use ``jit_compile=True``.
         """
-        args.reject_unknown_kwargs(kwargs, ["optimizer", "loss", "metrics", "loss_weights",
-                                            "sample_weight_mode", "weighted_metrics", "target_tensors"], "compile")
+        args.reject_unknown_kwargs(kwargs, ["optimizer", "loss", "metrics", "loss_weights", "sample_weight_mode",
+                                            "weighted_metrics", "target_tensors", "jit_compile", "dtype_policy"],
+                                   "compile")
         if loss is None:
             raise ValueError("compile: loss is required, e.g. loss='categorical_crossentropy'; received None.")
         if target_tensors is not None:
@@ -227,13 +240,19 @@ class Sequential(nn.Module):
         output_shape = self.output_shape if self.built else None
         compiled_metrics = CompiledMetrics(metrics, weighted_metrics, compiled_loss.fn, output_shape)
         resolved_optimizer = optimizers_module.get(optimizer)
+        policy = mixed_precision.Policy(dtype_policy) if dtype_policy is not None else mixed_precision.global_policy()
+        resolve_jit_compile(jit_compile, torch.device("cpu"))  # validates the value
         # Everything validated: now change the model.
         self.optimizer = resolved_optimizer
         self._optimizer_spec = resolved_optimizer
         self.compiled_loss = compiled_loss
         self.compiled_metrics = compiled_metrics
         self._bound_to = None
-        self._compile_args = {"metrics": metrics, "weighted_metrics": weighted_metrics}
+        self._compile_args = {"metrics": metrics, "weighted_metrics": weighted_metrics, "jit_compile": jit_compile,
+                              "dtype_policy": policy.name}
+        self.dtype_policy = policy
+        self._grad_scaler = None
+        self._forward_impl = None  # set in _prepare once the device is known (torch.compile or plain)
         self._on_batch_tracker = None
         self.loss = loss
         if self.built:
@@ -261,8 +280,18 @@ class Sequential(nn.Module):
                                                         self._compile_args["weighted_metrics"],
                                                         self.compiled_loss.fn, self.output_shape)
             self._update_logits_path()
+            self._prepare_execution()
             if training:
                 self._bind_optimizer()
+
+    def _prepare_execution(self) -> None:
+        """Loss scaler and (optionally) the torch.compile'd forward, for the current device."""
+        device = self.device
+        if self._grad_scaler is None and self.dtype_policy.needs_loss_scaling:
+            self._grad_scaler = self.dtype_policy.grad_scaler(device)
+        options = resolve_jit_compile(self._compile_args["jit_compile"], device)
+        if options is not None and self._forward_impl is None:
+            self._forward_impl = CompiledFunction(self._run_layers, options)
 
     def _bind_optimizer(self) -> None:
         """Attach the compiled optimizer to the parameters once; later fits keep its state."""

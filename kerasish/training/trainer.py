@@ -32,8 +32,14 @@ def train_step(model, x, y, sample_weight, tracker: MetricsTracker) -> None:
     output, from_logits = model.compute_output(x, training=True)
     loss = model.compiled_loss(y, output, sample_weight, from_logits=from_logits)
     loss = model.add_regularization(loss)
-    loss.backward()
-    optimizer.step()
+    scaler = model._grad_scaler
+    if scaler is None:
+        loss.backward()
+        optimizer.step()
+    else:  # mixed_float16: scale the loss so float16 gradients do not underflow; skip steps with inf/nan
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
     model.apply_constraints()
     tracker.update(loss, y, _metric_input(model, output, from_logits, tracker), sample_weight)
 
