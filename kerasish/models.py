@@ -338,7 +338,7 @@ class Sequential(nn.Module):
     def _standardize_xy(self, x, y, sample_weight, class_weight, caller: str, training: bool = False):
         if x is None:
             raise ValueError(f"{caller}: x is required; received None.")
-        x = args.to_tensor(x, "x", caller)
+        x = args.to_tensor(x, "x", caller, allow_lazy=True)
         if y is None:
             raise ValueError(f"{caller}: y is required with array inputs; received None.")
         args.check_same_length(caller, x, y, sample_weight)
@@ -582,7 +582,7 @@ class Sequential(nn.Module):
         verbose = args.check_verbose(verbose, caller)
         steps = args.check_positive_int(steps, "steps", caller, allow_none=True)
         callback_list = _user_callbacks(callbacks, caller)
-        x = args.to_tensor(x, "x", caller)
+        x = args.to_tensor(x, "x", caller, allow_lazy=True)
         args.check_same_length(caller, x)
         self._check_input(x, caller)
         self._ensure_built_for(x)

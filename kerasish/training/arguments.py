@@ -13,15 +13,19 @@ import numpy as np
 import torch
 
 from kerasish import backend
+from kerasish.training.data_adapters.lazy_arrays import LazyRows, is_lazy_array
 
 
-def to_tensor(data, arg_name: str, caller: str) -> torch.Tensor:
+def to_tensor(data, arg_name: str, caller: str, allow_lazy: bool = False):
     """NumPy array, torch tensor, or list (of numbers, or holding one array) -> a torch tensor.
 
     NumPy data is shared, not copied, when its dtype allows; float64 becomes float32 (Keras casts inputs to
     floatx). Integer and boolean inputs keep their dtype here and are cast per batch on the device, which
-    keeps e.g. uint8 images four times smaller in memory.
+    keeps e.g. uint8 images four times smaller in memory. With ``allow_lazy``, memory maps and HDF5-like arrays
+    become ``LazyRows`` that are read batch by batch.
     """
+    if allow_lazy and is_lazy_array(data):
+        return LazyRows(data)
     if isinstance(data, (list, tuple)) and len(data) == 1 and _is_array_like(data[0]):
         data = data[0]
     elif isinstance(data, (list, tuple)) and data and all(_is_array_like(d) for d in data):

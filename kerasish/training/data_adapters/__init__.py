@@ -11,6 +11,7 @@ import torch
 
 from kerasish.training.data_adapters.arrays import ArrayDataAdapter
 from kerasish.training.data_adapters.generators import GeneratorDataAdapter
+from kerasish.training.data_adapters.lazy_arrays import LazyArrayDataAdapter, LazyRows
 from kerasish.training.data_adapters.sequences import SequenceDataAdapter
 from kerasish.utils.sequence import is_sequence
 
@@ -28,8 +29,11 @@ def stream_length(x) -> int | None:
 
 
 def get_data_adapter(tensors: list, *, batch_size: int, shuffle, seed: int, device: torch.device):
-    """Standardised host tensors ``[x, y, sample_weight]`` (y and sample_weight may be None)."""
+    """Standardised host tensors ``[x, y, sample_weight]`` (y and sample_weight may be None; x may be LazyRows,
+    data left on disk)."""
     tensors = list(tensors) + [None] * (3 - len(tensors))
+    if any(isinstance(t, LazyRows) for t in tensors):
+        return LazyArrayDataAdapter(tensors, batch_size=batch_size, shuffle=shuffle, seed=seed, device=device)
     return ArrayDataAdapter(tensors, batch_size=batch_size, shuffle=shuffle, seed=seed, device=device)
 
 

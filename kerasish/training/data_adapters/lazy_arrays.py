@@ -1,0 +1,116 @@
+"""Data larger than memory: ``np.load(..., mmap_mode='r')`` arrays and HDF5-like objects (``__getitem__``,
+``__len__``, ``shape``), read one batch at a time so memory grows with the batch, not the dataset.
+
+Each batch reads only its rows (sorted, as h5py requires increasing indices, then put back in the epoch's
+order), becomes a tensor, and is copied to the device (pinned and non_blocking on CUDA). A background thread
+reads the next batches from disk while the current one trains.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from kerasish import backend
+from kerasish.training.data_adapters.generators import ThreadProducer
+from kerasish.training.data_adapters.order import epoch_order
+
+PREFETCH_BATCHES = 4
+
+
+def is_lazy_array(data) -> bool:
+    """A memory map, or an array-like that is not in memory (h5py.Dataset, Keras's HDF5Matrix and the like)."""
+    if isinstance(data, (np.memmap, LazyRows)):
+        return True
+    if isinstance(data, (np.ndarray, torch.Tensor, list, tuple)) or type(data).__module__.startswith("pandas"):
+        return False
+    return all(hasattr(data, attr) for attr in ("__getitem__", "__len__", "shape", "dtype"))
+
+
+class LazyRows:
+    """Rows ``[start, stop)`` of an on-disk array; nothing is read until ``rows()`` is called."""
+
+    def __init__(self, source, start: int = 0, stop: int | None = None):
+        self.source = source.source if isinstance(source, LazyRows) else source
+        base = source.start if isinstance(source, LazyRows) else 0
+        self.start = base + start
+        self.stop = base + (len(source) if stop is None else stop)
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+    @property
+    def shape(self) -> tuple:
+        return (len(self),) + tuple(self.source.shape[1:])
+
+    def dim(self) -> int:
+        return len(self.shape)
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice) or index.step not in (None, 1):
+            raise TypeError("LazyRows supports contiguous slices only; use rows() to read data.")
+        start, stop, _ = index.indices(len(self))
+        return LazyRows(self, start, stop)
+
+    def rows(self, index: np.ndarray) -> torch.Tensor:
+        """The rows at ``index`` (positions within this view), in that order, as a tensor."""
+        positions = np.asarray(index, dtype=np.int64) + self.start
+        ascending = np.argsort(positions, kind="stable")
+        block = np.asarray(self.source[positions[ascending].tolist()] if not isinstance(self.source, np.ndarray)
+                           else np.take(self.source, positions[ascending], axis=0))
+        restored = np.empty_like(block)
+        restored[ascending] = block
+        tensor = torch.from_numpy(restored)
+        if tensor.is_floating_point() and tensor.dtype != backend.torch_floatx():
+            tensor = tensor.to(backend.torch_floatx())
+        return tensor
+
+
+class LazyArrayDataAdapter:
+    """Like ``ArrayDataAdapter``, for data that stays on disk; ``tensors`` may mix LazyRows and tensors."""
+
+    def __init__(self, tensors: list, batch_size: int, shuffle, seed: int, device: torch.device):
+        self.tensors = tensors
+        self.num_samples = len(tensors[0])
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.device = device
+        self._producer = None
+
+    @property
+    def num_batches(self) -> int:
+        return math.ceil(self.num_samples / self.batch_size)
+
+    def pass_batches(self, pass_index: int):
+        order = epoch_order(self.num_samples, pass_index, self.seed, self.shuffle, self.batch_size)
+        order = np.arange(self.num_samples) if order is None else order.numpy()
+        host_batches = (self._read(order[start:start + self.batch_size])
+                        for start in range(0, self.num_samples, self.batch_size))
+        self._producer = ThreadProducer(host_batches, PREFETCH_BATCHES)
+        try:
+            for batch in self._producer:
+                yield tuple(None if t is None else self._to_device(t) for t in batch)
+        finally:
+            self.close()
+
+    def _read(self, index: np.ndarray) -> tuple:
+        batch = []
+        for t in self.tensors:
+            if t is None:
+                batch.append(None)
+            elif isinstance(t, LazyRows):
+                rows = t.rows(index)
+                batch.append(rows.pin_memory() if self.device.type == "cuda" else rows)
+            else:
+                batch.append(t[torch.from_numpy(index)])
+        return tuple(batch)
+
+    def _to_device(self, t: torch.Tensor) -> torch.Tensor:
+        return t if t.device == self.device else t.to(self.device, non_blocking=True)
+
+    def close(self) -> None:
+        if self._producer is not None:
+            self._producer.close()
+            self._producer = None
