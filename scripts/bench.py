@@ -1,0 +1,252 @@
+"""kerasish benchmark suite: one command, one table, optional JSON.
+
+    python scripts/bench.py                   # everything (about 3-4 minutes on 2 CPU cores)
+    python scripts/bench.py --json bench.json # also write the rows as JSON
+    python scripts/bench.py --only fit        # one group: fit, augment, generator, memory
+
+Every comparison runs in this process, interleaved (A, B, C, A, B, C ...), and reports medians, so a change
+in machine load hits all sides alike. Rows:
+
+* fit: samples/s of kerasish ``fit`` vs a hand-written PyTorch loop (same model, data, Adam, on-device
+  loss/accuracy) and, when installed, Keras 3 with the torch backend (``pip install keras``), for the
+  784-256-256-10 MLP at batch 128 and 32 and a small CNN at batch 32;
+* augment: images/s of ``ImageDataGenerator.flow`` batches (32x32x3, the classic parameter set) in kerasish
+  vs keras-preprocessing 1.1.2 (``pip install keras-preprocessing==1.1.2``) when installed;
+* generator: epoch time of ``fit_generator`` with augmentation vs plain ``fit`` on the same data and model;
+* memory: growth of the process's private memory (RssAnon) during ``fit`` on a memory-mapped array of over
+  1 GB (the map's file pages are not private memory).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+
+os.environ.setdefault("KERAS_BACKEND", "torch")  # for the Keras 3 comparison, before anything imports keras
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_fit import handwritten_epoch, keras_cnn, keras_mlp, time_it, torch_twin  # noqa: E402
+
+from kerasish import backend  # noqa: E402
+from kerasish.optimizers import Adam  # noqa: E402
+
+AUGMENTATION = dict(rotation_range=30, zoom_range=0.20, fill_mode="nearest", shear_range=0.20,
+                    horizontal_flip=True, width_shift_range=0.1, height_shift_range=0.1)
+
+
+def median_rate(times, n):
+    return n / statistics.median(times)
+
+
+# ---------------------------------------------------------------------------- fit
+def keras3_model(kind):
+    try:
+        import keras
+    except ImportError:
+        return None
+    if keras.backend.backend() != "torch":
+        return None
+    layers = keras.layers
+    if kind == "mlp":
+        model = keras.Sequential([keras.Input((784,)), layers.Dense(256, activation="relu"),
+                                  layers.Dense(256, activation="relu"), layers.Dense(10, activation="softmax")])
+    else:
+        model = keras.Sequential([keras.Input((28, 28, 1)), layers.Conv2D(32, (3, 3), activation="relu"),
+                                  layers.MaxPooling2D(), layers.Flatten(), layers.Dense(128, activation="relu"),
+                                  layers.Dropout(0.5), layers.Dense(10, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def bench_fit(kind, batch_size, n, repeats):
+    rng = np.random.RandomState(0)
+    shape = (n, 784) if kind == "mlp" else (n, 28, 28, 1)
+    x_np, y_np = rng.rand(*shape).astype("float32"), rng.randint(0, 10, n).astype("int64")
+    model = keras_mlp() if kind == "mlp" else keras_cnn()
+    model.compile(optimizer=Adam(lr=1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    device = backend.get_device()
+    net = torch_twin(model).to(device)
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+    x, y = torch.from_numpy(x_np).to(device), torch.from_numpy(y_np).to(device)
+    k3 = keras3_model(kind)
+
+    runners = {
+        "handwritten": lambda r: handwritten_epoch(net, optimizer, x, y, batch_size, r),
+        "kerasish": lambda r: model.fit(x_np, y_np, batch_size=batch_size, epochs=1, verbose=0),
+    }
+    if k3 is not None:
+        runners["keras3"] = lambda r: k3.fit(x_np, y_np, batch_size=batch_size, epochs=1, verbose=0)
+    for run in runners.values():  # warm-up
+        run(0)
+    times = {name: [] for name in runners}
+    for r in range(repeats):
+        for name, run in runners.items():
+            times[name].append(time_it(lambda: run(r + 1)))
+    rates = {name: median_rate(t, n) for name, t in times.items()}
+    label = "MLP 784-256-256-10" if kind == "mlp" else "CNN conv32-pool-128-10"
+    row = {"group": "fit", "benchmark": f"{label}, batch {batch_size}", "unit": "samples/s",
+           "kerasish": rates["kerasish"], "baseline": rates["handwritten"], "baseline_name": "hand-written loop",
+           "ratio": rates["kerasish"] / rates["handwritten"]}
+    if "keras3" in rates:
+        row["keras3"] = rates["keras3"]
+        row["vs_keras3"] = rates["kerasish"] / rates["keras3"]
+    return row
+
+
+# ---------------------------------------------------------------------------- augmentation
+def cifar_like(n):
+    rng = np.random.RandomState(0)
+    return rng.randint(0, 256, (n, 32, 32, 3)).astype("float32"), rng.randint(0, 10, n)
+
+
+def bench_augment(n_batches, repeats):
+    from kerasish.preprocessing.image import ImageDataGenerator
+    x, y = cifar_like(2048)
+    ours = ImageDataGenerator(**AUGMENTATION).flow(x, y, batch_size=32, seed=0)
+    runners = {"kerasish": lambda: [next(ours) for _ in range(n_batches)]}
+    try:
+        from keras_preprocessing.image import ImageDataGenerator as KerasIDG
+        theirs = KerasIDG(**AUGMENTATION).flow(x, y, batch_size=32, seed=0)
+        runners["keras-preprocessing"] = lambda: [next(theirs) for _ in range(max(1, n_batches // 10))]
+    except ImportError:
+        pass
+    for run in runners.values():
+        run()
+    times = {name: [] for name in runners}
+    for _ in range(repeats):
+        for name, run in runners.items():
+            times[name].append(time_it(run))
+    images = {"kerasish": n_batches * 32, "keras-preprocessing": max(1, n_batches // 10) * 32}
+    rates = {name: images[name] / statistics.median(t) for name, t in times.items()}
+    row = {"group": "augment", "benchmark": "flow() 32x32x3, rotation/zoom/shear/shift/flip", "unit": "images/s",
+           "kerasish": rates["kerasish"]}
+    if "keras-preprocessing" in rates:
+        row.update(baseline=rates["keras-preprocessing"], baseline_name="keras-preprocessing 1.1.2",
+                   ratio=rates["kerasish"] / rates["keras-preprocessing"])
+    return row
+
+
+def bench_generator(repeats):
+    from kerasish.layers import Conv2D, Dense, Flatten, MaxPooling2D
+    from kerasish.models import Sequential
+    from kerasish.preprocessing.image import ImageDataGenerator
+    x, y = cifar_like(1024)
+    x /= 255.0
+    model = Sequential([Conv2D(16, (3, 3), activation="relu", input_shape=(32, 32, 3)), MaxPooling2D(),
+                        Conv2D(32, (3, 3), activation="relu"), MaxPooling2D(), Flatten(),
+                        Dense(64, activation="relu"), Dense(10, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    flow = ImageDataGenerator(**AUGMENTATION).flow(x, y, batch_size=32, seed=0)
+    runners = {
+        "fit": lambda: model.fit(x, y, batch_size=32, epochs=1, verbose=0),
+        "fit_generator": lambda: model.fit_generator(flow, steps_per_epoch=len(x) // 32, epochs=1, verbose=0),
+    }
+    for run in runners.values():
+        run()
+    times = {name: [] for name in runners}
+    for _ in range(repeats):
+        for name, run in runners.items():
+            times[name].append(time_it(run))
+    fit_s, gen_s = statistics.median(times["fit"]), statistics.median(times["fit_generator"])
+    return {"group": "generator", "benchmark": "epoch time, fit_generator+augmentation vs fit (small CNN)",
+            "unit": "s/epoch", "kerasish": gen_s, "baseline": fit_s, "baseline_name": "plain fit",
+            "ratio": gen_s / fit_s}
+
+
+# ---------------------------------------------------------------------------- memory
+def rss_anon_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def bench_memory(gigabytes: float):
+    from kerasish.layers import Dense
+    from kerasish.models import Sequential
+    rows = int(gigabytes * 1024 ** 3 / (784 * 4)) + 1
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "x.npy")
+        mapped = np.lib.format.open_memmap(path, mode="w+", dtype="float32", shape=(rows, 784))
+        rng = np.random.RandomState(0)
+        for start in range(0, rows, 65536):  # fill in chunks, never the whole array in memory
+            stop = min(rows, start + 65536)
+            mapped[start:stop] = rng.rand(stop - start, 784)
+        mapped.flush()
+        del mapped
+        x = np.load(path, mmap_mode="r")
+        y = rng.randint(0, 10, rows)
+        model = Sequential([Dense(64, activation="relu", input_shape=(784,)), Dense(10, activation="softmax")])
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        before = rss_anon_mb()
+        peak = [before]
+        done = threading.Event()
+
+        def sample():
+            while not done.is_set():
+                peak[0] = max(peak[0], rss_anon_mb())
+                time.sleep(0.02)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        start = time.perf_counter()
+        model.fit(x, y, batch_size=256, epochs=1, verbose=0)
+        seconds = time.perf_counter() - start
+        done.set()
+        sampler.join()
+        size_gb = os.path.getsize(path) / 1024 ** 3
+    return {"group": "memory", "benchmark": f"fit on a {size_gb:.2f} GB memory-mapped array", "unit": "MB RssAnon growth",
+            "kerasish": peak[0] - before, "seconds": seconds}
+
+
+# ---------------------------------------------------------------------------- table
+def print_table(rows):
+    print(f"device: {backend.get_device()}, torch {torch.__version__}, {torch.get_num_threads()} threads")
+    header = f"{'benchmark':<58} {'unit':<18} {'kerasish':>10} {'baseline':>10} {'ratio':>6}  {'Keras 3':>8} {'x K3':>5}"
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        baseline = f"{row['baseline']:>10,.4g}" if "baseline" in row else f"{'-':>10}"
+        ratio = f"{row['ratio']:>6.2f}" if "ratio" in row else f"{'-':>6}"
+        k3 = f"{row['keras3']:>8,.0f} {row['vs_keras3']:>5.2f}" if "keras3" in row else f"{'-':>8} {'-':>5}"
+        print(f"{row['benchmark']:<58} {row['unit']:<18} {row['kerasish']:>10,.4g} {baseline} {ratio}  {k3}")
+    print("baselines: fit = hand-written PyTorch loop; augment = keras-preprocessing 1.1.2; "
+          "generator = plain fit (ratio = time ratio)")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", choices=["fit", "augment", "generator", "memory"])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--memory-gb", type=float, default=1.1)
+    parser.add_argument("--json")
+    opts = parser.parse_args()
+    torch.manual_seed(0)
+    groups = [opts.only] if opts.only else ["fit", "augment", "generator", "memory"]
+    rows = []
+    if "fit" in groups:
+        rows += [bench_fit("mlp", 128, 16384, opts.repeats), bench_fit("mlp", 32, 16384, opts.repeats),
+                 bench_fit("cnn", 32, 2048, opts.repeats)]
+    if "augment" in groups:
+        rows.append(bench_augment(20, opts.repeats))
+    if "generator" in groups:
+        rows.append(bench_generator(opts.repeats))
+    if "memory" in groups:
+        rows.append(bench_memory(opts.memory_gb))
+    print_table(rows)
+    if opts.json:
+        with open(opts.json, "w") as f:
+            json.dump(rows, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
