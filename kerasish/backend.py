@@ -114,19 +114,40 @@ def clear_session() -> None:
 
 # ---------------------------------------------------------------- values
 def get_value(x):
-    """A Python/NumPy value of a tensor, a number, or an optimizer hyper-parameter."""
+    """The value of a tensor (a NumPy array), of an optimizer hyper-parameter, or a plain value unchanged.
+
+    ``K.get_value(model.optimizer.lr)`` reads the optimizer's current learning rate as a NumPy scalar of
+    ``floatx()``, as Keras 2.3.1 reads its float32 variable (so ``float(...)`` of 0.001 is
+    0.0010000000474974513 there and here, and messages printing it agree).
+    """
+    from kerasish.optimizers import HyperparameterValue  # optimizers imports this module
     if isinstance(x, torch.Tensor):
         return x.detach().cpu().numpy()
+    if isinstance(x, HyperparameterValue):
+        value = x.read()
+        if isinstance(value, torch.Tensor):
+            return value.detach().cpu().numpy()
+        return np.asarray(value, dtype=_numpy_floatx())[()]
     return x
 
 
 def set_value(x, value) -> None:
-    """Set a tensor in place (``K.set_value``). For learning rates use ``model.optimizer.lr = value``."""
+    """``K.set_value``: set a tensor in place, or an optimizer hyper-parameter such as ``model.optimizer.lr``."""
+    from kerasish.optimizers import HyperparameterValue
+    if isinstance(x, HyperparameterValue):
+        x.assign(value)
+        return
     if not isinstance(x, torch.Tensor):
-        raise TypeError(f"set_value: expected a torch.Tensor; received {type(x).__name__}. "
-                        "To change a learning rate write `model.optimizer.lr = value`.")
+        raise TypeError(f"set_value: expected a torch.Tensor or an optimizer hyper-parameter such as "
+                        f"model.optimizer.lr; received {type(x).__name__}. To change a learning rate write "
+                        f"`K.set_value(model.optimizer.lr, value)` or `model.optimizer.lr = value`.")
     with torch.no_grad():
         x.copy_(torch.as_tensor(np.asarray(value), dtype=x.dtype))
+
+
+def _numpy_floatx() -> np.dtype:
+    # NumPy has no bfloat16; Keras variables of that floatx read as float32 here.
+    return np.dtype("float32" if _FLOATX == "bfloat16" else _FLOATX)
 
 
 def count_params(x) -> int:

@@ -24,9 +24,12 @@ from __future__ import annotations
 
 import inspect
 import math
+import numbers
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Union
 
+import numpy as np
 import torch
 
 from kerasish import backend
@@ -40,12 +43,65 @@ TorchOptimizerFactory = Callable[[list], torch.optim.Optimizer]
 _LEGACY_KWARGS = ("lr", "decay", "clipnorm", "clipvalue")
 
 
+class HyperparameterValue(float):
+    """What ``optimizer.lr`` (and any float hyper-parameter) reads: its value, as a ``float``, that still knows
+    which optimizer and key it came from.
+
+    Keras 2 stores hyper-parameters in backend variables, so scripts and callbacks write
+    ``K.set_value(model.optimizer.lr, 0.01)`` and ``float(K.get_value(model.optimizer.lr))``. Here ``lr`` lives in
+    the torch param groups (where torch lr schedulers and ``state_dict`` see it), and this value is the handle
+    ``backend.get_value``/``set_value`` use to read and write it there. Arithmetic and comparisons treat it as the
+    number it was when read; ``get_value`` reads the optimizer's current value. Copies and pickles are plain
+    floats, so keeping one (in a log, in History) never keeps the optimizer alive.
+    """
+
+    def __new__(cls, value: float, optimizer: torch.optim.Optimizer, key: str):
+        self = super().__new__(cls, value)
+        self._optimizer = weakref.ref(optimizer)
+        self._key = key
+        return self
+
+    def _owner(self) -> torch.optim.Optimizer:
+        optimizer = self._optimizer()
+        if optimizer is None:
+            raise ReferenceError(f"the optimizer this {self._key!r} value was read from no longer exists.")
+        return optimizer
+
+    def read(self) -> float:
+        """The optimizer's current value of this hyper-parameter (first param group)."""
+        return _read_hyperparameter(self._owner(), self._key)
+
+    def assign(self, value) -> None:
+        """Set the hyper-parameter on the optimizer (every param group and the defaults)."""
+        _write_hyperparameter(self._owner(), self._key, value)
+
+    def __reduce__(self):
+        return (float, (float(self),))
+
+    def __repr__(self) -> str:
+        return float.__repr__(self)
+
+
+def _read_hyperparameter(opt: torch.optim.Optimizer, key: str):
+    groups = opt.__dict__.get("param_groups")
+    return groups[0][key] if groups else opt.defaults[key]
+
+
+def _write_hyperparameter(opt: torch.optim.Optimizer, key: str, value) -> None:
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
+        value = float(value)  # np.float32 from K.get_value, a HyperparameterValue: store a plain float
+    opt.defaults[key] = value
+    for group in opt.__dict__.get("param_groups", ()):
+        group[key] = value
+
+
 class _Hyperparameter:
     """A Keras attribute (``lr``, ``beta_1`` ...) stored in the torch param groups.
 
     Living in the groups is what lets torch lr schedulers change it and ``state_dict`` save it. Reading gives
-    the first group's value (the defaults before binding); writing sets every group and the defaults, so
-    groups added later agree. An optimizer without the key (``Adam().momentum``) raises AttributeError.
+    the first group's value (the defaults before binding) as a :class:`HyperparameterValue`; writing sets every
+    group and the defaults, so groups added later agree. An optimizer without the key (``Adam().momentum``)
+    raises AttributeError.
     """
 
     def __init__(self, key: str):
@@ -62,14 +118,38 @@ class _Hyperparameter:
         if opt is None:
             return self
         self._check(opt)
-        groups = opt.__dict__.get("param_groups")
-        return groups[0][self.key] if groups else opt.defaults[self.key]
+        value = _read_hyperparameter(opt, self.key)
+        if isinstance(value, float):  # not bools (nesterov, amsgrad), not a tensor lr set by the user
+            return HyperparameterValue(value, opt, self.key)
+        return value
 
     def __set__(self, opt, value):
         self._check(opt)
-        opt.defaults[self.key] = value
-        for group in opt.__dict__.get("param_groups", ()):
-            group[self.key] = value
+        _write_hyperparameter(opt, self.key, value)
+
+
+def learning_rate_of(optimizer) -> HyperparameterValue | Any:
+    """The learning rate handle ``K.get_value``/``K.set_value`` take, for any optimizer ``compile`` accepts.
+
+    Our optimizers (and any optimizer with an ``lr`` attribute): ``optimizer.lr``. A plain torch optimizer has
+    no ``lr`` attribute (kerasish does not add one: its class stays torch's own); its first param group's rate is
+    returned, and writing it through ``K.set_value`` sets every group, as Keras has one rate. The callbacks that
+    change learning rates (``LearningRateScheduler``, ``ReduceLROnPlateau``) go through this.
+
+    Raises:
+        ValueError: the optimizer has neither an ``lr`` attribute nor an ``'lr'`` in its param groups
+            (Keras 2.3.1's message: 'Optimizer must have a "lr" attribute.').
+    """
+    lr = getattr(optimizer, "lr", None)
+    if lr is not None:
+        return lr
+    groups = getattr(optimizer, "param_groups", None)
+    if isinstance(optimizer, torch.optim.Optimizer) and groups and "lr" in groups[0]:
+        value = groups[0]["lr"]
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            return HyperparameterValue(float(value), optimizer, "lr")
+        return value  # a tensor rate: K.get_value/set_value handle tensors
+    raise ValueError('Optimizer must have a "lr" attribute.')
 
 
 class Optimizer(torch.optim.Optimizer):
