@@ -131,6 +131,11 @@ def get_value(x):
     return x
 
 
+def eval(x):  # noqa: A001 - Keras's name
+    """``K.eval(x)``: the value of a tensor or hyper-parameter, as ``get_value``."""
+    return get_value(x)
+
+
 def set_value(x, value) -> None:
     """``K.set_value``: set a tensor in place, or an optimizer hyper-parameter such as ``model.optimizer.lr``."""
     from kerasish.optimizers import HyperparameterValue

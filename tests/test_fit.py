@@ -352,3 +352,24 @@ def test_verbose_0_prints_nothing(capsys):
     x, _, y = make_data()
     softmax_model().fit(x, y, validation_split=0.2, epochs=2, verbose=0)
     assert capsys.readouterr().out == ""
+
+
+def test_reading_only_the_batch_loss_does_not_read_the_metrics(monkeypatch):
+    reads = []
+    original = MetricsTracker.results
+
+    def counting(self):
+        reads.append(1)
+        return original(self)
+
+    monkeypatch.setattr(MetricsTracker, "results", counting)
+    losses = []
+
+    class LossReader(Callback):
+        def on_batch_end(self, batch, logs=None):
+            losses.append(logs["loss"])
+
+    x, _, y = make_data(n=32)
+    softmax_model().fit(x, y, batch_size=4, epochs=2, verbose=0, callbacks=[LossReader()])
+    assert len(losses) == 16 and all(isinstance(v, float) for v in losses)
+    assert len(reads) == 2  # epoch ends only

@@ -18,12 +18,17 @@ class BatchLogs(MutableMapping):
         self._tracker = tracker
         self._read: dict | None = None
 
-    def _values(self) -> dict:
-        if self._read is None:  # the one sync, on first access
-            averages = self._tracker.results()
-            averages["loss"] = self._tracker.last_batch_loss()
-            self._read = averages
-        return self._read
+    def _value(self, key: str) -> float:
+        # Reading the loss alone (TerminateOnNaN) costs one small device read; any metric reads all of them
+        # in one transfer. Values are cached for this batch.
+        if self._read is None:
+            self._read = {}
+        if key not in self._read:
+            if key == "loss":
+                self._read["loss"] = self._tracker.last_batch_loss()
+            else:
+                self._read.update({k: v for k, v in self._tracker.results().items() if k != "loss"})
+        return self._read[key]
 
     def running_averages(self) -> dict:
         """Loss and metrics averaged over the epoch so far (one device read)."""
@@ -36,7 +41,7 @@ class BatchLogs(MutableMapping):
         if key in self._plain:
             return self._plain[key]
         if key in self._tracker.names:
-            return self._values()[key]
+            return self._value(key)
         raise KeyError(key)
 
     def __setitem__(self, key, value):
