@@ -46,6 +46,17 @@ def median_rate(times, n):
     return n / statistics.median(times)
 
 
+def run_interleaved(runners: dict, repeats: int) -> dict:
+    """One warm-up call each, then ``repeats`` rounds of A, B, C ...; returns the seconds of each call."""
+    for run in runners.values():
+        run(0)
+    times = {name: [] for name in runners}
+    for r in range(repeats):
+        for name, run in runners.items():
+            times[name].append(time_it(lambda: run(r + 1)))
+    return times
+
+
 # ---------------------------------------------------------------------------- fit
 def keras3_model(kind):
     try:
@@ -84,12 +95,7 @@ def bench_fit(kind, batch_size, n, repeats):
     }
     if k3 is not None:
         runners["keras3"] = lambda r: k3.fit(x_np, y_np, batch_size=batch_size, epochs=1, verbose=0)
-    for run in runners.values():  # warm-up
-        run(0)
-    times = {name: [] for name in runners}
-    for r in range(repeats):
-        for name, run in runners.items():
-            times[name].append(time_it(lambda: run(r + 1)))
+    times = run_interleaved(runners, repeats)
     rates = {name: median_rate(t, n) for name, t in times.items()}
     label = "MLP 784-256-256-10" if kind == "mlp" else "CNN conv32-pool-128-10"
     row = {"group": "fit", "benchmark": f"{label}, batch {batch_size}", "unit": "samples/s",
@@ -111,19 +117,14 @@ def bench_augment(n_batches, repeats):
     from kerasish.preprocessing.image import ImageDataGenerator
     x, y = cifar_like(2048)
     ours = ImageDataGenerator(**AUGMENTATION).flow(x, y, batch_size=32, seed=0)
-    runners = {"kerasish": lambda: [next(ours) for _ in range(n_batches)]}
+    runners = {"kerasish": lambda r: [next(ours) for _ in range(n_batches)]}
     try:
         from keras_preprocessing.image import ImageDataGenerator as KerasIDG
         theirs = KerasIDG(**AUGMENTATION).flow(x, y, batch_size=32, seed=0)
-        runners["keras-preprocessing"] = lambda: [next(theirs) for _ in range(max(1, n_batches // 10))]
+        runners["keras-preprocessing"] = lambda r: [next(theirs) for _ in range(max(1, n_batches // 10))]
     except ImportError:
         pass
-    for run in runners.values():
-        run()
-    times = {name: [] for name in runners}
-    for _ in range(repeats):
-        for name, run in runners.items():
-            times[name].append(time_it(run))
+    times = run_interleaved(runners, repeats)
     images = {"kerasish": n_batches * 32, "keras-preprocessing": max(1, n_batches // 10) * 32}
     rates = {name: images[name] / statistics.median(t) for name, t in times.items()}
     row = {"group": "augment", "benchmark": "flow() 32x32x3, rotation/zoom/shear/shift/flip", "unit": "images/s",
@@ -146,15 +147,10 @@ def bench_generator(repeats):
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     flow = ImageDataGenerator(**AUGMENTATION).flow(x, y, batch_size=32, seed=0)
     runners = {
-        "fit": lambda: model.fit(x, y, batch_size=32, epochs=1, verbose=0),
-        "fit_generator": lambda: model.fit_generator(flow, steps_per_epoch=len(x) // 32, epochs=1, verbose=0),
+        "fit": lambda r: model.fit(x, y, batch_size=32, epochs=1, verbose=0),
+        "fit_generator": lambda r: model.fit_generator(flow, steps_per_epoch=len(x) // 32, epochs=1, verbose=0),
     }
-    for run in runners.values():
-        run()
-    times = {name: [] for name in runners}
-    for _ in range(repeats):
-        for name, run in runners.items():
-            times[name].append(time_it(run))
+    times = run_interleaved(runners, repeats)
     fit_s, gen_s = statistics.median(times["fit"]), statistics.median(times["fit_generator"])
     return {"group": "generator", "benchmark": "epoch time, fit_generator+augmentation vs fit (small CNN)",
             "unit": "s/epoch", "kerasish": gen_s, "baseline": fit_s, "baseline_name": "plain fit",

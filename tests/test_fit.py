@@ -271,7 +271,9 @@ def test_steps_per_epoch_with_arrays_runs_that_many_batches_per_epoch():
 
 
 # ------------------------------------------------------------------------------------------ syncs
-def test_training_reads_metrics_from_the_device_only_at_epoch_ends(monkeypatch):
+@pytest.fixture
+def device_reads(monkeypatch):
+    """Counts MetricsTracker.results() calls: the one place metric values are read back from the device."""
     reads = []
     original = MetricsTracker.results
 
@@ -280,6 +282,11 @@ def test_training_reads_metrics_from_the_device_only_at_epoch_ends(monkeypatch):
         return original(self)
 
     monkeypatch.setattr(MetricsTracker, "results", counting)
+    return reads
+
+
+def test_training_reads_metrics_from_the_device_only_at_epoch_ends(device_reads):
+    reads = device_reads
     x, _, y = make_data(n=64)
     softmax_model().fit(x, y, batch_size=4, epochs=3, verbose=0)  # 48 steps
     assert len(reads) == 3
@@ -354,15 +361,8 @@ def test_verbose_0_prints_nothing(capsys):
     assert capsys.readouterr().out == ""
 
 
-def test_reading_only_the_batch_loss_does_not_read_the_metrics(monkeypatch):
-    reads = []
-    original = MetricsTracker.results
-
-    def counting(self):
-        reads.append(1)
-        return original(self)
-
-    monkeypatch.setattr(MetricsTracker, "results", counting)
+def test_reading_only_the_batch_loss_does_not_read_the_metrics(device_reads):
+    reads = device_reads
     losses = []
 
     class LossReader(Callback):
