@@ -14,31 +14,10 @@ from kerasish.layers import Dense
 from kerasish.models import Sequential
 from kerasish.optimizers import SGD
 
-
-def make_model(lr=0.1):
-    model = Sequential([Dense(2, activation="softmax", input_shape=(4,))])
-    model.compile(optimizer=SGD(lr=lr), loss="categorical_crossentropy", metrics=["acc"])
-    return model
+from helpers import ScriptedLogs, tiny_data, tiny_model
 
 
-def make_data(n=20, seed=0):
-    rng = np.random.RandomState(seed)
-    x = rng.randn(n, 4).astype("float32")
-    y = np.eye(2, dtype="float32")[rng.randint(0, 2, size=n)]
-    return x, y
-
-
-class Scripted(Callback):
-    """Writes ``values[epoch]`` under ``name`` into the epoch logs and records the weights at each epoch end."""
-
-    def __init__(self, name, values):
-        super().__init__()
-        self.name, self.values = name, list(values)
-        self.weights = []
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs[self.name] = self.values[epoch]
-        self.weights.append(self.model.get_weights())
+make_model, make_data, Scripted = tiny_model, tiny_data, ScriptedLogs
 
 
 def fit(callbacks, epochs, model=None, **kwargs):

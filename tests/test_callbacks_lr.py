@@ -17,30 +17,14 @@ from kerasish.layers import Dense
 from kerasish.models import Sequential
 from kerasish.optimizers import SGD, Adam, learning_rate_of
 
+from helpers import ScriptedLogs, tiny_data, tiny_model
+
 
 def make_model(optimizer=None):
-    model = Sequential([Dense(2, activation="softmax", input_shape=(4,))])
-    model.compile(optimizer=optimizer if optimizer is not None else SGD(lr=0.001),
-                  loss="categorical_crossentropy", metrics=["acc"])
-    return model
+    return tiny_model(optimizer=optimizer if optimizer is not None else SGD(lr=0.001))
 
 
-def make_data(n=20, seed=0):
-    rng = np.random.RandomState(seed)
-    x = rng.randn(n, 4).astype("float32")
-    y = np.eye(2, dtype="float32")[rng.randint(0, 2, size=n)]
-    return x, y
-
-
-class Scripted(Callback):
-    """Writes ``values[epoch]`` under ``name`` into the epoch logs (before the callback under test sees them)."""
-
-    def __init__(self, name, values):
-        super().__init__()
-        self.name, self.values = name, list(values)
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs[self.name] = self.values[epoch]
+make_data, Scripted = tiny_data, ScriptedLogs
 
 
 def fit(model, callbacks, epochs, **kwargs):

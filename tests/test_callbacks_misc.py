@@ -19,18 +19,10 @@ from kerasish.models import Sequential
 from kerasish.optimizers import SGD
 from kerasish.training import compile_utils
 
-
-def make_model(lr=0.1, metrics=("acc",)):
-    model = Sequential([Dense(2, activation="softmax", input_shape=(4,))])
-    model.compile(optimizer=SGD(lr=lr), loss="categorical_crossentropy", metrics=list(metrics))
-    return model
+from helpers import tiny_data, tiny_model
 
 
-def make_data(n=20, seed=0):
-    rng = np.random.RandomState(seed)
-    x = rng.randn(n, 4).astype("float32")
-    y = np.eye(2, dtype="float32")[rng.randint(0, 2, size=n)]
-    return x, y
+make_model, make_data = tiny_model, tiny_data
 
 
 def fit(model, callbacks, epochs=2, batch_size=5, data=None, **kwargs):

@@ -1,0 +1,37 @@
+"""Small models, data and callbacks shared by the callback tests."""
+import numpy as np
+
+from kerasish.callbacks import Callback
+from kerasish.layers import Dense
+from kerasish.models import Sequential
+from kerasish.optimizers import SGD
+
+
+def tiny_model(lr=0.1, metrics=("acc",), optimizer=None):
+    """Dense(2, softmax) on 4 features, categorical cross-entropy."""
+    model = Sequential([Dense(2, activation="softmax", input_shape=(4,))])
+    model.compile(optimizer=optimizer if optimizer is not None else SGD(lr=lr), loss="categorical_crossentropy",
+                  metrics=list(metrics))
+    return model
+
+
+def tiny_data(n=20, seed=0):
+    """``n`` samples of 4 features with one-hot labels of 2 classes."""
+    rng = np.random.RandomState(seed)
+    x = rng.randn(n, 4).astype("float32")
+    y = np.eye(2, dtype="float32")[rng.randint(0, 2, size=n)]
+    return x, y
+
+
+class ScriptedLogs(Callback):
+    """Writes ``values[epoch]`` under ``name`` into the epoch logs (callbacks after it see the scripted value)
+    and records the model's weights at each epoch end."""
+
+    def __init__(self, name, values):
+        super().__init__()
+        self.name, self.values = name, list(values)
+        self.weights = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs[self.name] = self.values[epoch]
+        self.weights.append(self.model.get_weights())
