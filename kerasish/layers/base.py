@@ -222,6 +222,11 @@ class Layer(nn.Module):
             config["batch_input_shape"] = self.batch_input_shape
         return config
 
+    @classmethod
+    def from_config(cls, config: dict) -> "Layer":
+        """The layer ``get_config()`` describes (Keras 2.3.1 ``Layer.from_config``: ``cls(**config)``)."""
+        return cls(**config)
+
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
 

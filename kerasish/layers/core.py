@@ -2,6 +2,8 @@
 (the adapter that lets any ``torch.nn.Module`` sit in a ``Sequential``)."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -75,7 +77,12 @@ class Dense(ActivatedLayer):
         return F.linear(x, self.kernel, self.bias)
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "use_bias": self.use_bias}
+        from kerasish.layers.convolutional import penalties_config, serialize_keras_object
+        config = {"units": self.units, "use_bias": self.use_bias,
+                  "kernel_initializer": serialize_keras_object(self.kernel_initializer),
+                  "bias_initializer": serialize_keras_object(self.bias_initializer)}
+        config.update(penalties_config(self, ("kernel", "bias")))
+        return {**super().get_config(), **config}
 
 
 class Activation(ActivatedLayer):
@@ -125,7 +132,10 @@ class Flatten(Layer):
     def call(self, x):
         if self.data_format == "channels_first" and x.dim() > 2:
             x = x.movedim(1, -1)  # Keras permutes channels_first inputs to channels_last before flattening
-        return x.reshape(x.shape[0], -1)
+        return x.flatten(1)  # not reshape(n, -1), which cannot infer -1 for the 0 rows of an empty batch
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format}
 
 
 class Reshape(Layer):
@@ -148,7 +158,11 @@ class Reshape(Layer):
                              f"shape {input_shape[1:]} to target_shape {self.target_shape}.")
 
     def call(self, x):
-        return x.reshape(x.shape[0], *self.target_shape)
+        shape = list(self.target_shape)
+        if -1 in shape and x.shape[0] == 0:  # an empty batch (a replica's share under torchrun): -1 from the rest
+            known = math.prod(d for d in shape if d != -1)
+            shape[shape.index(-1)] = math.prod(x.shape[1:]) // known if known else 0
+        return x.reshape(x.shape[0], *shape)
 
     def get_config(self):
         return {**super().get_config(), "target_shape": self.target_shape}
@@ -205,7 +219,14 @@ class Lambda(Layer):
         return self.function(x, **self.arguments)
 
     def get_config(self):
-        return {**super().get_config(), "function": getattr(self.function, "__name__", "lambda")}
+        # Keras 2.3.1 stores a lambda's marshalled bytecode ('function_type': 'lambda'); kerasish stores only
+        # the function's name and takes the function from load_model's custom_objects: no code in files.
+        output_shape = self.declared_output_shape
+        shape_is_function = callable(output_shape)
+        return {**super().get_config(), "function": getattr(self.function, "__name__", "lambda"),
+                "function_type": "function",
+                "output_shape": getattr(output_shape, "__name__", None) if shape_is_function else output_shape,
+                "output_shape_type": "function" if shape_is_function else "raw", "arguments": self.arguments}
 
 
 class TorchModule(Layer):
@@ -220,6 +241,10 @@ class TorchModule(Layer):
 
     def call(self, x):
         return self.module(x)
+
+    def get_config(self):
+        # The module itself is code: only its class name is saved; load_model takes it from custom_objects.
+        return {**super().get_config(), "module": type(self.module).__name__}
 
 
 def _torch_module_name(module: nn.Module) -> str:

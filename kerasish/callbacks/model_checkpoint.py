@@ -1,0 +1,132 @@
+"""``ModelCheckpoint``: Keras 2.3.1 ``keras/callbacks/callbacks.py``, plus tf.keras's ``save_freq``.
+
+Every file goes through ``model.save``/``model.save_weights``, which write atomically: a crash while a
+checkpoint is written leaves the previous checkpoint of that name intact.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from kerasish.callbacks.callback import Callback
+
+
+class ModelCheckpoint(Callback):
+    """Save the model after every epoch.
+
+    `filepath` can contain named formatting options, which will be filled with the values of `epoch` and keys
+    in `logs` (passed in `on_epoch_end`). For example: if `filepath` is `weights.{epoch:02d}-{val_loss:.2f}.hdf5`,
+    then the model checkpoints will be saved with the epoch number and the validation loss in the filename.
+    The content is kerasish's file format whatever the extension (see ``kerasish.saving``).
+
+    # Arguments
+        filepath: string, path to save the model file.
+        monitor: quantity to monitor.
+        verbose: verbosity mode, 0 or 1.
+        save_best_only: if `save_best_only=True`, the latest best model according to the quantity monitored
+            will not be overwritten.
+        save_weights_only: if True, then only the model's weights will be saved (`model.save_weights(filepath)`),
+            else the full model is saved (`model.save(filepath)`).
+        mode: one of {auto, min, max}. If `save_best_only=True`, the decision to overwrite the current save file
+            is made based on either the maximization or the minimization of the monitored quantity. For
+            `val_acc`, this should be `max`, for `val_loss` this should be `min`, etc. In `auto` mode, the
+            direction is automatically inferred from the name of the monitored quantity.
+        period: Interval (number of epochs) between checkpoints.
+        save_freq: (tf.keras) `'epoch'` (default: every `period` epochs) or an integer: save after every
+            `save_freq` training batches, counted across epochs; `filepath` may then also use `{batch}`
+            (1-based, within the epoch) and the batch logs. The monitored value is then a batch value.
+    """
+
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=False,
+                 mode="auto", period=1, save_freq="epoch"):
+        super().__init__()
+        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq < 1):
+            # tf.keras ModelCheckpoint wording
+            raise ValueError(f"Unrecognized save_freq: {save_freq!r}. Expected save_freq are 'epoch' or integer "
+                             "values (a number of batches >= 1).")
+        self.monitor = monitor
+        self.verbose = verbose
+        self.filepath = str(filepath)
+        self.save_best_only = save_best_only
+        self.save_weights_only = save_weights_only
+        self.period = period
+        self.save_freq = save_freq
+        self.epochs_since_last_save = 0
+        self._batches_seen_since_last_saving = 0
+        self._current_epoch = 0
+
+        if mode not in ["auto", "min", "max"]:
+            warnings.warn(f"ModelCheckpoint mode {mode} is unknown, fallback to auto mode.", RuntimeWarning,
+                          stacklevel=2)
+            mode = "auto"
+        # Keras 2.3.1: 'auto' maximises accuracies and f-measures, minimises everything else
+        if mode == "max" or (mode == "auto" and ("acc" in self.monitor or self.monitor.startswith("fmeasure"))):
+            self.monitor_op = np.greater
+            self.best = -np.inf
+        else:
+            self.monitor_op = np.less
+            self.best = np.inf
+        if save_freq != "epoch":
+            # Only then does the loop need batch hooks (and batch logs): bound on the instance, not the class.
+            self.on_train_batch_end = self._on_train_batch_end_saving
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._current_epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_freq != "epoch":
+            return
+        logs = logs or {}
+        self.epochs_since_last_save += 1
+        if self.epochs_since_last_save >= self.period:
+            self.epochs_since_last_save = 0
+            self._save_model(epoch, self._format_path(epoch, None, logs), logs)
+
+    def _on_train_batch_end_saving(self, batch, logs=None):
+        self._batches_seen_since_last_saving += 1
+        if self._batches_seen_since_last_saving >= self.save_freq:
+            self._batches_seen_since_last_saving = 0
+            logs = dict(logs or {})  # one read of the batch values (a device sync), only when saving
+            self._save_model(self._current_epoch, self._format_path(self._current_epoch, batch, logs), logs)
+
+    def _format_path(self, epoch, batch, logs) -> str:
+        # Keras 2.3.1: filepath.format(epoch=epoch + 1, **logs); tf.keras adds batch=batch + 1 for batch saves.
+        values = {**logs, "epoch": epoch + 1}
+        if batch is not None:
+            values["batch"] = batch + 1
+        try:
+            return self.filepath.format(**values)
+        except KeyError as err:
+            # tf.keras wording
+            raise KeyError(f'Failed to format this callback filepath: "{self.filepath}". Reason: {err} is not '
+                           f"among the logs ({', '.join(values)}).") from None
+
+    def _save_model(self, epoch, filepath, logs):
+        if self.save_best_only:
+            current = logs.get(self.monitor)
+            if current is None:
+                warnings.warn(f"Can save best model only with {self.monitor} available, skipping.", RuntimeWarning,
+                              stacklevel=3)
+                return
+            if self.monitor_op(current, self.best):
+                if self.verbose > 0:
+                    print("\nEpoch %05d: %s improved from %0.5f to %0.5f, saving model to %s"
+                          % (epoch + 1, self.monitor, self.best, current, filepath))
+                self.best = current
+                self._write(filepath)
+            elif self.verbose > 0:
+                print("\nEpoch %05d: %s did not improve from %0.5f" % (epoch + 1, self.monitor, self.best))
+            return
+        if self.verbose > 0:
+            print("\nEpoch %05d: saving model to %s" % (epoch + 1, filepath))
+        self._write(filepath)
+
+    def _write(self, filepath):
+        if self.save_weights_only:
+            self.model.save_weights(filepath, overwrite=True)
+        else:
+            self.model.save(filepath, overwrite=True)
+
+
+__all__ = ["ModelCheckpoint"]
