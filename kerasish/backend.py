@@ -1,7 +1,8 @@
 """Backend settings: the training device, floatx, epsilon, image_data_format, layer name counters.
 
 The one place that decides where tensors live. Order of precedence for the device:
-``set_device()`` > the ``KERASISH_DEVICE`` environment variable > CUDA when available > CPU.
+``set_device()`` > the ``KERASISH_DEVICE`` environment variable > CUDA when available > CPU. Under torchrun
+"CUDA" means this process's GPU, ``cuda:LOCAL_RANK`` (also for a bare ``'cuda'`` from the first two).
 """
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import os
 
 import numpy as np
 import torch
+
+from kerasish import distributed
 
 _EPSILON = 1e-7  # Keras 2.3.1 backend/common.py
 _FLOATX = "float32"
@@ -24,11 +27,20 @@ DEVICE_ENV_VAR = "KERASISH_DEVICE"
 def get_device() -> torch.device:
     """The device models train on (see the module docstring for the order of precedence)."""
     if _device_override is not None:
-        return _device_override
+        return _replica_gpu(_device_override)
     from_env = os.environ.get(DEVICE_ENV_VAR)
     if from_env:
-        return _parse_device(from_env, source=f"the {DEVICE_ENV_VAR} environment variable")
+        return _replica_gpu(_parse_device(from_env, source=f"the {DEVICE_ENV_VAR} environment variable"))
+    if distributed.is_distributed():
+        return distributed.device()
     return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+
+
+def _replica_gpu(device: torch.device) -> torch.device:
+    """A bare 'cuda' is this process's GPU under torchrun, so 8 replicas do not all train on GPU 0."""
+    if device.type == "cuda" and device.index is None and distributed.is_distributed():
+        return distributed.device()
+    return device
 
 
 def set_device(device: str | torch.device | None) -> None:

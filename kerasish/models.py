@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from kerasish import activations, backend, mixed_precision
+from kerasish import activations, backend, distributed, mixed_precision
 from kerasish import optimizers as optimizers_module
 from kerasish.callbacks import CallbackList, History, ProgbarLogger
 from kerasish.layers.base import KERAS, Layer, to_layout
@@ -21,7 +21,7 @@ from kerasish.training import arguments as args
 from kerasish.training import trainer
 from kerasish.training.compile_utils import CompiledLoss, CompiledMetrics, MetricsTracker
 from kerasish.training.data_adapters import get_data_adapter, get_stream_adapter, is_stream, stream_length
-from kerasish.training.data_adapters.order import new_seed
+from kerasish.training.data_adapters.order import new_seed, replica_steps
 from kerasish.training.epoch_iterator import EpochIterator
 from kerasish.training.jit import CompiledFunction, resolve_jit_compile
 from kerasish.utils.summary import print_summary
@@ -50,6 +50,9 @@ class Sequential(nn.Module):
         self.dtype_policy = mixed_precision.global_policy()
         self._grad_scaler = None
         self._forward_impl = None  # the torch.compile'd forward under jit_compile, else None (plain calls)
+        # torchrun: the DistributedDataParallel wrapper training goes through (see _wrap_data_parallel)
+        self._data_parallel = None
+        self._data_parallel_key = None
         self.stop_training = False
         self.history = None
         for layer in layers or []:
@@ -180,6 +183,8 @@ class Sequential(nn.Module):
         softmax/sigmoid, the output is the logits so the loss is computed stably."""
         use_logits = self._loss_from_logits if logits is None else logits
         forward = self._forward_impl or self._run_layers
+        if training and self._data_parallel is not None:
+            forward = self._data_parallel  # torchrun: DDP's hooks average the gradients of this forward
         with self.dtype_policy.autocast(x.device):
             output = forward(x, logits=use_logits)
         return output.float() if self.dtype_policy.autocast_dtype is not None else output, use_logits
@@ -283,6 +288,7 @@ class Sequential(nn.Module):
             self._prepare_execution()
             if training:
                 self._bind_optimizer()
+                self._wrap_data_parallel()
 
     def _prepare_execution(self) -> None:
         """Loss scaler and (optionally) the torch.compile'd forward, for the current device."""
@@ -292,6 +298,24 @@ class Sequential(nn.Module):
         options = resolve_jit_compile(self._compile_args["jit_compile"], device)
         if options is not None and self._forward_impl is None:
             self._forward_impl = CompiledFunction(self._run_layers, options)
+
+    def _wrap_data_parallel(self) -> None:
+        """torchrun: wrap the model in DistributedDataParallel for training, again whenever the trainable weights
+        or their device change. Wrapping broadcasts rank 0's weights, so every rank starts alike. The wrapper is
+        not registered as a submodule (it holds this model: the module tree would recurse, and state_dict would
+        list every weight twice); its forward is ours, compiled under jit_compile."""
+        if not distributed.is_distributed():
+            return
+        key = (tuple((id(p), p.requires_grad) for p in self.parameters()), self.device)
+        if key != self._data_parallel_key:
+            # DDP refuses a model with nothing to train (all layers frozen); then there are no gradients to average
+            trainable = any(p.requires_grad for p in self.parameters())
+            wrapper = distributed.data_parallel(self, self._replica_forward) if trainable else None
+            object.__setattr__(self, "_data_parallel", wrapper)
+            object.__setattr__(self, "_data_parallel_key", key)
+
+    def _replica_forward(self, x, logits: bool):
+        return (self._forward_impl or self._run_layers)(x, logits=logits)
 
     def _bind_optimizer(self) -> None:
         """Attach the compiled optimizer to the parameters once; later fits keep its state."""
@@ -353,7 +377,7 @@ class Sequential(nn.Module):
 
     def _seed(self) -> int:
         if self._shuffle_seed is None:
-            self._shuffle_seed = new_seed()
+            self._shuffle_seed = distributed.broadcast_int(new_seed())  # torchrun: rank 0's, for the same order
         return self._shuffle_seed
 
     def _array_iterator(self, tensors, batch_size: int, steps=None, shuffle=False) -> EpochIterator:
@@ -383,6 +407,10 @@ class Sequential(nn.Module):
             device=self.device, shuffle=shuffle, seed=self._seed(), workers=workers,
             use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size,
             first_batch=first)
+        if getattr(adapter, "sharded", False):
+            # torchrun: each step takes one Sequence batch per replica, so `steps` Sequence batches (one pass by
+            # default) take ceil(steps / W) steps.
+            steps = replica_steps(steps, adapter.shard)
         return EpochIterator(adapter, steps)
 
     def _peek(self, source, caller: str, need_targets):
@@ -456,7 +484,7 @@ class Sequential(nn.Module):
         batch_size = args.check_positive_int(32 if batch_size is None else batch_size, "batch_size", caller)
         epochs = args.check_positive_int(epochs, "epochs", caller, minimum=0)
         initial_epoch = args.check_positive_int(initial_epoch, "initial_epoch", caller, minimum=0)
-        verbose = args.check_verbose(verbose, caller)
+        verbose = _rank_verbosity(args.check_verbose(verbose, caller))
         shuffle = args.check_shuffle(shuffle, caller)
         validation_split = args.check_validation_split(validation_split, caller)
         validation_freq = args.check_validation_freq(validation_freq, caller)
@@ -508,7 +536,7 @@ class Sequential(nn.Module):
                             f"ImageDataGenerator iterator; received {type(generator).__name__}. For arrays use fit().")
         epochs = args.check_positive_int(epochs, "epochs", caller, minimum=0)
         initial_epoch = args.check_positive_int(initial_epoch, "initial_epoch", caller, minimum=0)
-        verbose = args.check_verbose(verbose, caller)
+        verbose = _rank_verbosity(args.check_verbose(verbose, caller))
         validation_freq = args.check_validation_freq(validation_freq, caller)
         workers = args.check_positive_int(workers, "workers", caller, minimum=0)
         max_queue_size = args.check_positive_int(max_queue_size, "max_queue_size", caller)
@@ -543,7 +571,7 @@ class Sequential(nn.Module):
                                            workers=workers, use_multiprocessing=use_multiprocessing, verbose=verbose)
         self._require_compiled(caller)
         batch_size = args.check_positive_int(32 if batch_size is None else batch_size, "batch_size", caller)
-        verbose = args.check_verbose(verbose, caller)
+        verbose = _rank_verbosity(args.check_verbose(verbose, caller))
         steps = args.check_positive_int(steps, "steps", caller, allow_none=True)
         callback_list = _user_callbacks(callbacks, caller)
         tensors = list(self._standardize_xy(x, y, sample_weight, None, caller))
@@ -555,7 +583,7 @@ class Sequential(nn.Module):
                            use_multiprocessing=False, verbose=0):
         caller = "evaluate_generator"
         self._require_compiled(caller)
-        verbose = args.check_verbose(verbose, caller)
+        verbose = _rank_verbosity(args.check_verbose(verbose, caller))
         callback_list = _user_callbacks(callbacks, caller)
         iterator = self._stream_iterator(generator, steps, "steps", caller, training=False, workers=workers,
                                          use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
@@ -579,7 +607,7 @@ class Sequential(nn.Module):
             return self.predict_generator(x, steps=steps, callbacks=callbacks, max_queue_size=max_queue_size,
                                           workers=workers, use_multiprocessing=use_multiprocessing, verbose=verbose)
         batch_size = args.check_positive_int(32 if batch_size is None else batch_size, "batch_size", caller)
-        verbose = args.check_verbose(verbose, caller)
+        verbose = _rank_verbosity(args.check_verbose(verbose, caller))
         steps = args.check_positive_int(steps, "steps", caller, allow_none=True)
         callback_list = _user_callbacks(callbacks, caller)
         x = args.to_tensor(x, "x", caller, allow_lazy=True)
@@ -594,7 +622,7 @@ class Sequential(nn.Module):
                           use_multiprocessing=False, verbose=0) -> np.ndarray:
         """Predictions for the batches of a generator; it may yield ``x`` or ``(x, y[, sample_weight])``."""
         caller = "predict_generator"
-        verbose = args.check_verbose(verbose, caller)
+        verbose = _rank_verbosity(args.check_verbose(verbose, caller))
         callback_list = _user_callbacks(callbacks, caller)
         iterator = self._stream_iterator(generator, steps, "steps", caller, training=False, need_targets=False,
                                          workers=workers, use_multiprocessing=use_multiprocessing,
@@ -726,7 +754,7 @@ class Sequential(nn.Module):
     @classmethod
     def from_config(cls, config, custom_objects=None) -> "Sequential":
         from kerasish import saving
-        return saving.sequential_from_config(config, custom_objects=custom_objects)
+        return saving.sequential_from_config(config, custom_objects=custom_objects, cls=cls)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -778,6 +806,11 @@ def _user_callbacks(callbacks, caller: str) -> list:
             raise TypeError(f"{caller}: callbacks must be a list of kerasish.callbacks.Callback instances; "
                             f"received {cb!r} of type {type(cb).__name__}.")
     return callbacks
+
+
+def _rank_verbosity(verbose: int) -> int:
+    """torchrun: only rank 0 prints (progress bars, "Train on ..."); the other ranks train silently."""
+    return verbose if distributed.is_main_process() else 0
 
 
 def _default_callbacks(verbose: int, stateful_metrics: list[str], count_mode: str) -> list:

@@ -2,6 +2,8 @@
 
 Nothing here reads a value back to the host during a step. ``MetricsTracker.results()`` is the one place
 that does (one sync for all values), called at progress-bar refreshes, epoch ends and when a callback asks.
+Under torchrun it first sums the totals over all replicas (one all-reduce), so every rank gets the values of
+the whole data; ``results(local=True)`` (the progress bar's intermediate values) skips that.
 """
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import numbers
 
 import torch
 
+from kerasish import distributed
 from kerasish import losses as losses_module
 from kerasish import metrics as metrics_module
 
@@ -34,14 +37,25 @@ class CompiledLoss:
         return self.fn(y_true, y_pred)
 
     def __call__(self, y_true, y_pred, sample_weight=None, from_logits: bool = False) -> torch.Tensor:
+        loss = self._weighted_values(y_true, y_pred, sample_weight, from_logits).mean()
+        return loss * self.loss_weight if self.loss_weight != 1.0 else loss
+
+    def sum_and_count(self, y_true, y_pred, sample_weight=None, from_logits: bool = False):
+        """The numerator and denominator of ``__call__``'s mean, apart (``loss_weight`` in the sum): a replica
+        of a data-parallel job divides its sum by the count of the whole global batch. The count is a device
+        tensor (a fill, no host->device copy); an empty batch gives a zero sum still connected to ``y_pred``."""
+        values = self._weighted_values(y_true, y_pred, sample_weight, from_logits)
+        total = values.sum() * self.loss_weight if self.loss_weight != 1.0 else values.sum()
+        return total, torch.full((), float(values.numel()), device=values.device)
+
+    def _weighted_values(self, y_true, y_pred, sample_weight, from_logits: bool) -> torch.Tensor:
         values = self.per_sample(y_true, y_pred, from_logits)
         if sample_weight is not None:
             # Temporal losses are (N, T); weights are (N,) or (N, T): average what the weights do not cover.
             while values.dim() > sample_weight.dim():
                 values = values.mean(-1)
             values = values * sample_weight
-        loss = values.mean()
-        return loss * self.loss_weight if self.loss_weight != 1.0 else loss
+        return values
 
 
 class CompiledMetrics:
@@ -109,10 +123,15 @@ class MetricsTracker:
         self.weight_sums = torch.zeros(len(self.names), device=self.device, dtype=torch.float32)
         self.samples_seen = 0
         self.last_loss: torch.Tensor | None = None
+        self.last_size = 0
 
     @torch.no_grad()
     def update(self, loss: torch.Tensor, y_true, y_pred, sample_weight) -> None:
         batch_size = len(y_pred)
+        self.last_size = batch_size
+        if batch_size == 0:  # a replica's empty batch (torchrun): nothing to count, and its mean loss is 0/0
+            self.last_loss = None
+            return
         loss = loss.detach().to(torch.float32)
         self.last_loss = loss
         self.samples_seen += batch_size
@@ -125,17 +144,39 @@ class MetricsTracker:
             # Weighted metrics come last (compile lists them after the plain ones): a slice, no index tensor.
             self.weight_sums[-len(weight_sums):] += torch.stack([w.to(torch.float32) for w in weight_sums])
 
-    def results(self) -> dict[str, float]:
-        """Epoch-so-far values, read from the device in one transfer (a host sync)."""
-        if self.samples_seen == 0:
+    def results(self, local: bool = False) -> dict[str, float]:
+        """Epoch-so-far values, read from the device in one transfer (a host sync).
+
+        Under torchrun the totals are first summed over all replicas (one all-reduce: every rank must call
+        this at the same point), unless ``local``: then they are this replica's own, with no communication.
+        """
+        if local or not distributed.is_distributed():
+            return self._averages(self.sums, self.weight_sums, self.samples_seen)
+        n = len(self.names)
+        seen = torch.full((1,), float(self.samples_seen), device=self.device)
+        totals = distributed.all_reduce_sum(torch.cat([self.sums, self.weight_sums, seen]))
+        return self._averages(totals[:n], totals[n:2 * n], int(totals[2 * n].item()))
+
+    def _averages(self, sums, weight_sums, samples_seen: int) -> dict[str, float]:
+        if samples_seen == 0:
             return {}
-        counts = torch.where(torch.tensor(self.weighted, device=self.device), self.weight_sums,
-                             torch.full_like(self.sums, float(self.samples_seen)))
-        values = (self.sums / counts.clamp_min(1e-12)).tolist()
+        counts = torch.where(torch.tensor(self.weighted, device=self.device), weight_sums,
+                             torch.full_like(sums, float(samples_seen)))
+        values = (sums / counts.clamp_min(1e-12)).tolist()
         return dict(zip(self.names, values))
 
-    def last_batch_loss(self) -> float:
-        return float(self.last_loss) if self.last_loss is not None else float("nan")
+    def last_batch_loss(self, local: bool = False) -> float:
+        """The last batch's loss. Under torchrun: of the whole global batch, the mean of the replicas' losses
+        weighted by their rows (one small all-reduce, on every rank alike), unless ``local``."""
+        if local or not distributed.is_distributed():
+            return float(self.last_loss) if self.last_loss is not None else float("nan")
+        if self.last_loss is None:  # this replica's part was empty
+            pair = torch.zeros(2, device=self.device)
+        else:
+            pair = torch.stack([self.last_loss * self.last_size,
+                                torch.full((), float(self.last_size), device=self.device)])
+        total, rows = distributed.all_reduce_sum(pair).tolist()
+        return total / rows if rows else float("nan")
 
 
 def _as_list(value, arg_name: str) -> list:

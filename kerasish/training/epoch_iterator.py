@@ -38,6 +38,14 @@ class EpochIterator:
         if expected is not None and step + 1 < expected:
             self.ran_out = True
 
+    def logged_size(self, step: int, rows: int) -> int:
+        """``size`` for the batch logs of a batch of ``rows`` rows: the rows of the global batch when the adapter
+        splits each batch across replicas (torchrun), so that rank 0's progress bar counts every sample."""
+        if self.steps is None and getattr(self.adapter, "sharded", False) and hasattr(self.adapter,
+                                                                                     "global_batch_size"):
+            return self.adapter.global_batch_size(step)
+        return rows
+
     def close(self) -> None:
         """Stop loaders now (worker threads and processes), also when an error or Ctrl-C interrupted an epoch."""
         for generator in (self._current, self._stream):

@@ -4,6 +4,12 @@ Keras 2.3.1 batch logs hold ``batch``, ``size``, ``loss`` (this batch's value) a
 epoch averages). Building them as floats would force a device sync every step, so ``BatchLogs`` keeps a
 handle on the tracker and converts on access; ``running_averages()`` gives every epoch-so-far value in
 one transfer (what the progress bar shows).
+
+Under torchrun reading a value of a ``BatchLogs`` sums it over all replicas (a collective), so it is for
+callbacks that every rank runs alike: they read on every rank at the same batch, and decide alike. The
+progress bar runs on rank 0 only and reads ``running_averages()``, which stays local: its intermediate values
+describe rank 0's share of the epoch so far; the line written at the epoch's end shows the epoch logs, which
+are global.
 """
 from __future__ import annotations
 
@@ -31,8 +37,9 @@ class BatchLogs(MutableMapping):
         return self._read[key]
 
     def running_averages(self) -> dict:
-        """Loss and metrics averaged over the epoch so far (one device read)."""
-        return dict(self._tracker.results())
+        """Loss and metrics averaged over the epoch so far (one device read). Under torchrun: this replica's
+        samples only, with no communication, so that rank 0 alone may call it (see the module docstring)."""
+        return dict(self._tracker.results(local=True))
 
     def _metric_keys(self):
         return [k for k in self._tracker.names if k not in self._plain]

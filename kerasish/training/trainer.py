@@ -12,6 +12,10 @@ compile_utils          loss reduction and on-device metric accumulation (the onl
 
 Host syncs: none per step. Values are read at progress-bar refreshes (throttled by the ProgbarLogger),
 at epoch ends, and when a callback reads a batch log.
+
+Under torchrun (``kerasish.distributed``) the loop is the same on every rank: each step is this replica's share
+of the global batch, the forward goes through DistributedDataParallel, and ``_data_parallel_loss`` scales the
+loss; reading logs sums them over the replicas (compile_utils), and predict gathers the replicas' outputs.
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ import warnings
 import numpy as np
 import torch
 
+from kerasish import distributed
 from kerasish.training.compile_utils import MetricsTracker
 from kerasish.training.epoch_iterator import EpochIterator
 from kerasish.training.logs import BatchLogs
@@ -29,9 +34,12 @@ from kerasish.training.logs import BatchLogs
 def train_step(model, x, y, sample_weight, tracker: MetricsTracker) -> None:
     optimizer = model.optimizer
     optimizer.zero_grad(set_to_none=True)
-    output, from_logits = model.compute_output(x, training=True)
-    loss = model.compiled_loss(y, output, sample_weight, from_logits=from_logits)
-    loss = model.add_regularization(loss)
+    if getattr(model, "_data_parallel", None) is not None:  # torchrun
+        loss, batch_loss, output, from_logits = _data_parallel_loss(model, x, y, sample_weight)
+    else:
+        output, from_logits = model.compute_output(x, training=True)
+        loss = model.compiled_loss(y, output, sample_weight, from_logits=from_logits)
+        loss = batch_loss = model.add_regularization(loss)
     scaler = model._grad_scaler
     if scaler is None:
         loss.backward()
@@ -41,7 +49,36 @@ def train_step(model, x, y, sample_weight, tracker: MetricsTracker) -> None:
         scaler.step(optimizer)
         scaler.update()
     model.apply_constraints()
-    tracker.update(loss, y, _metric_input(model, output, from_logits, tracker), sample_weight)
+    tracker.update(batch_loss, y, _metric_input(model, output, from_logits, tracker), sample_weight)
+
+
+def _data_parallel_loss(model, x, y, sample_weight):
+    """One replica's step under DDP: ``(loss to differentiate, this replica's batch loss for the logs, output,
+    from_logits)``.
+
+    DDP averages gradients over the W replicas, so each differentiates ``(sum of its weighted per-sample
+    losses) / (loss elements in the whole global batch) * W``: the average is the gradient of the global
+    batch's mean loss, as one process computes it for the same batch, also when the replicas hold different
+    numbers of rows. Regularization penalties (the same on every replica) are added whole, and average to
+    themselves. A replica with no rows (a short last batch) still runs forward and backward, a zero loss
+    connected to every weight, so that DDP's gradient all-reduce runs on every replica; it runs in inference
+    mode so that BatchNormalization does not fold zero rows into its moving statistics.
+    """
+    empty = len(x) == 0
+    if empty:
+        model.train(False)
+    try:
+        output, from_logits = model.compute_output(x, training=True)
+    finally:
+        if empty:
+            model.train(True)
+    total, count = model.compiled_loss.sum_and_count(y, output, sample_weight, from_logits=from_logits)
+    global_count = distributed.all_reduce_sum(count.clone())  # one small collective per step; no host sync
+    data_loss = total / global_count.clamp_min(1.0) * distributed.world_size()
+    loss = model.add_regularization(data_loss)
+    with torch.no_grad():
+        batch_loss = loss - data_loss + total / count.clamp_min(1.0)  # penalties + this replica's mean loss
+    return loss, batch_loss, output, from_logits
 
 
 @torch.no_grad()
@@ -72,14 +109,17 @@ def run_fit(model, iterator: EpochIterator, *, epochs: int, initial_epoch: int, 
     tracker = MetricsTracker(model.compiled_metrics, model.device)
     model.stop_training = False
     callbacks.on_train_begin()
+    initial_epoch, initial_step = _resume_point(model, iterator, initial_epoch)
     try:
         for epoch in range(initial_epoch, epochs):
             tracker.reset()
             callbacks.on_epoch_begin(epoch)
             model.train(True)
-            steps_done, completed = _run_train_epoch(model, iterator, epoch, tracker, callbacks)
+            steps_done, completed = _run_train_epoch(model, iterator, epoch, tracker, callbacks,
+                                                     skip=initial_step if epoch == initial_epoch else 0)
             if steps_done == 0:
                 break  # the data ran out before this epoch could start
+            distributed.broadcast_buffers(model)  # torchrun: end every epoch with rank 0's moving statistics
             epoch_logs = {}
             # Keras 2.3.1 validates only after the last batch of an epoch (not when a callback stopped it early).
             if (completed or iterator.ran_out) and validation is not None \
@@ -110,12 +150,29 @@ def _warn_ran_out(iterator: EpochIterator, epochs: int) -> None:
                   "function when building your dataset.", UserWarning, stacklevel=4)
 
 
-def _run_train_epoch(model, iterator, epoch, tracker, callbacks) -> tuple[int, bool]:
-    """Returns (steps run, whether the epoch ran to its end without a callback stopping it)."""
+def _resume_point(model, iterator: EpochIterator, initial_epoch: int) -> tuple[int, int]:
+    """``(epoch, step)`` this fit starts at: ``(initial_epoch, 0)``, unless a callback restored a backup in
+    ``on_train_begin`` and set ``model._resume_from`` (BackupAndRestore; tf.keras r2.15's
+    ``maybe_load_initial_counters_from_ckpt``). The backup also restored the model's shuffle seed, which the
+    data adapter copied when fit created it: hand the restored one over, so resumed epochs keep their order."""
+    resume = getattr(model, "_resume_from", None)
+    if resume is None:
+        return initial_epoch, 0
+    model._resume_from = None
+    if hasattr(iterator.adapter, "seed"):
+        iterator.adapter.seed = model._shuffle_seed
+    return resume
+
+
+def _run_train_epoch(model, iterator, epoch, tracker, callbacks, skip: int = 0) -> tuple[int, bool]:
+    """Returns (steps run, whether the epoch ran to its end without a callback stopping it). The first
+    ``skip`` batches (run before the backup this fit resumes from) are drawn but not trained on."""
     want_batch_logs = callbacks.needs_batch_hooks("train")
     steps_done = 0
     for step, (x, y, sample_weight) in iterator.epoch(epoch):
-        logs = BatchLogs(step, len(x), tracker) if want_batch_logs else None
+        if step < skip:
+            continue
+        logs = BatchLogs(step, iterator.logged_size(step, len(x)), tracker) if want_batch_logs else None
         if want_batch_logs:
             callbacks.on_train_batch_begin(step, logs)
         train_step(model, x, y, sample_weight, tracker)
@@ -134,7 +191,7 @@ def run_evaluate(model, iterator: EpochIterator, callbacks) -> dict[str, float]:
     model.train(False)
     callbacks.on_test_begin()
     for step, (x, y, sample_weight) in iterator.epoch(0):
-        logs = BatchLogs(step, len(x), tracker) if want_batch_logs else None
+        logs = BatchLogs(step, iterator.logged_size(step, len(x)), tracker) if want_batch_logs else None
         if want_batch_logs:
             callbacks.on_test_batch_begin(step, logs)
         test_step(model, x, y, sample_weight, tracker)
@@ -153,15 +210,19 @@ def run_predict(model, iterator: EpochIterator, callbacks) -> np.ndarray:
     outputs = []
     for step, batch in iterator.epoch(0):
         x = batch[0]
+        size = iterator.logged_size(step, len(x))
         if want_batch_logs:
-            callbacks.on_predict_batch_begin(step, {"batch": step, "size": len(x)})
+            callbacks.on_predict_batch_begin(step, {"batch": step, "size": size})
         out = predict_step(model, x)
         outputs.append(out)
         if want_batch_logs:
-            callbacks.on_predict_batch_end(step, {"batch": step, "size": len(x), "outputs": out})
+            callbacks.on_predict_batch_end(step, {"batch": step, "size": size, "outputs": out})
     callbacks.on_predict_end()
     if not outputs:
         raise ValueError("predict: the input produced no batches.")
+    if getattr(iterator.adapter, "sharded", False):
+        # torchrun: every replica predicted its share; all of them, in the data's order, on every rank.
+        return distributed.gather_in_order(outputs).cpu().numpy()
     # One device->host copy at the end instead of one per batch.
     return torch.cat(outputs).cpu().numpy()
 

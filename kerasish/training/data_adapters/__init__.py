@@ -9,6 +9,7 @@ import inspect
 
 import torch
 
+from kerasish import distributed
 from kerasish.training.data_adapters.arrays import ArrayDataAdapter
 from kerasish.training.data_adapters.generators import GeneratorDataAdapter
 from kerasish.training.data_adapters.lazy_arrays import LazyArrayDataAdapter, LazyRows
@@ -32,6 +33,8 @@ def get_data_adapter(tensors: list, *, batch_size: int, shuffle, seed: int, devi
     """Standardised host tensors ``[x, y, sample_weight]`` (y and sample_weight may be None; x may be LazyRows,
     data left on disk)."""
     tensors = list(tensors) + [None] * (3 - len(tensors))
+    if distributed.is_distributed():
+        distributed.explain_global_batch(batch_size)  # once, on rank 0
     if any(isinstance(t, LazyRows) for t in tensors):
         return LazyArrayDataAdapter(tensors, batch_size=batch_size, shuffle=shuffle, seed=seed, device=device)
     return ArrayDataAdapter(tensors, batch_size=batch_size, shuffle=shuffle, seed=seed, device=device)
@@ -41,7 +44,11 @@ def get_stream_adapter(source, *, prepare, device: torch.device, shuffle: bool, 
                        use_multiprocessing: bool, max_queue_size: int, first_batch=None):
     """A generator/Sequence/image iterator; ``prepare`` turns each raw batch into device tensors."""
     if is_sequence(source) or hasattr(source, "batch_tensors"):
+        if distributed.is_distributed():
+            distributed.explain_sequence_sharding()  # once, on rank 0
         return SequenceDataAdapter(source, prepare, device, shuffle=shuffle, seed=seed, workers=workers,
                                    use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
+    if distributed.is_distributed():
+        distributed.warn_unsharded_generator()  # cannot be split: every rank reads its own
     return GeneratorDataAdapter(source, prepare, workers=workers, use_multiprocessing=use_multiprocessing,
                                 max_queue_size=max_queue_size, first_batch=first_batch)

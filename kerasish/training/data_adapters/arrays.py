@@ -13,7 +13,7 @@ from typing import Iterator
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from kerasish.training.data_adapters.order import epoch_order
+from kerasish.training.data_adapters.order import current_shard, epoch_order, global_batch_rows, replica_batches
 
 # Share of free GPU memory the training data may take before we stream it from the host instead.
 DEVICE_DATA_BUDGET = 0.25
@@ -29,7 +29,7 @@ class BatchGatherDataset(Dataset):
         return len(self.tensors[0])
 
     def __getitems__(self, indices):
-        index = torch.as_tensor(indices)
+        index = torch.as_tensor(indices, dtype=torch.int64)  # int64 also for a replica's empty batch
         return gather(self.tensors, index)
 
     def __getitem__(self, i):
@@ -55,7 +55,9 @@ def fits_on_device(tensors, device: torch.device) -> bool:
 
 
 class ArrayDataAdapter:
-    """Serves epochs of batches from in-memory tensors (host tensors given, already validated)."""
+    """Serves epochs of batches from in-memory tensors (host tensors given, already validated).
+
+    Under torchrun each batch is this replica's slice of the global batch (``order.replica_batches``)."""
 
     def __init__(self, tensors: list[torch.Tensor | None], batch_size: int, shuffle, seed: int,
                  device: torch.device):
@@ -64,6 +66,8 @@ class ArrayDataAdapter:
         self.shuffle = shuffle
         self.seed = seed
         self.device = device
+        self.shard = current_shard()  # torchrun: this replica's share of every batch
+        self.sharded = self.shard.world > 1
         self.on_device = fits_on_device(tensors, device)
         if self.on_device:
             # One copy for the whole fit; every batch is then gathered on the device.
@@ -82,12 +86,15 @@ class ArrayDataAdapter:
             return self._device_batches(order)
         return self._streamed_batches(order)
 
+    def global_batch_size(self, step: int) -> int:
+        """Rows of batch ``step`` of a pass, over all replicas."""
+        return global_batch_rows(self.num_samples, self.batch_size, step)
+
     def close(self) -> None:
         pass
 
     def _batch_indices(self, order):
-        for start in range(0, self.num_samples, self.batch_size):
-            stop = min(start + self.batch_size, self.num_samples)
+        for start, stop in replica_batches(self.num_samples, self.batch_size, self.shard):
             yield slice(start, stop) if order is None else order[start:stop]
 
     def _device_batches(self, order):

@@ -14,7 +14,7 @@ import torch
 
 from kerasish import backend
 from kerasish.training.data_adapters.generators import ThreadProducer
-from kerasish.training.data_adapters.order import epoch_order
+from kerasish.training.data_adapters.order import current_shard, epoch_order, global_batch_rows, replica_batches
 
 PREFETCH_BATCHES = 4
 
@@ -56,19 +56,26 @@ class LazyRows:
     def rows(self, index: np.ndarray) -> torch.Tensor:
         """The rows at ``index`` (positions within this view), in that order, as a tensor."""
         positions = np.asarray(index, dtype=np.int64) + self.start
+        if len(positions) == 0:  # a replica's empty batch (torchrun): an empty slice, which h5py also reads
+            return self._as_tensor(np.array(self.source[self.start:self.start]))  # a copy: writable
         ascending = np.argsort(positions, kind="stable")
         block = np.asarray(self.source[positions[ascending].tolist()] if not isinstance(self.source, np.ndarray)
                            else np.take(self.source, positions[ascending], axis=0))
         restored = np.empty_like(block)
         restored[ascending] = block
-        tensor = torch.from_numpy(restored)
+        return self._as_tensor(restored)
+
+    @staticmethod
+    def _as_tensor(array: np.ndarray) -> torch.Tensor:
+        tensor = torch.from_numpy(array)
         if tensor.is_floating_point() and tensor.dtype != backend.torch_floatx():
             tensor = tensor.to(backend.torch_floatx())
         return tensor
 
 
 class LazyArrayDataAdapter:
-    """Like ``ArrayDataAdapter``, for data that stays on disk; ``tensors`` may mix LazyRows and tensors."""
+    """Like ``ArrayDataAdapter``, for data that stays on disk; ``tensors`` may mix LazyRows and tensors.
+    Under torchrun each replica reads only its slice of every global batch."""
 
     def __init__(self, tensors: list, batch_size: int, shuffle, seed: int, device: torch.device):
         self.tensors = tensors
@@ -77,6 +84,8 @@ class LazyArrayDataAdapter:
         self.shuffle = shuffle
         self.seed = seed
         self.device = device
+        self.shard = current_shard()  # torchrun: this replica's share of every batch
+        self.sharded = self.shard.world > 1
         self._producer = None
 
     @property
@@ -86,14 +95,18 @@ class LazyArrayDataAdapter:
     def pass_batches(self, pass_index: int):
         order = epoch_order(self.num_samples, pass_index, self.seed, self.shuffle, self.batch_size)
         order = np.arange(self.num_samples) if order is None else order.numpy()
-        host_batches = (self._read(order[start:start + self.batch_size])
-                        for start in range(0, self.num_samples, self.batch_size))
+        host_batches = (self._read(order[start:stop])
+                        for start, stop in replica_batches(self.num_samples, self.batch_size, self.shard))
         self._producer = ThreadProducer(host_batches, PREFETCH_BATCHES)
         try:
             for batch in self._producer:
                 yield tuple(None if t is None else self._to_device(t) for t in batch)
         finally:
             self.close()
+
+    def global_batch_size(self, step: int) -> int:
+        """Rows of batch ``step`` of a pass, over all replicas."""
+        return global_batch_rows(self.num_samples, self.batch_size, step)
 
     def _read(self, index: np.ndarray) -> tuple:
         batch = []

@@ -10,6 +10,12 @@ A pass visits every index of the Sequence once, in order or in the epoch's shuff
   ahead, results in index order;
 * processes: a ``DataLoader`` whose sampler is the pass's index order, ``workers`` processes, each index
   exactly once, order kept. Workers are started per pass so they see what ``on_epoch_end`` changed.
+
+Under torchrun each replica loads only its items of a pass (``order.replica_items``: ``rank, rank + W, ...``)
+and runs ``replica_steps`` steps; at a last step without an item it trains on an empty batch. The pass's order
+is the same on every rank (the model's seed is rank 0's), and so is an image iterator's own sample order and
+augmentation (its seed is made rank 0's here). A Sequence that reorders itself in ``on_epoch_end`` must do so
+alike on every rank (seed it), or replicas would see overlapping data.
 """
 from __future__ import annotations
 
@@ -22,7 +28,8 @@ from typing import Callable
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from kerasish.training.data_adapters.order import epoch_order
+from kerasish import distributed
+from kerasish.training.data_adapters.order import current_shard, epoch_order, replica_items, replica_steps
 
 
 class SequenceDataAdapter:
@@ -37,16 +44,23 @@ class SequenceDataAdapter:
         self.use_multiprocessing = use_multiprocessing
         self.max_queue_size = max(1, int(max_queue_size))
         self.augments_on_device = hasattr(sequence, "batch_tensors")
+        self.shard = current_shard()  # torchrun: this replica's items of every pass
+        self.sharded = self.shard.world > 1
+        if self.sharded:
+            _use_main_process_seed(sequence)
 
     @property
     def num_batches(self) -> int:
-        return len(self.sequence)  # re-read every time: a Sequence may change its length between epochs
+        # re-read every time: a Sequence may change its length between epochs
+        return replica_steps(len(self.sequence), self.shard)
 
     def pass_batches(self, pass_index: int):
         # on_epoch_end runs once the last batch is loaded (before it trains), so an epoch that ends exactly at
         # the end of a pass has called it, as Keras does at each epoch end.
         previous = None
-        loader = self._load(self._order(pass_index))
+        order = self._order(pass_index)
+        mine = [order[position] for position in replica_items(len(order), self.shard)]
+        loader = self._load(mine)
         try:
             for raw in loader:
                 if previous is not None:
@@ -55,8 +69,16 @@ class SequenceDataAdapter:
         finally:
             _close(loader)  # stops worker threads/processes at once, also on errors and Ctrl-C
         self.sequence.on_epoch_end()
-        if previous is not None:
-            yield self.prepare(previous)
+        last = None if previous is None else self.prepare(previous)
+        if last is not None:
+            yield last
+        for _ in range(replica_steps(len(order), self.shard) - len(mine)):
+            # torchrun: no item for this replica at the pass's last step; train on an empty batch of the right
+            # shapes so that every replica takes part in every step's collectives.
+            if last is None:  # fewer items than replicas: load one only for its shapes
+                last = self.prepare(self.sequence.batch_tensors(order[0], self.device) if self.augments_on_device
+                                    else self.sequence[order[0]])
+            yield tuple(None if t is None else t[:0] for t in last)
 
     def _order(self, pass_index: int) -> list[int]:
         n = len(self.sequence)
@@ -74,6 +96,16 @@ class SequenceDataAdapter:
 
     def close(self) -> None:
         pass
+
+
+def _use_main_process_seed(sequence) -> None:
+    """Our image iterators shuffle their samples and draw augmentations from their own seed, drawn from
+    torch's generator (different in each process) when the user gave none: use rank 0's on every rank."""
+    if hasattr(sequence, "batch_tensors") and hasattr(sequence, "_stream_seed") and hasattr(sequence, "set_epoch"):
+        seed = distributed.broadcast_int(sequence._stream_seed)
+        if seed != sequence._stream_seed:
+            sequence._stream_seed = seed
+            sequence.set_epoch(sequence.epoch)  # recompute the sample order from the new seed
 
 
 def _threaded_in_order(sequence, order, workers: int, max_queue_size: int):
