@@ -228,6 +228,12 @@ def data_parallel(model: nn.Module, forward) -> nn.Module:
 
 
 # ---------------------------------------------------------------------------- messages (rank 0)
+def print_main(*args, **kwargs) -> None:
+    """``print`` on rank 0 only: callbacks' messages appear once per job, not once per replica."""
+    if is_main_process():
+        print(*args, **kwargs)
+
+
 def log_once(key: str, message: str) -> None:
     """Print ``message`` to stderr once per process, on rank 0 only."""
     if key in _logged:

@@ -15,6 +15,7 @@ import math
 import os
 
 from kerasish.callbacks.callback import Callback
+from kerasish.distributed import is_main_process
 
 BACKUP_FILE = "backup.kerasish"
 
@@ -107,7 +108,7 @@ class BackupAndRestore(Callback):
 
     def on_train_end(self, logs=None):
         # Reached only when fit completes: an interrupted fit keeps its backup for the next run.
-        if self.delete_checkpoint:
+        if self.delete_checkpoint and is_main_process():  # rank 0 wrote it; rank 0 removes it
             with contextlib.suppress(FileNotFoundError):
                 os.remove(self.backup_path)
             with contextlib.suppress(OSError):

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from kerasish.callbacks.callback import Callback
+from kerasish.distributed import print_main
 
 
 class EarlyStopping(Callback):
@@ -98,13 +99,13 @@ class EarlyStopping(Callback):
                 # skips the restore then, and so do we.
                 if self.restore_best_weights and self.best_weights_available:
                     if self.verbose > 0:
-                        print("Restoring model weights from the end of the best epoch")
+                        print_main("Restoring model weights from the end of the best epoch")
                     self._restore_best()
 
     def on_train_end(self, logs=None):
         # K231 prints nothing when training stopped at the first epoch (stopped_epoch == 0).
         if self.stopped_epoch > 0 and self.verbose > 0:
-            print("Epoch %05d: early stopping" % (self.stopped_epoch + 1))
+            print_main("Epoch %05d: early stopping" % (self.stopped_epoch + 1))
 
     def get_monitor_value(self, logs):
         logs = logs or {}

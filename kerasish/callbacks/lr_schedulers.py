@@ -17,6 +17,7 @@ import numpy as np
 from kerasish import backend as K
 from kerasish.callbacks.callback import Callback
 from kerasish.optimizers import learning_rate_of
+from kerasish.distributed import print_main
 
 
 class LearningRateScheduler(Callback):
@@ -45,7 +46,7 @@ class LearningRateScheduler(Callback):
             raise ValueError('The output of the "schedule" function should be float.')
         K.set_value(lr_handle, lr)
         if self.verbose > 0:
-            print("\nEpoch %05d: LearningRateScheduler setting learning rate to %s." % (epoch + 1, lr))
+            print_main("\nEpoch %05d: LearningRateScheduler setting learning rate to %s." % (epoch + 1, lr))
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
@@ -154,7 +155,7 @@ class ReduceLROnPlateau(Callback):
                     new_lr = max(old_lr * self.factor, self.min_lr)
                     K.set_value(lr_handle, new_lr)
                     if self.verbose > 0:
-                        print("\nEpoch %05d: ReduceLROnPlateau reducing learning rate to %s." % (epoch + 1, new_lr))
+                        print_main("\nEpoch %05d: ReduceLROnPlateau reducing learning rate to %s." % (epoch + 1, new_lr))
                     self.cooldown_counter = self.cooldown
                     self.wait = 0
 

@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 
 from kerasish.callbacks.callback import Callback
+from kerasish.distributed import print_main
 
 
 class ModelCheckpoint(Callback):
@@ -111,15 +112,15 @@ class ModelCheckpoint(Callback):
                 return
             if self.monitor_op(current, self.best):
                 if self.verbose > 0:
-                    print("\nEpoch %05d: %s improved from %0.5f to %0.5f, saving model to %s"
+                    print_main("\nEpoch %05d: %s improved from %0.5f to %0.5f, saving model to %s"
                           % (epoch + 1, self.monitor, self.best, current, filepath))
                 self.best = current
                 self._write(filepath)
             elif self.verbose > 0:
-                print("\nEpoch %05d: %s did not improve from %0.5f" % (epoch + 1, self.monitor, self.best))
+                print_main("\nEpoch %05d: %s did not improve from %0.5f" % (epoch + 1, self.monitor, self.best))
             return
         if self.verbose > 0:
-            print("\nEpoch %05d: saving model to %s" % (epoch + 1, filepath))
+            print_main("\nEpoch %05d: saving model to %s" % (epoch + 1, filepath))
         self._write(filepath)
 
     def _write(self, filepath):

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from kerasish.callbacks.callback import Callback
+from kerasish.distributed import is_main_process
 
 DEFAULT_TIMEOUT = 10.0  # seconds; requests (K231) has no default timeout, so a silent server would hang fit
 
@@ -52,6 +53,8 @@ class RemoteMonitor(Callback):
         self.timeout = DEFAULT_TIMEOUT
 
     def on_epoch_end(self, epoch, logs=None):
+        if not is_main_process():  # one report per epoch from a torchrun job, not one per replica
+            return
         logs = logs or {}
         send = {"epoch": epoch}
         for key, value in logs.items():

@@ -24,6 +24,7 @@ import torch
 
 from kerasish import backend
 from kerasish.callbacks.callback import Callback
+from kerasish.distributed import is_main_process
 
 _MISSING_TENSORBOARD = (
     "TensorBoard: writing TensorBoard logs needs the `tensorboard` package, which is not installed "
@@ -98,7 +99,8 @@ class TensorBoard(Callback):
 
     def on_train_begin(self, logs=None):
         if self.writer is None:
-            self.writer = self._writer_class(log_dir=self.log_dir)
+            # Other replicas of a torchrun job write nothing (the logs they see are the global ones anyway).
+            self.writer = self._writer_class(log_dir=self.log_dir) if is_main_process() else _NullWriter()
 
     def on_train_end(self, logs=None):
         if self.writer is not None:
@@ -174,3 +176,10 @@ def _weight_images(weight: torch.Tensor) -> torch.Tensor | None:
         return None  # v1: not possible to handle 3D convnets etc.
     low, high = w.min(), w.max()
     return ((w - low) / (high - low).clamp_min(1e-12)).cpu()
+
+
+class _NullWriter:
+    """Stands in for SummaryWriter on ranks other than 0."""
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from kerasish.callbacks.callback import Callback
+from kerasish.distributed import print_main
 
 
 class TerminateOnNaN(Callback):
@@ -18,5 +19,5 @@ class TerminateOnNaN(Callback):
         loss = logs.get("loss")
         if loss is not None:
             if np.isnan(loss) or np.isinf(loss):
-                print("Batch %d: Invalid loss, terminating training" % batch)
+                print_main("Batch %d: Invalid loss, terminating training" % batch)
                 self.model.stop_training = True
