@@ -373,3 +373,49 @@ def test_reading_only_the_batch_loss_does_not_read_the_metrics(device_reads):
     softmax_model().fit(x, y, batch_size=4, epochs=2, verbose=0, callbacks=[LossReader()])
     assert len(losses) == 16 and all(isinstance(v, float) for v in losses)
     assert len(reads) == 2  # epoch ends only
+
+
+def test_resuming_at_initial_epoch_with_steps_per_epoch_continues_the_data_stream():
+    model, recorder = recording_model()
+    x = np.arange(10, dtype="float32")[:, None]
+    y = to_categorical(np.arange(10) % 2, 2)
+    model.fit(x, y, batch_size=4, epochs=3, steps_per_epoch=2, shuffle=False, verbose=0)
+    uninterrupted = recorder.batches[4:]
+    resumed_model, resumed = recording_model()
+    resumed_model.fit(x, y, batch_size=4, epochs=3, initial_epoch=2, steps_per_epoch=2, shuffle=False, verbose=0)
+    # epoch 2 starts at batch 4 of the stream: passes have 3 batches, so pass 1, batch 1
+    assert resumed.batches == uninterrupted == [[4, 5, 6, 7], [8, 9]]
+
+
+def test_ctrl_c_during_a_step_stops_after_the_step_with_the_update_fully_applied():
+    import os
+    import signal
+
+    class InterruptInForward(torch.nn.Module):
+        def __init__(self, at_call):
+            super().__init__()
+            self.calls, self.at_call = 0, at_call
+
+        def forward(self, x):
+            if self.training:
+                self.calls += 1
+                if self.calls == self.at_call:
+                    os.kill(os.getpid(), signal.SIGINT)  # arrives mid-step, before backward and the update
+            return x
+
+    x, _, y = make_data(n=32)
+
+    def model_with(layer):
+        torch.manual_seed(5)
+        model = Sequential([TorchModule(layer, input_shape=(4,)), Dense(3, activation="softmax")])
+        model.compile(optimizer=SGD(lr=0.5), loss="categorical_crossentropy")
+        return model
+
+    interrupted = model_with(InterruptInForward(at_call=3))
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.fit(x, y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    reference = model_with(InterruptInForward(at_call=0))
+    reference.fit(x[:12], y[:12], batch_size=4, epochs=1, shuffle=False, verbose=0)  # exactly 3 full steps
+    for a, b in zip(interrupted.get_weights(), reference.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -28,8 +28,17 @@ class EpochIterator:
             self._current = self.adapter.pass_batches(epoch)
             return self._counted(self._current, self.adapter.num_batches)
         if self._stream is None:
-            self._stream = _passes(self.adapter)
+            self._stream = _passes(self.adapter, *self._stream_position(epoch))
         return self._counted(itertools.islice(self._stream, self.steps), self.steps)
+
+    def _stream_position(self, epoch: int) -> tuple[int, int]:
+        """Where epoch ``epoch`` starts in the stream: ``(pass, batches to skip)``, so that a fit started at
+        ``initial_epoch=k`` (a resume) sees the batches an uninterrupted run would. Plain generators, whose
+        length is unknown, start where they are."""
+        batches_per_pass = self.adapter.num_batches
+        if not batches_per_pass:
+            return 0, 0
+        return divmod(epoch * self.steps, batches_per_pass)
 
     def _counted(self, batches, expected: int | None):
         step = -1
@@ -55,14 +64,18 @@ class EpochIterator:
         self.adapter.close()
 
 
-def _passes(adapter):
-    """Pass after pass over the adapter's data; ends when a pass yields nothing (an exhausted generator)."""
-    for pass_index in itertools.count():
+def _passes(adapter, first_pass: int = 0, skip: int = 0):
+    """Pass after pass over the adapter's data from ``first_pass``, less the first ``skip`` batches; ends when a
+    pass yields nothing (an exhausted generator)."""
+    for pass_index in itertools.count(first_pass):
         produced = False
         batches = adapter.pass_batches(pass_index)
         try:
             for batch in batches:
                 produced = True
+                if skip:
+                    skip -= 1
+                    continue
                 yield batch
         finally:
             batches.close()

@@ -19,6 +19,9 @@ loss; reading logs sums them over the replicas (compile_utils), and predict gath
 """
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 import warnings
 
 import numpy as np
@@ -175,7 +178,8 @@ def _run_train_epoch(model, iterator, epoch, tracker, callbacks, skip: int = 0) 
         logs = BatchLogs(step, iterator.logged_size(step, len(x)), tracker) if want_batch_logs else None
         if want_batch_logs:
             callbacks.on_train_batch_begin(step, logs)
-        train_step(model, x, y, sample_weight, tracker)
+        with interrupt_after_step():
+            train_step(model, x, y, sample_weight, tracker)
         steps_done += 1
         if want_batch_logs:
             callbacks.on_train_batch_end(step, logs)
@@ -225,6 +229,25 @@ def run_predict(model, iterator: EpochIterator, callbacks) -> np.ndarray:
         return distributed.gather_in_order(outputs).cpu().numpy()
     # One device->host copy at the end instead of one per batch.
     return torch.cat(outputs).cpu().numpy()
+
+
+@contextlib.contextmanager
+def interrupt_after_step():
+    """Ctrl-C that arrives during a training step takes effect when the step is complete, so the model is
+    left at its last completed step (never with half of an optimizer update applied). Outside the main thread,
+    or when the program installed its own SIGINT handler, nothing changes."""
+    if threading.current_thread() is not threading.main_thread() \
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+    received = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
 
 
 def should_run_validation(validation_freq, epoch: int) -> bool:
