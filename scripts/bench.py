@@ -205,16 +205,20 @@ def bench_memory(gigabytes: float):
 
 
 # ---------------------------------------------------------------------------- table
+def number(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
 def print_table(rows):
     print(f"device: {backend.get_device()}, torch {torch.__version__}, {torch.get_num_threads()} threads")
     header = f"{'benchmark':<58} {'unit':<18} {'kerasish':>10} {'baseline':>10} {'ratio':>6}  {'Keras 3':>8} {'x K3':>5}"
     print(header)
     print("-" * len(header))
     for row in rows:
-        baseline = f"{row['baseline']:>10,.4g}" if "baseline" in row else f"{'-':>10}"
+        baseline = f"{number(row['baseline']):>10}" if "baseline" in row else f"{'-':>10}"
         ratio = f"{row['ratio']:>6.2f}" if "ratio" in row else f"{'-':>6}"
         k3 = f"{row['keras3']:>8,.0f} {row['vs_keras3']:>5.2f}" if "keras3" in row else f"{'-':>8} {'-':>5}"
-        print(f"{row['benchmark']:<58} {row['unit']:<18} {row['kerasish']:>10,.4g} {baseline} {ratio}  {k3}")
+        print(f"{row['benchmark']:<58} {row['unit']:<18} {number(row['kerasish']):>10} {baseline} {ratio}  {k3}")
     print("baselines: fit = hand-written PyTorch loop; augment = keras-preprocessing 1.1.2; "
           "generator = plain fit (ratio = time ratio)")
 
