@@ -4,6 +4,6 @@ Import the namespaces as you imported Keras's: ``from kerasish.models import Seq
 ``from kerasish.layers import Dense``, ``from kerasish import backend as K`` ...
 """
 from kerasish import (activations, backend, callbacks, constraints, initializers, layers, losses, metrics, models,
-                      optimizers, regularizers, utils)
+                      optimizers, preprocessing, regularizers, utils)
 
 __version__ = "0.1.0"
