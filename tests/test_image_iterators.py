@@ -195,6 +195,21 @@ def test_channels_first_flow_keeps_the_layout():
     assert bx.shape == (4, 3, 8, 7)
 
 
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("arguments", [AUGMENT, dict(horizontal_flip=True), {}], ids=["resampled", "flips", "none"])
+def test_augmented_batches_are_contiguous_in_their_keras_layout(data_format, arguments):
+    # A permuted view of grid_sample's NCHW output would reach the model's convolutions as contiguous NCHW
+    # instead of channels_last memory, which made fit_generator 1.5x slower than fit on CPU.
+    x, y, _ = data()
+    if data_format == "channels_first":
+        x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+    it = ImageDataGenerator(**arguments, data_format=data_format).flow(x, y, batch_size=4, seed=1)
+    bx = it.batch_tensors(0, torch.device("cpu"))[0]
+    assert bx.is_contiguous()
+    expected_shape = (4, 8, 7, 3) if data_format == "channels_last" else (4, 3, 8, 7)
+    assert bx.shape == expected_shape
+
+
 # ---------------------------------------------------------------------------- subsets
 @pytest.mark.parametrize("subset", ["training", "validation"])
 def test_subset_rows_are_keras_rows(subset):

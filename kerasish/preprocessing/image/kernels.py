@@ -325,7 +325,9 @@ def apply_transforms(images: torch.Tensor, params: dict, *, channels_first: bool
         nchw = channel_shift(nchw, torch.as_tensor(params["channel_shift_intensity"]).to(nchw.device))
     if params.get("brightness") is not None:
         nchw = brightness_shift(nchw, torch.as_tensor(params["brightness"]).to(nchw.device), channel_dim=1)
-    return nchw if channels_first else nchw.permute(0, 2, 3, 1)
+    # Back to the Keras layout in its own memory order: a permuted view of an NCHW result would reach the
+    # model's convolutions as torch's contiguous NCHW, which is ~1.5x slower on CPU than channels_last.
+    return nchw if channels_first else nchw.permute(0, 2, 3, 1).contiguous()
 
 
 def host_params(params: dict) -> dict:
