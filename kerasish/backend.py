@@ -59,6 +59,16 @@ def _parse_device(device, source: str) -> torch.device:
     return parsed
 
 
+def to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """``t`` on ``device`` without stalling the host: a host tensor bound for a GPU is pinned first so the
+    copy is queued on the stream (``non_blocking``) instead of waiting for every kernel queued before it."""
+    if t.device == device:
+        return t
+    if device.type == "cuda" and t.device.type == "cpu" and not t.is_pinned():
+        t = t.pin_memory()
+    return t.to(device, non_blocking=True)
+
+
 # ---------------------------------------------------------------- numerics
 def epsilon() -> float:
     """The fuzz factor used in numeric expressions (Keras default 1e-7)."""

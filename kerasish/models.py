@@ -442,7 +442,7 @@ class Sequential(nn.Module):
                 if class_weights is not None:
                     sample_weight = class_weights(y, sample_weight)
             checked.append(True)
-            return tuple(None if t is None else _to_device(t, device) for t in (x, y, sample_weight))
+            return tuple(None if t is None else backend.to_device(t, device) for t in (x, y, sample_weight))
 
         return prepare
 
@@ -778,14 +778,6 @@ def _single_output(loss, loss_weights, model):
             raise ValueError(f"compile: loss_weights must have 1 entry for a Sequential model; received {loss_weights!r}.")
         weight = float(values[0])
     return loss, weight
-
-
-def _to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
-    if t.device == device:
-        return t
-    if device.type == "cuda" and t.device.type == "cpu":
-        t = t.pin_memory()  # lets the copy below run asynchronously
-    return t.to(device, non_blocking=True)
 
 
 def _batch_size_of(generator, default: int = 32) -> int:

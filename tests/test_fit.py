@@ -292,6 +292,20 @@ def test_training_reads_metrics_from_the_device_only_at_epoch_ends(device_reads)
     assert len(reads) == 3
 
 
+def test_fit_generator_with_augmentation_reads_the_device_only_at_epoch_ends(device_reads):
+    from kerasish.layers import Conv2D, Flatten
+    from kerasish.preprocessing.image import ImageDataGenerator
+    rng = np.random.RandomState(0)
+    images, labels = rng.rand(24, 8, 8, 3).astype("float32"), rng.randint(0, 3, 24)
+    model = Sequential([Conv2D(2, 3, input_shape=(8, 8, 3)), Flatten(), Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    flow = ImageDataGenerator(rotation_range=30, zoom_range=0.2, horizontal_flip=True,
+                              brightness_range=(0.8, 1.2), channel_shift_range=10.0).flow(images, labels,
+                                                                                         batch_size=4, seed=0)
+    model.fit_generator(flow, epochs=2, verbose=0)  # 12 steps
+    assert len(device_reads) == 2
+
+
 # ------------------------------------------------------------------------------------------ on_batch
 def test_train_on_batch_returns_the_pre_update_loss_and_changes_weights():
     x, labels, y = make_data(n=8)

@@ -384,7 +384,7 @@ class _FilesIterator(Iterator):
         if mode == "input":
             y = x.clone()
         elif mode in ("binary", "sparse"):
-            y = torch.as_tensor(self._host_labels("classes")[rows], dtype=torch_dtype).to(device)
+            y = backend.to_device(torch.as_tensor(self._host_labels("classes")[rows], dtype=torch_dtype), device)
         elif mode == "categorical":
             y = np.zeros((len(rows), len(self.class_indices)), dtype=self.dtype)
             if isinstance(self.classes, np.ndarray):
@@ -392,7 +392,7 @@ class _FilesIterator(Iterator):
             else:  # data frames: a label may be a list of classes
                 for i, j in enumerate(rows):
                     y[i, self.classes[j]] = 1.0
-            y = torch.from_numpy(y).to(device)
+            y = backend.to_device(torch.from_numpy(y), device)
         elif mode == "multi_output":
             y = [_gather(target, rows_t, device) for target in self._host_labels("labels")]
         elif mode == "raw":
@@ -635,7 +635,7 @@ def _to_device(part, device: torch.device):
         return [_to_device(p, device) for p in part]
     array = np.asarray(part)
     tensor = _host_tensor(array)
-    return tensor.to(device) if torch.is_tensor(tensor) else tensor
+    return backend.to_device(tensor, device) if torch.is_tensor(tensor) else tensor
 
 
 def _as_keras_output(batch: tuple):

@@ -21,6 +21,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from kerasish import backend
+
 FILL_MODES = ("constant", "nearest", "reflect", "wrap")
 CENTERS = ("keras", "exact")
 # Sample-wise and feature-wise std normalisation add this to the std (KP112 ``standardize``).
@@ -293,7 +295,7 @@ def brightness_shift(images: torch.Tensor, factor: torch.Tensor, channel_dim: in
 def flip(images: torch.Tensor, flags: torch.Tensor, dim: int) -> torch.Tensor:
     """Reverse ``dim`` of the images whose flag is set (used when a batch needs no resampling)."""
     shape = (-1,) + (1,) * (images.dim() - 1)
-    return torch.where(flags.to(images.device).view(shape), images.flip(dim), images)
+    return torch.where(backend.to_device(flags, images.device).view(shape), images.flip(dim), images)
 
 
 # ---------------------------------------------------------------------------- the whole per-batch transform
@@ -322,9 +324,10 @@ def apply_transforms(images: torch.Tensor, params: dict, *, channels_first: bool
             if _any(params.get(key)):
                 nchw = flip(nchw, torch.as_tensor(params[key]), dim)
     if params.get("channel_shift_intensity") is not None:
-        nchw = channel_shift(nchw, torch.as_tensor(params["channel_shift_intensity"]).to(nchw.device))
+        nchw = channel_shift(nchw, backend.to_device(torch.as_tensor(params["channel_shift_intensity"]), nchw.device))
     if params.get("brightness") is not None:
-        nchw = brightness_shift(nchw, torch.as_tensor(params["brightness"]).to(nchw.device), channel_dim=1)
+        nchw = brightness_shift(nchw, backend.to_device(torch.as_tensor(params["brightness"]), nchw.device),
+                                channel_dim=1)
     # Back to the Keras layout in its own memory order: a permuted view of an NCHW result would reach the
     # model's convolutions as torch's contiguous NCHW, which is ~1.5x slower on CPU than channels_last.
     return nchw if channels_first else nchw.permute(0, 2, 3, 1).contiguous()
