@@ -204,10 +204,12 @@ def test_keyboard_interrupt_stops_cleanly_without_leftover_threads_or_processes(
                 raise KeyboardInterrupt
 
     threads_before = threading.active_count()
-    for kwargs in ({"workers": 2}, {"workers": 2, "use_multiprocessing": True}):
-        with pytest.raises(KeyboardInterrupt):
-            model.fit_generator(endless_generator(x, y), steps_per_epoch=50, epochs=1, verbose=0,
-                                callbacks=[Interrupt()], **kwargs)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit_generator(endless_generator(x, y), steps_per_epoch=50, epochs=1, verbose=0,
+                            callbacks=[Interrupt()], workers=2)
+    with pytest.raises(KeyboardInterrupt), pytest.warns(UserWarning, match="would duplicate your data"):
+        model.fit_generator(endless_generator(x, y), steps_per_epoch=50, epochs=1, verbose=0,
+                            callbacks=[Interrupt()], workers=2, use_multiprocessing=True)
     for _ in range(50):
         if threading.active_count() <= threads_before and not multiprocessing.active_children():
             break
