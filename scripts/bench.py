@@ -113,25 +113,17 @@ def cifar_like(n):
     return rng.randint(0, 256, (n, 32, 32, 3)).astype("float32"), rng.randint(0, 10, n)
 
 
-def bench_augment(n_batches, repeats):
-    from kerasish.preprocessing.image import ImageDataGenerator
-    x, y = cifar_like(2048)
-    ours = ImageDataGenerator(**AUGMENTATION).flow(x, y, batch_size=32, seed=0)
-    runners = {"kerasish": lambda r: [next(ours) for _ in range(n_batches)]}
-    try:
-        from keras_preprocessing.image import ImageDataGenerator as KerasIDG
-        theirs = KerasIDG(**AUGMENTATION).flow(x, y, batch_size=32, seed=0)
-        runners["keras-preprocessing"] = lambda r: [next(theirs) for _ in range(max(1, n_batches // 10))]
-    except ImportError:
-        pass
-    times = run_interleaved(runners, repeats)
-    images = {"kerasish": n_batches * 32, "keras-preprocessing": max(1, n_batches // 10) * 32}
-    rates = {name: images[name] / statistics.median(t) for name, t in times.items()}
+def bench_augment(repeats):
+    """bench_augment.py's measurement (uint8 CIFAR-sized images, each batch consumed and dropped, as a training
+    loop does), as one row: kerasish ``next()`` (NumPy batches, the slower of its two rows) vs Keras."""
+    from bench_augment import bench_augmentation
+    result = bench_augmentation(repeats, batches=100, keras_batches=20, batch_size=32, size=32)
+    rates = result["images_per_second"]
     row = {"group": "augment", "benchmark": "flow() 32x32x3, rotation/zoom/shear/shift/flip", "unit": "images/s",
-           "kerasish": rates["kerasish"]}
-    if "keras-preprocessing" in rates:
-        row.update(baseline=rates["keras-preprocessing"], baseline_name="keras-preprocessing 1.1.2",
-                   ratio=rates["kerasish"] / rates["keras-preprocessing"])
+           "kerasish": rates["kerasish next()"]}
+    if "keras-preprocessing 1.1.2" in rates:
+        row.update(baseline=rates["keras-preprocessing 1.1.2"], baseline_name="keras-preprocessing 1.1.2",
+                   ratio=result["ratio_to_keras"]["kerasish next()"])
     return row
 
 
@@ -237,7 +229,7 @@ def main():
         rows += [bench_fit("mlp", 128, 16384, opts.repeats), bench_fit("mlp", 32, 16384, opts.repeats),
                  bench_fit("cnn", 32, 2048, opts.repeats)]
     if "augment" in groups:
-        rows.append(bench_augment(20, opts.repeats))
+        rows.append(bench_augment(opts.repeats))
     if "generator" in groups:
         rows.append(bench_generator(opts.repeats))
     if "memory" in groups:
