@@ -77,9 +77,11 @@ def test_fit_on_arrays_has_no_syncs_inside_steps(on_cuda, syncs_are_errors):
     assert len(history.history["loss"]) == 2 and np.isfinite(history.history["loss"]).all()
 
 
-def test_fit_generator_with_augmentation_has_no_syncs_inside_steps(on_cuda, syncs_are_errors):
+@pytest.mark.parametrize("fill_mode", ["nearest", "constant", "wrap"])  # each grid_sample branch
+def test_fit_generator_with_augmentation_has_no_syncs_inside_steps(on_cuda, syncs_are_errors, fill_mode):
     x, y = images()
-    flow = ImageDataGenerator(**AUGMENT, brightness_range=(0.8, 1.2), channel_shift_range=10.0).flow(
+    arguments = {**AUGMENT, "fill_mode": fill_mode}
+    flow = ImageDataGenerator(**arguments, brightness_range=(0.8, 1.2), channel_shift_range=10.0).flow(
         (x * 255).astype("uint8"), y, batch_size=8, seed=0)
     history = cnn().fit_generator(flow, epochs=2, verbose=0, callbacks=[syncs_are_errors])
     assert len(history.history["accuracy"]) == 2

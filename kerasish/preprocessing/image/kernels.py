@@ -138,7 +138,7 @@ def resample(images: torch.Tensor, matrices, fill_mode: str = "nearest", cval: f
         return F.grid_sample(source, grid, mode="bilinear", padding_mode=padding, align_corners=False)
 
     pixels = _grid(matrices, height, width, compute_dtype, images.device, normalized=False)  # (col, row)
-    sizes = torch.tensor([width, height], dtype=compute_dtype, device=images.device)
+    sizes = backend.to_device(torch.tensor([width, height], dtype=compute_dtype), images.device)
     inside = None
     if fill_mode == "constant":
         inside = ((pixels >= 0) & (pixels <= sizes - 1)).all(-1)
@@ -153,7 +153,7 @@ def resample(images: torch.Tensor, matrices, fill_mode: str = "nearest", cval: f
     out = F.grid_sample(source, grid, mode="nearest" if order == 0 else "bilinear", padding_mode=padding,
                         align_corners=False)
     if inside is not None:
-        out = torch.where(inside[:, None], out, torch.as_tensor(cval, dtype=out.dtype, device=out.device))
+        out = out.masked_fill(~inside[:, None], cval)
     return out
 
 
