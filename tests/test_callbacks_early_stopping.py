@@ -9,10 +9,7 @@ import warnings
 import numpy as np
 import pytest
 
-from kerasish.callbacks import Callback, EarlyStopping
-from kerasish.layers import Dense
-from kerasish.models import Sequential
-from kerasish.optimizers import SGD
+from kerasish.callbacks import EarlyStopping
 
 from helpers import ScriptedLogs, tiny_data, tiny_model
 

@@ -13,8 +13,6 @@ import torch
 
 from kerasish import backend as K
 from kerasish.callbacks import Callback, LearningRateScheduler, ReduceLROnPlateau
-from kerasish.layers import Dense
-from kerasish.models import Sequential
 from kerasish.optimizers import SGD, Adam, learning_rate_of
 
 from helpers import ScriptedLogs, tiny_data, tiny_model

@@ -11,12 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from kerasish.callbacks import (BaseLogger, Callback, CallbackList, LambdaCallback, RemoteMonitor, TensorBoard,
+from kerasish.callbacks import (BaseLogger, CallbackList, LambdaCallback, RemoteMonitor, TensorBoard,
                                 TerminateOnNaN)
 from kerasish.callbacks import tensorboard as tensorboard_module
-from kerasish.layers import Dense
-from kerasish.models import Sequential
-from kerasish.optimizers import SGD
 from kerasish.training import compile_utils
 
 from helpers import tiny_data, tiny_model

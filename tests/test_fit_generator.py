@@ -5,7 +5,6 @@ import re
 import threading
 import traceback
 import tracemalloc
-import warnings
 
 import numpy as np
 import pytest

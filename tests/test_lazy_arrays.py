@@ -1,6 +1,5 @@
 """fit/evaluate/predict on data that stays on disk: memory maps and HDF5-like arrays, read batch by batch."""
 import numpy as np
-import pytest
 import torch
 
 from kerasish.layers import Dense

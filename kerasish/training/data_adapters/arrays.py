@@ -54,37 +54,27 @@ def fits_on_device(tensors, device: torch.device) -> bool:
     return needed <= DEVICE_DATA_BUDGET * free
 
 
-class ArrayDataAdapter:
-    """Serves epochs of batches from in-memory tensors (host tensors given, already validated).
+class RowBatchAdapter:
+    """What the adapters of row-indexed data share: ``batch_size`` rows a step, a pass's order from the epoch
+    (``order.epoch_order``), and under torchrun this replica's slice of each global batch
+    (``order.replica_batches``)."""
 
-    Under torchrun each batch is this replica's slice of the global batch (``order.replica_batches``)."""
-
-    def __init__(self, tensors: list[torch.Tensor | None], batch_size: int, shuffle, seed: int,
-                 device: torch.device):
-        self.num_samples = len(tensors[0])
+    def __init__(self, num_samples: int, batch_size: int, shuffle, seed: int, device: torch.device):
+        self.num_samples = num_samples
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.seed = seed
         self.device = device
         self.shard = current_shard()  # torchrun: this replica's share of every batch
         self.sharded = self.shard.world > 1
-        self.on_device = fits_on_device(tensors, device)
-        if self.on_device:
-            # One copy for the whole fit; every batch is then gathered on the device.
-            self.tensors = [None if t is None else t.to(device) for t in tensors]
-        else:
-            self.tensors = tensors
 
     @property
     def num_batches(self) -> int:
         return math.ceil(self.num_samples / self.batch_size)
 
-    def pass_batches(self, pass_index: int) -> Iterator[tuple]:
-        """All batches of one pass over the data, in the order of ``pass_index`` (the epoch, usually)."""
-        order = epoch_order(self.num_samples, pass_index, self.seed, self.shuffle, self.batch_size)
-        if self.on_device:
-            return self._device_batches(order)
-        return self._streamed_batches(order)
+    def pass_order(self, pass_index: int) -> torch.Tensor | None:
+        """The row order of pass ``pass_index`` (the epoch, usually); ``None``: rows in order."""
+        return epoch_order(self.num_samples, pass_index, self.seed, self.shuffle, self.batch_size)
 
     def global_batch_size(self, step: int) -> int:
         """Rows of batch ``step`` of a pass, over all replicas."""
@@ -92,6 +82,27 @@ class ArrayDataAdapter:
 
     def close(self) -> None:
         pass
+
+
+class ArrayDataAdapter(RowBatchAdapter):
+    """Serves epochs of batches from in-memory tensors (host tensors given, already validated)."""
+
+    def __init__(self, tensors: list[torch.Tensor | None], batch_size: int, shuffle, seed: int,
+                 device: torch.device):
+        super().__init__(len(tensors[0]), batch_size, shuffle, seed, device)
+        self.on_device = fits_on_device(tensors, device)
+        if self.on_device:
+            # One copy for the whole fit; every batch is then gathered on the device.
+            self.tensors = [None if t is None else t.to(device) for t in tensors]
+        else:
+            self.tensors = tensors
+
+    def pass_batches(self, pass_index: int) -> Iterator[tuple]:
+        """All batches of one pass over the data, in the order of ``pass_index`` (the epoch, usually)."""
+        order = self.pass_order(pass_index)
+        if self.on_device:
+            return self._device_batches(order)
+        return self._streamed_batches(order)
 
     def _batch_indices(self, order):
         for start, stop in replica_batches(self.num_samples, self.batch_size, self.shard):

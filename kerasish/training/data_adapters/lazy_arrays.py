@@ -7,14 +7,14 @@ reads the next batches from disk while the current one trains.
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import torch
 
 from kerasish import backend
 from kerasish.training.data_adapters.generators import ThreadProducer
-from kerasish.training.data_adapters.order import current_shard, epoch_order, global_batch_rows, replica_batches
+from kerasish.training.data_adapters.arrays import RowBatchAdapter
+from kerasish.training.data_adapters.order import replica_batches
 
 PREFETCH_BATCHES = 4
 
@@ -73,40 +73,26 @@ class LazyRows:
         return tensor
 
 
-class LazyArrayDataAdapter:
+class LazyArrayDataAdapter(RowBatchAdapter):
     """Like ``ArrayDataAdapter``, for data that stays on disk; ``tensors`` may mix LazyRows and tensors.
     Under torchrun each replica reads only its slice of every global batch."""
 
     def __init__(self, tensors: list, batch_size: int, shuffle, seed: int, device: torch.device):
+        super().__init__(len(tensors[0]), batch_size, shuffle, seed, device)
         self.tensors = tensors
-        self.num_samples = len(tensors[0])
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.seed = seed
-        self.device = device
-        self.shard = current_shard()  # torchrun: this replica's share of every batch
-        self.sharded = self.shard.world > 1
         self._producer = None
 
-    @property
-    def num_batches(self) -> int:
-        return math.ceil(self.num_samples / self.batch_size)
-
     def pass_batches(self, pass_index: int):
-        order = epoch_order(self.num_samples, pass_index, self.seed, self.shuffle, self.batch_size)
+        order = self.pass_order(pass_index)
         order = np.arange(self.num_samples) if order is None else order.numpy()
         host_batches = (self._read(order[start:stop])
                         for start, stop in replica_batches(self.num_samples, self.batch_size, self.shard))
         self._producer = ThreadProducer(host_batches, PREFETCH_BATCHES)
         try:
             for batch in self._producer:
-                yield tuple(None if t is None else self._to_device(t) for t in batch)
+                yield tuple(None if t is None else backend.to_device(t, self.device) for t in batch)
         finally:
             self.close()
-
-    def global_batch_size(self, step: int) -> int:
-        """Rows of batch ``step`` of a pass, over all replicas."""
-        return global_batch_rows(self.num_samples, self.batch_size, step)
 
     def _read(self, index: np.ndarray) -> tuple:
         batch = []
@@ -119,9 +105,6 @@ class LazyArrayDataAdapter:
             else:
                 batch.append(t[torch.from_numpy(index)])
         return tuple(batch)
-
-    def _to_device(self, t: torch.Tensor) -> torch.Tensor:
-        return t if t.device == self.device else t.to(self.device, non_blocking=True)
 
     def close(self) -> None:
         if self._producer is not None:
