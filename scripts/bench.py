@@ -12,7 +12,8 @@ in machine load hits all sides alike. Rows:
   784-256-256-10 MLP at batch 128 and 32 and a small CNN at batch 32;
 * augment: images/s of ``ImageDataGenerator.flow`` batches (32x32x3, the classic parameter set) in kerasish
   vs keras-preprocessing 1.1.2 (``pip install keras-preprocessing==1.1.2``) when installed;
-* generator: epoch time of ``fit_generator`` with augmentation vs plain ``fit`` on the same data and model;
+* generator: epoch time of ``fit_generator`` with augmentation vs plain ``fit`` on the same data and model
+  (32x32 and 64x64 images);
 * memory: growth of the process's private memory (RssAnon) during ``fit`` on a memory-mapped array of over
   1 GB (the map's file pages are not private memory).
 """
@@ -108,11 +109,6 @@ def bench_fit(kind, batch_size, n, repeats):
 
 
 # ---------------------------------------------------------------------------- augmentation
-def cifar_like(n):
-    rng = np.random.RandomState(0)
-    return rng.randint(0, 256, (n, 32, 32, 3)).astype("float32"), rng.randint(0, 10, n)
-
-
 def bench_augment(repeats):
     """bench_augment.py's measurement (uint8 CIFAR-sized images, each batch consumed and dropped, as a training
     loop does), as one row: kerasish ``next()`` (NumPy batches, the slower of its two rows) vs Keras."""
@@ -127,13 +123,15 @@ def bench_augment(repeats):
     return row
 
 
-def bench_generator(repeats):
+def bench_generator(repeats, size=32):
+    """Epoch time of fit_generator with augmentation against plain fit, same model and data (1024 images of
+    ``size`` x ``size`` x 3)."""
     from kerasish.layers import Conv2D, Dense, Flatten, MaxPooling2D
     from kerasish.models import Sequential
     from kerasish.preprocessing.image import ImageDataGenerator
-    x, y = cifar_like(1024)
-    x /= 255.0
-    model = Sequential([Conv2D(16, (3, 3), activation="relu", input_shape=(32, 32, 3)), MaxPooling2D(),
+    rng = np.random.RandomState(0)
+    x, y = rng.rand(1024, size, size, 3).astype("float32"), rng.randint(0, 10, 1024)
+    model = Sequential([Conv2D(16, (3, 3), activation="relu", input_shape=(size, size, 3)), MaxPooling2D(),
                         Conv2D(32, (3, 3), activation="relu"), MaxPooling2D(), Flatten(),
                         Dense(64, activation="relu"), Dense(10, activation="softmax")])
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
@@ -144,7 +142,8 @@ def bench_generator(repeats):
     }
     times = run_interleaved(runners, repeats)
     fit_s, gen_s = statistics.median(times["fit"]), statistics.median(times["fit_generator"])
-    return {"group": "generator", "benchmark": "epoch time, fit_generator+augmentation vs fit (small CNN)",
+    return {"group": "generator",
+            "benchmark": f"epoch time, fit_generator+augmentation vs fit ({size}x{size} CNN)",
             "unit": "s/epoch", "kerasish": gen_s, "baseline": fit_s, "baseline_name": "plain fit",
             "ratio": gen_s / fit_s}
 
@@ -231,7 +230,7 @@ def main():
     if "augment" in groups:
         rows.append(bench_augment(opts.repeats))
     if "generator" in groups:
-        rows.append(bench_generator(opts.repeats))
+        rows += [bench_generator(opts.repeats, size=32), bench_generator(opts.repeats, size=64)]
     if "memory" in groups:
         rows.append(bench_memory(opts.memory_gb))
     print_table(rows)

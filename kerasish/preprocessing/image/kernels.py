@@ -167,7 +167,9 @@ def _grid(matrices, height: int, width: int, dtype: torch.dtype, device: torch.d
     The grid is linear in the matrix entries, so it is one GEMM ``M.view(N, 9) @ K`` with a constant
     ``K`` (9, H*W*2) that also swaps (row, col) to (x, y) and normalises (``_grid_basis``). ``F.affine_grid``'s
     batched matmul with K=3 is ~10x slower on CPU and an einsum's permuted output makes grid_sample ~25%
-    slower. For a CPU batch with NumPy matrices the GEMM is NumPy's, ~3x faster than torch's at these shapes.
+    slower. The GEMM is torch's even for NumPy matrices on the CPU: NumPy's OpenBLAS is faster at these shapes
+    alone, but its threads keep spinning after the call and then fight torch's own threads for the cores,
+    which made fit_generator on 64x64 images 3.8x slower than fit (1.13x with torch's GEMM).
     """
     n = matrices.shape[0]
     if height * width > _BASIS_MAX_PIXELS:  # K would be large: two small products instead
@@ -178,11 +180,6 @@ def _grid(matrices, height: int, width: int, dtype: torch.dtype, device: torch.d
                                     torch.arange(width, dtype=dtype, device=device), indexing="ij")
         base = torch.stack([rows, cols, torch.ones_like(rows)], -1).reshape(height * width, 3)
         return torch.einsum("pk,nkj->npj", base, theta).contiguous().view(n, height, width, 2)
-    if isinstance(matrices, np.ndarray) and device.type == "cpu":
-        np_dtype = np.float64 if dtype == torch.float64 else np.float32
-        basis = _grid_basis(height, width, dtype, device, normalized).numpy()
-        grid = matrices.reshape(n, 9).astype(np_dtype) @ basis
-        return torch.from_numpy(grid).view(n, height, width, 2)
     matrices = torch.as_tensor(matrices).to(device=device, dtype=dtype, non_blocking=True)
     basis = _grid_basis(height, width, dtype, device, normalized)
     return torch.mm(matrices.reshape(n, 9), basis).view(n, height, width, 2)
