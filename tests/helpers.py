@@ -1,5 +1,6 @@
 """Small models, data and callbacks shared by the callback tests."""
 import numpy as np
+import torch
 
 from kerasish.callbacks import Callback
 from kerasish.layers import Dense
@@ -35,3 +36,22 @@ class ScriptedLogs(Callback):
     def on_epoch_end(self, epoch, logs=None):
         logs[self.name] = self.values[epoch]
         self.weights.append(self.model.get_weights())
+
+
+class InputRecorder(torch.nn.Module):
+    """Passes its input through and keeps a copy of every batch it sees in training mode (wrap it in a
+    ``TorchModule`` layer). ``ids``: each batch's first feature as ints, for data whose first feature is the
+    sample's number."""
+
+    def __init__(self):
+        super().__init__()
+        self.inputs = []
+
+    def forward(self, x):
+        if self.training:
+            self.inputs.append(x.detach().cpu().clone())
+        return x
+
+    @property
+    def ids(self) -> list[list[int]]:
+        return [batch[:, 0].numpy().astype(int).tolist() for batch in self.inputs]

@@ -12,6 +12,8 @@ from kerasish.optimizers import SGD, Adam
 from kerasish.training.compile_utils import MetricsTracker
 from kerasish.utils import to_categorical
 
+from helpers import InputRecorder
+
 
 def softmax_np(z):
     z = z - z.max(axis=1, keepdims=True)
@@ -215,19 +217,6 @@ def test_validation_freq_runs_validation_only_on_the_chosen_epochs(freq, expecte
 
 
 # ------------------------------------------------------------------------------------------ data order
-class InputRecorder(torch.nn.Module):
-    """Passes its input through and remembers, in training mode, the first feature of each sample seen."""
-
-    def __init__(self):
-        super().__init__()
-        self.batches = []
-
-    def forward(self, x):
-        if self.training:
-            self.batches.append(x[:, 0].detach().cpu().numpy().astype(int).tolist())
-        return x
-
-
 def recording_model():
     recorder = InputRecorder()
     model = Sequential([TorchModule(recorder, input_shape=(1,)), Dense(2, activation="softmax")])
@@ -239,15 +228,15 @@ def test_shuffle_false_visits_samples_in_order_in_batches_of_batch_size():
     model, recorder = recording_model()
     x = np.arange(10, dtype="float32")[:, None]
     model.fit(x, to_categorical(np.arange(10) % 2, 2), batch_size=4, epochs=1, shuffle=False, verbose=0)
-    assert recorder.batches == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    assert recorder.ids == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
 
 
 def test_shuffle_true_visits_every_sample_once_per_epoch_in_a_new_order():
     model, recorder = recording_model()
     x = np.arange(50, dtype="float32")[:, None]
     model.fit(x, to_categorical(np.arange(50) % 2, 2), batch_size=8, epochs=2, verbose=0)
-    first = sum(recorder.batches[:7], [])
-    second = sum(recorder.batches[7:], [])
+    first = sum(recorder.ids[:7], [])
+    second = sum(recorder.ids[7:], [])
     assert sorted(first) == list(range(50)) and sorted(second) == list(range(50))
     assert first != list(range(50)) and first != second
 
@@ -256,9 +245,9 @@ def test_shuffle_batch_permutes_whole_batches_and_keeps_the_remainder_last():
     model, recorder = recording_model()
     x = np.arange(10, dtype="float32")[:, None]
     model.fit(x, to_categorical(np.arange(10) % 2, 2), batch_size=3, epochs=1, shuffle="batch", verbose=0)
-    full = recorder.batches[:3]
+    full = recorder.ids[:3]
     assert sorted(full) == [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
-    assert recorder.batches[3] == [9]
+    assert recorder.ids[3] == [9]
 
 
 def test_steps_per_epoch_with_arrays_runs_that_many_batches_per_epoch():
@@ -266,8 +255,8 @@ def test_steps_per_epoch_with_arrays_runs_that_many_batches_per_epoch():
     x = np.arange(10, dtype="float32")[:, None]
     model.fit(x, to_categorical(np.arange(10) % 2, 2), batch_size=4, epochs=2, steps_per_epoch=5,
               shuffle=False, verbose=0)
-    assert len(recorder.batches) == 10
-    assert recorder.batches[:4] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9], [0, 1, 2, 3]]
+    assert len(recorder.ids) == 10
+    assert recorder.ids[:4] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9], [0, 1, 2, 3]]
 
 
 # ------------------------------------------------------------------------------------------ syncs
@@ -394,11 +383,11 @@ def test_resuming_at_initial_epoch_with_steps_per_epoch_continues_the_data_strea
     x = np.arange(10, dtype="float32")[:, None]
     y = to_categorical(np.arange(10) % 2, 2)
     model.fit(x, y, batch_size=4, epochs=3, steps_per_epoch=2, shuffle=False, verbose=0)
-    uninterrupted = recorder.batches[4:]
+    uninterrupted = recorder.ids[4:]
     resumed_model, resumed = recording_model()
     resumed_model.fit(x, y, batch_size=4, epochs=3, initial_epoch=2, steps_per_epoch=2, shuffle=False, verbose=0)
     # epoch 2 starts at batch 4 of the stream: passes have 3 batches, so pass 1, batch 1
-    assert resumed.batches == uninterrupted == [[4, 5, 6, 7], [8, 9]]
+    assert resumed.ids == uninterrupted == [[4, 5, 6, 7], [8, 9]]
 
 
 def test_ctrl_c_during_a_step_stops_after_the_step_with_the_update_fully_applied():

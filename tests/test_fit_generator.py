@@ -16,6 +16,8 @@ from kerasish.models import Sequential
 from kerasish.optimizers import SGD
 from kerasish.utils import Sequence, to_categorical
 
+from helpers import InputRecorder
+
 N, FEATURES, CLASSES = 24, 3, 2
 
 
@@ -26,19 +28,8 @@ def arrays():
     return x, to_categorical(np.arange(N) % CLASSES, CLASSES)
 
 
-class IdRecorder(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.seen = []
-
-    def forward(self, x):
-        if self.training:
-            self.seen.append(x[:, 0].detach().cpu().numpy().astype(int).tolist())
-        return x
-
-
 def model_with_recorder(lr=0.0):
-    recorder = IdRecorder()
+    recorder = InputRecorder()
     model = Sequential([TorchModule(recorder, input_shape=(FEATURES,)), Dense(CLASSES, activation="softmax")])
     model.compile(optimizer=SGD(lr=lr), loss="categorical_crossentropy", metrics=["accuracy"])
     return model, recorder
@@ -80,7 +71,7 @@ def test_sequence_steps_default_to_len_and_each_batch_is_seen_once_in_order():
     seq = BatchSequence(x, y)
     model, recorder = model_with_recorder()
     history = model.fit_generator(seq, epochs=2, verbose=0, shuffle=False)
-    assert recorder.seen == [list(range(i, i + 4)) for i in range(0, 24, 4)] * 2
+    assert recorder.ids == [list(range(i, i + 4)) for i in range(0, 24, 4)] * 2
     assert seq.epoch_ends == 2
     assert list(history.history) == ["loss", "accuracy"]
 
@@ -90,7 +81,7 @@ def test_sequence_wraps_around_when_steps_per_epoch_exceeds_its_length():
     seq = BatchSequence(x, y)  # 6 batches
     model, recorder = model_with_recorder()
     model.fit_generator(seq, steps_per_epoch=4, epochs=3, verbose=0, shuffle=False)
-    firsts = [batch[0] for batch in recorder.seen]
+    firsts = [batch[0] for batch in recorder.ids]
     assert firsts == [0, 4, 8, 12, 16, 20, 0, 4, 8, 12, 16, 20]
     assert seq.epoch_ends == 2  # after each full pass, as Keras 2.3.1's OrderedEnqueuer
 
@@ -100,7 +91,7 @@ def test_shuffle_visits_every_sequence_batch_once_per_epoch():
     model, recorder = model_with_recorder()
     model.fit_generator(BatchSequence(x, y), epochs=2, verbose=0, shuffle=True)
     for epoch in range(2):
-        batches = recorder.seen[epoch * 6:(epoch + 1) * 6]
+        batches = recorder.ids[epoch * 6:(epoch + 1) * 6]
         assert sorted(b[0] for b in batches) == [0, 4, 8, 12, 16, 20]
 
 
@@ -131,7 +122,7 @@ def test_finite_generator_that_runs_out_warns_and_ends_training_keeping_the_weig
     with pytest.warns(UserWarning, match=r"Your input ran out of data; interrupting training. .* \(in this case, "
                                          r"15 batches\)"):
         history = model.fit_generator(finite_generator(x, y, batches=7), steps_per_epoch=3, epochs=5, verbose=0)
-    assert len(recorder.seen) == 7
+    assert len(recorder.ids) == 7
     assert history.epoch == [0, 1, 2]  # the third epoch got one batch, then the data ended
     assert not np.allclose(before[-2], model.get_weights()[-2])
 
@@ -143,14 +134,14 @@ def test_sequence_items_arrive_exactly_once_per_epoch_in_order_for_every_loading
     model, recorder = model_with_recorder()
     model.fit_generator(BatchSequence(x, y), epochs=2, verbose=0, shuffle=False, workers=workers,
                         use_multiprocessing=use_multiprocessing)
-    assert recorder.seen == [list(range(i, i + 4)) for i in range(0, 24, 4)] * 2
+    assert recorder.ids == [list(range(i, i + 4)) for i in range(0, 24, 4)] * 2
 
 
 def test_non_thread_safe_generator_with_several_thread_workers_is_pulled_safely():
     x, y = arrays()
     model, recorder = model_with_recorder()
     model.fit_generator(finite_generator(x, y, batches=12), steps_per_epoch=6, epochs=2, workers=4, verbose=0)
-    firsts = [b[0] for b in recorder.seen]
+    firsts = [b[0] for b in recorder.ids]
     assert firsts == [0, 4, 8, 12, 16, 20] * 2  # nothing duplicated, nothing lost, order kept
 
 
@@ -160,7 +151,7 @@ def test_plain_generator_with_several_processes_warns_and_does_not_duplicate():
     with pytest.warns(UserWarning, match="would duplicate your data"):
         model.fit_generator(finite_generator(x, y, batches=6), steps_per_epoch=6, epochs=1, workers=3,
                             use_multiprocessing=True, verbose=0)
-    assert [b[0] for b in recorder.seen] == [0, 4, 8, 12, 16, 20]
+    assert [b[0] for b in recorder.ids] == [0, 4, 8, 12, 16, 20]
 
 
 def raising_generator(x, y):
@@ -285,7 +276,7 @@ def test_fit_evaluate_and_predict_accept_generators_and_sequences_as_x():
     model, recorder = model_with_recorder()
     seq = BatchSequence(x, y)
     model.fit(seq, epochs=1, verbose=0, shuffle=False)
-    assert len(recorder.seen) == 6
+    assert len(recorder.ids) == 6
     assert model.evaluate(seq, verbose=0) == model.evaluate_generator(seq)
     assert model.predict(seq).shape == (N, CLASSES)
     with pytest.raises(ValueError, match="`y` argument is not supported when data is a generator"):
@@ -329,7 +320,7 @@ def test_keras_1_argument_names_are_converted_with_a_warning():
     gen = endless_generator(x, y)
     with pytest.warns(UserWarning, match=r"Update your `fit_generator` call to the Keras 2 API"):
         history = model.fit_generator(gen, samples_per_epoch=3, nb_epoch=2, verbose=0)
-    assert len(history.epoch) == 2 and len(recorder.seen) == 6
+    assert len(history.epoch) == 2 and len(recorder.ids) == 6
 
 
 def test_fit_generator_accepts_at_most_three_positional_arguments():

@@ -16,6 +16,8 @@ import keras_preprocessing.image as kp
 from kerasish.preprocessing.image import DirectoryIterator, ImageDataGenerator, Iterator, NumpyArrayIterator
 from kerasish.utils import Sequence
 
+from helpers import InputRecorder
+
 AUGMENT = dict(rotation_range=30, zoom_range=0.2, fill_mode="nearest", shear_range=0.2, horizontal_flip=True,
                width_shift_range=0.1, height_shift_range=0.1)
 
@@ -335,6 +337,55 @@ def test_flow_from_directory_augments_and_saves(image_tree, tmp_path_factory):
     assert len(os.listdir(out)) == 3
     tensors = it.batch_tensors(0, torch.device("cpu"))
     np.testing.assert_array_equal(tensors[0].numpy(), bx)
+
+
+def directory_fit(image_tree, **loading):
+    """fit_generator over flow_from_directory (shuffled, augmented) for 2 epochs; the images each step saw."""
+    from kerasish.layers import Dense, Flatten, TorchModule
+    from kerasish.models import Sequential
+    recorder = InputRecorder()
+    model = Sequential([TorchModule(recorder, input_shape=(6, 5, 3)), Flatten(), Dense(3, activation="softmax")])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    it = ImageDataGenerator(**AUGMENT).flow_from_directory(str(image_tree), target_size=(6, 5), batch_size=2,
+                                                          seed=3)
+    model.fit_generator(it, epochs=2, verbose=0, shuffle=False, **loading)  # the iterator shuffles its rows
+    return recorder.inputs
+
+
+@pytest.mark.parametrize("loading", [dict(workers=2), dict(workers=2, use_multiprocessing=True)],
+                         ids=["threads", "processes"])
+def test_directory_batches_decoded_by_loaders_equal_main_thread_batches(image_tree, loading):
+    expected = directory_fit(image_tree, workers=0)
+    got = directory_fit(image_tree, **loading)
+    assert len(got) == len(expected) == 8  # 7 images in batches of 2, two epochs
+    for a, b in zip(got, expected):
+        torch.testing.assert_close(a, b)
+
+
+def test_directory_images_are_decoded_in_loader_threads_when_workers_are_asked_for(image_tree, monkeypatch):
+    from kerasish.preprocessing.image import iterators
+    decoding_threads = []
+
+    def recording_load_img(*args, **kwargs):
+        decoding_threads.append(threading.current_thread())
+        return load_img(*args, **kwargs)
+
+    load_img = iterators.load_img
+    monkeypatch.setattr(iterators, "load_img", recording_load_img)
+    directory_fit(image_tree, workers=2)
+    # 7 images a pass, 2 passes, in the loader threads; plus batch 0, read once in the caller to check the data
+    assert len(decoding_threads) == 16 and decoding_threads.count(threading.main_thread()) == 2
+    decoding_threads.clear()
+    directory_fit(image_tree, workers=0)
+    assert set(decoding_threads) == {threading.main_thread()}
+
+
+@pytest.mark.parametrize("loading", [dict(workers=0), dict(workers=2), dict(workers=2, use_multiprocessing=True)],
+                         ids=["main", "threads", "processes"])
+def test_an_unreadable_image_file_surfaces_in_the_caller(image_tree, loading):
+    (image_tree / "cats" / "broken.png").write_bytes(b"not a png")
+    with pytest.raises(Exception, match="cannot identify image file"):
+        directory_fit(image_tree, **loading)
 
 
 def test_flow_from_directory_rejects_unknown_modes(image_tree):

@@ -11,6 +11,11 @@ which gathers the raw rows (uint8 stays uint8), moves them to ``device`` first (
 CUDA), and augments and standardises them there. ``it[i]`` and ``next(it)`` are that path on the CPU, turned
 into NumPy (and ``x`` alone when there are no targets, as Keras returns).
 
+File iterators start a batch with per-image work on the host (``decodes_on_host``: open, decode and resize
+each file with PIL). That part is ``staged_batch(index, device)``, which loader threads or processes may run
+ahead; ``finish_batch(staged, device)`` does the rest (copy, augment) where the training runs.
+``batch_tensors`` is the two in a row.
+
 Randomness: the sample order of epoch ``e`` and the transform parameters of batch ``i`` of epoch ``e`` are pure
 functions of ``(seed, e, i)`` (``seed=None`` draws one seed from torch's global generator), so a batch is the
 same whichever thread, process or device computes it. ``epoch`` counts ``on_epoch_end`` calls (and passes of
@@ -51,6 +56,7 @@ class Iterator(Sequence):
     """
 
     white_list_formats = WHITE_LIST_FORMATS
+    decodes_on_host = False  # True: a batch starts with per-image host work (see staged_batch)
 
     def __init__(self, n: int, batch_size: int, shuffle: bool, seed: int | None):
         if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
@@ -79,12 +85,25 @@ class Iterator(Sequence):
 
     def batch_tensors(self, index: int, device) -> tuple:
         """Batch ``index`` of the current epoch as torch tensors on ``device`` (see the module docstring)."""
+        return self.finish_batch(self.staged_batch(index, device), device)
+
+    def staged_batch(self, index: int, device) -> tuple:
+        """The host part of batch ``index`` of the current epoch: ``(rows, epoch, index, decoded)``, its rows and
+        epoch fixed now, and for file iterators the decoded images (else ``None``). Thread-safe."""
         index = self._check_index(index)
         with self.lock:
             if self.index_array is None:
                 self._set_index_array()
             rows, epoch = self.index_array[self.batch_size * index:self.batch_size * (index + 1)], self.epoch
-        return self._batch_tensors(rows, epoch, index, torch.device(device))
+        decoded = self._decode(rows, torch.device(device)) if self.decodes_on_host else None
+        return rows, epoch, index, decoded
+
+    def finish_batch(self, staged: tuple, device) -> tuple:
+        """``staged_batch``'s result -> the batch's tensors on ``device``."""
+        rows, epoch, index, decoded = staged
+        if decoded is None:
+            return self._batch_tensors(rows, epoch, index, torch.device(device))
+        return self._batch_tensors(rows, epoch, index, torch.device(device), decoded)
 
     def on_epoch_end(self) -> None:
         """Moves to the next epoch: a new sample order (when shuffling) and new transform parameters."""
@@ -320,6 +339,7 @@ class _FilesIterator(Iterator):
     decoding and resizing on the host with PIL, then the device path of every iterator."""
 
     allowed_class_modes: tuple = ()
+    decodes_on_host = True
 
     def _set_processing_attrs(self, image_data_generator, target_size, color_mode, data_format, save_to_dir,
                               save_prefix, save_format, subset, interpolation, dtype):
@@ -354,7 +374,9 @@ class _FilesIterator(Iterator):
     def filepaths(self) -> list[str]:
         return self._filepaths
 
-    def _load_batch(self, rows, device) -> torch.Tensor:
+    def _decode(self, rows, device) -> torch.Tensor:
+        """The images of ``rows`` read from their files as one host tensor in the Keras channels_last layout
+        (pinned when bound for a GPU)."""
         images = []
         for j in rows:
             img = load_img(self._filepaths[j], color_mode=self.color_mode, target_size=self.target_size,
@@ -367,17 +389,21 @@ class _FilesIterator(Iterator):
         raw_dtype = np.uint8 if all(a.dtype == np.uint8 for a in images) else np.float32
         shape = (len(images),) + self.target_size + (self.image_shape[-1] if self.data_format == "channels_last"
                                                      else self.image_shape[0],)
-        pinned = device.type == "cuda"
-        batch = torch.empty(shape, dtype=torch.uint8 if raw_dtype is np.uint8 else torch.float32, pin_memory=pinned)
+        batch = torch.empty(shape, dtype=torch.uint8 if raw_dtype is np.uint8 else torch.float32,
+                            pin_memory=device.type == "cuda")
         if images:
             np.stack(images, out=batch.numpy(), casting="unsafe")
-        batch = batch.to(device, non_blocking=pinned)  # the contiguous pinned batch; reordered on the device
+        return batch
+
+    def _load_batch(self, decoded: torch.Tensor, device) -> torch.Tensor:
+        batch = backend.to_device(decoded, device)  # the contiguous host batch; reordered on the device
         return batch.permute(0, 3, 1, 2) if self.data_format == "channels_first" else batch
 
     _save_hash_range = 10**7  # keras-preprocessing's np.random.randint(1e7)
 
-    def _batch_tensors(self, rows, epoch, index, device):
-        x = self._augment(self._load_batch(rows, device), rows, epoch, index)
+    def _batch_tensors(self, rows, epoch, index, device, decoded=None):
+        decoded = self._decode(rows, device) if decoded is None else decoded
+        x = self._augment(self._load_batch(decoded, device), rows, epoch, index)
         rows_t = torch.from_numpy(np.ascontiguousarray(rows, dtype=np.int64))
         torch_dtype = getattr(torch, self.dtype)
         mode = self.class_mode
