@@ -380,6 +380,28 @@ def test_directory_images_are_decoded_in_loader_threads_when_workers_are_asked_f
     assert set(decoding_threads) == {threading.main_thread()}
 
 
+@pytest.mark.parametrize("loading", [dict(workers=2), dict(workers=2, use_multiprocessing=True)],
+                         ids=["threads", "processes"])
+def test_interrupting_a_directory_fit_leaves_no_loader_threads_or_processes(image_tree, loading):
+    import multiprocessing
+    from kerasish.callbacks import Callback
+
+    class Interrupt(Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 1:
+                raise KeyboardInterrupt
+
+    threads_before = threading.active_count()
+    with pytest.raises(KeyboardInterrupt):
+        directory_fit(image_tree, callbacks=[Interrupt()], **loading)
+    for _ in range(50):
+        if threading.active_count() <= threads_before and not multiprocessing.active_children():
+            break
+        threading.Event().wait(0.05)
+    assert threading.active_count() <= threads_before
+    assert multiprocessing.active_children() == []
+
+
 @pytest.mark.parametrize("loading", [dict(workers=0), dict(workers=2), dict(workers=2, use_multiprocessing=True)],
                          ids=["main", "threads", "processes"])
 def test_an_unreadable_image_file_surfaces_in_the_caller(image_tree, loading):
