@@ -519,6 +519,9 @@ class Adam(Optimizer):
         # v uncorrected -- eps is effectively eps*sqrt(1-b2^t) compared with torch.optim.Adam.
         lr_t = lr * math.sqrt(1.0 - beta_2 ** t) / (1.0 - beta_1 ** t)
         ms, vs = self._state_buffers(params, "m", "v")
+        if _fusable(params, grads):
+            self._fused_update(group, params, grads, ms, vs, lr, t)
+            return
         torch._foreach_lerp_(ms, grads, 1.0 - beta_1)  # m = b1*m + (1-b1)*g
         torch._foreach_mul_(vs, beta_2)
         torch._foreach_addcmul_(vs, grads, grads, value=1.0 - beta_2)
@@ -531,6 +534,38 @@ class Adam(Optimizer):
             denom = torch._foreach_sqrt(vs)
         torch._foreach_add_(denom, eps)
         torch._foreach_addcdiv_(params, ms, denom, value=-lr_t)
+
+    def _fused_update(self, group, params, grads, ms, vs, lr, t):
+        """The same update in torch's fused Adam kernel (one pass over each tensor instead of six; ~3x faster on
+        the CPU). torch divides by ``sqrt(v) / sqrt(1 - b2^t) + eps'``: with ``eps' = eps / sqrt(1 - b2^t)`` that
+        is Keras's ``(sqrt(v) + eps)`` scaled by the same factor as Keras's ``lr_t``."""
+        beta_1, beta_2 = group["beta_1"], group["beta_2"]
+        vhats = self._state_buffers(params, "vhat")[0] if group["amsgrad"] else []
+        step = self._step_tensor(params[0].device, t)
+        torch._fused_adam_(params, grads, ms, vs, vhats, [step] * len(params), lr=lr, beta1=beta_1, beta2=beta_2,
+                           weight_decay=0.0, eps=group["epsilon"] / math.sqrt(1.0 - beta_2 ** t),
+                           amsgrad=group["amsgrad"], maximize=False)
+
+    def _step_tensor(self, device: torch.device, t: int) -> torch.Tensor:
+        # The fused kernel reads the step count from a float32 tensor on the parameters' device; one is reused
+        # and refilled (a fill kernel on a GPU, no host sync).
+        steps = self.__dict__.setdefault("_fused_steps", {})
+        step = steps.get(device)
+        if step is None:
+            step = steps[device] = torch.zeros((), dtype=torch.float32, device=device)
+        return step.fill_(float(t))
+
+
+def _fusable(params, grads) -> bool:
+    """Whether torch's fused Adam kernel takes these tensors: dense floating tensors on one CPU or CUDA device,
+    each gradient of its parameter's dtype."""
+    if not hasattr(torch, "_fused_adam_"):
+        return False
+    device = params[0].device
+    if device.type not in ("cpu", "cuda"):
+        return False
+    return all(p.device == device and p.is_floating_point() and g.dtype == p.dtype and not g.is_sparse
+               for p, g in zip(params, grads))
 
 
 class Adamax(Optimizer):

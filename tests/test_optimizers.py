@@ -206,6 +206,30 @@ def test_adam_in_float32_matches_keras_within_1e6():
     assert_trajectories_close(actual, reference_trajectory("adam", lr=0.01), rtol=1e-6)
 
 
+@pytest.mark.parametrize("fused", [True, False], ids=["fused kernel", "foreach ops"])
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_adam_fused_and_foreach_paths_both_follow_keras(monkeypatch, fused, amsgrad):
+    from kerasish import optimizers as optimizers_module
+    calls = []
+    fused_adam = torch._fused_adam_
+    monkeypatch.setattr(torch, "_fused_adam_", lambda *a, **k: calls.append(1) or fused_adam(*a, **k))
+    if not fused:
+        monkeypatch.setattr(optimizers_module, "_fusable", lambda params, grads: False)
+    steps = [[g * (3.0 if k < 2 else 0.2) for g in grads] for k, grads in enumerate(GRADS)]
+    actual = torch_trajectory(Adam(learning_rate=0.01, beta_2=0.5, amsgrad=amsgrad), steps=steps)
+    expected = reference_trajectory("adam", steps=steps, lr=0.01, beta_2=0.5, amsgrad=amsgrad)
+    assert_trajectories_close(actual, expected)
+    assert len(calls) == (len(steps) if fused else 0)
+
+
+def test_adam_keeps_the_foreach_path_for_mixed_dtypes():
+    from kerasish.optimizers import _fusable
+    a, b = torch.zeros(2, dtype=torch.float32), torch.zeros(2, dtype=torch.float64)
+    assert _fusable([a, b], [a.clone(), b.clone()])
+    assert not _fusable([a], [b])  # a gradient of another dtype than its parameter
+    assert not _fusable([torch.zeros(2, dtype=torch.int64)], [torch.zeros(2, dtype=torch.int64)])
+
+
 # ---------------------------------------------------------------- clipping
 def test_clipnorm_rescales_by_global_norm_over_all_gradients():
     # every single tensor's norm is below 1.5, their global norm is above it: only a global clip changes them
