@@ -111,10 +111,10 @@ def bench_fit(kind, batch_size, n, repeats):
 
 # ---------------------------------------------------------------------------- augmentation
 def bench_augment(repeats):
-    """bench_augment.py's measurement (uint8 CIFAR-sized images, each batch consumed and dropped, as a training
+    """bench_augment.py's measurement with its defaults (uint8 CIFAR-sized images, each batch dropped, as a training
     loop does), as one row: kerasish ``next()`` (NumPy batches, the slower of its two rows) vs Keras."""
     from bench_augment import bench_augmentation
-    result = bench_augmentation(repeats, batches=100, keras_batches=20, batch_size=32, size=32)
+    result = bench_augmentation(max(repeats, 7), batches=300, keras_batches=30, batch_size=32, size=32)
     rates = result["images_per_second"]
     row = {"group": "augment", "benchmark": "flow() 32x32x3, rotation/zoom/shear/shift/flip", "unit": "images/s",
            "kerasish": rates["kerasish next()"]}

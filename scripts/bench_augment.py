@@ -105,8 +105,8 @@ def bench_fit_generator(repeats: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--batches", type=int, default=100, help="kerasish batches per run")
-    parser.add_argument("--keras-batches", type=int, default=20, help="keras-preprocessing batches per run")
+    parser.add_argument("--batches", type=int, default=300, help="kerasish batches per run")
+    parser.add_argument("--keras-batches", type=int, default=30, help="keras-preprocessing batches per run")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--size", type=int, default=32, help="image height and width")
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: unchanged)")
