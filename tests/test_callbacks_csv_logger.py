@@ -121,7 +121,7 @@ def test_each_epoch_is_on_disk_when_the_epoch_ends(tmp_path):
     history = model.fit(x, y, batch_size=5, epochs=3, verbose=0,
                         callbacks=[CSVLogger(str(path)), LambdaCallback(on_epoch_end=lambda e, l: seen.append(read(path)))])
     loss = history.history["loss"]
-    rows = ["epoch,loss\r\n"] + ["%d,%r\r\n" % (epoch, value) for epoch, value in enumerate(loss)]
+    rows = ["epoch,loss\r\n"] + ["%d,%s\r\n" % (epoch, np.float32(value)) for epoch, value in enumerate(loss)]
     assert seen == ["".join(rows[:n + 2]).encode() for n in range(3)]
 
 
@@ -135,9 +135,19 @@ def test_fit_log_has_the_history_values_with_validation(tmp_path):
     history = model.fit(x, y, batch_size=4, epochs=2, verbose=0, validation_split=0.25,
                         callbacks=[CSVLogger(str(path), separator=";")])
     h = history.history
+    # K231 wrote NumPy float32 scalars: float32's shortest text
+    f32 = {key: [str(np.float32(v)) for v in values] for key, values in h.items()}
     expected = "epoch;acc;loss;val_acc;val_loss\r\n" + "".join(
-        "%d;%r;%r;%r;%r\r\n" % (e, h["acc"][e], h["loss"][e], h["val_acc"][e], h["val_loss"][e]) for e in range(2))
+        "%d;%s;%s;%s;%s\r\n" % (e, f32["acc"][e], f32["loss"][e], f32["val_acc"][e], f32["val_loss"][e])
+        for e in range(2))
     assert read(path) == expected.encode()
+
+
+def test_floats_that_are_float32_values_are_written_as_keras_wrote_float32():
+    from kerasish.callbacks.csv_logger import _format_value
+    assert _format_value(float(np.float32(0.6931472))) == "0.6931472"
+    assert _format_value(0.1) == 0.1  # not a float32 value: as given (csv writes 0.1)
+    assert _format_value(2.0) == "2.0" and _format_value(3) == 3
 
 
 def test_a_failed_write_leaves_the_previous_complete_file(tmp_path, monkeypatch):

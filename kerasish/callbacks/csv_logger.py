@@ -93,11 +93,17 @@ class CSVLogger(Callback):
 
 
 def _format_value(value):
-    """K231 ``handle_value``: strings as they are, 1-D iterables as ``"[a, b]"``, anything else to csv as is."""
+    """K231 ``handle_value``: strings as they are, 1-D iterables as ``"[a, b]"``, anything else to csv as is.
+
+    Metric values here are Python floats read from float32 tensors; K231's were NumPy float32 scalars, which
+    csv writes in float32's shortest form (``0.6931472``, not ``0.6931471824645996``). A float that is exactly
+    a float32 value is written that way too."""
     if isinstance(value, torch.Tensor):
         value = value.detach().cpu().numpy()
     if isinstance(value, str):
         return value
     if isinstance(value, Iterable) and not (isinstance(value, np.ndarray) and value.ndim == 0):
         return '"[%s]"' % ", ".join(map(str, value))
+    if type(value) is float and np.isfinite(value) and float(np.float32(value)) == value:
+        return str(np.float32(value))
     return value
