@@ -519,7 +519,7 @@ class Adam(Optimizer):
         # v uncorrected -- eps is effectively eps*sqrt(1-b2^t) compared with torch.optim.Adam.
         lr_t = lr * math.sqrt(1.0 - beta_2 ** t) / (1.0 - beta_1 ** t)
         ms, vs = self._state_buffers(params, "m", "v")
-        if _fusable(params, grads):
+        if 1.0 - beta_2 ** t > 0.0 and _fusable(params, grads):  # beta_2 = 1: Keras's zero step, below
             self._fused_update(group, params, grads, ms, vs, lr, t)
             return
         torch._foreach_lerp_(ms, grads, 1.0 - beta_1)  # m = b1*m + (1-b1)*g
@@ -556,16 +556,29 @@ class Adam(Optimizer):
         return step.fill_(float(t))
 
 
+# torch's fused Adam kernel runs on CUDA; on the CPU from torch 2.4 (older releases raise NotImplementedError).
+_FUSED_ADAM_DEVICES = ("cuda", "cpu") if torch.torch_version.TorchVersion(torch.__version__) >= "2.4" else ("cuda",)
+
+
 def _fusable(params, grads) -> bool:
-    """Whether torch's fused Adam kernel takes these tensors: dense floating tensors on one CPU or CUDA device,
-    each gradient of its parameter's dtype."""
-    if not hasattr(torch, "_fused_adam_"):
+    """Whether torch's fused Adam kernel takes these tensors. It wants one device and one floating dtype for
+    the whole list (the CUDA kernel checks), and dense tensors whose gradients have the same strides (the CPU
+    kernel walks raw memory, so anything else would update the wrong elements)."""
+    first = params[0]
+    if not hasattr(torch, "_fused_adam_") or first.device.type not in _FUSED_ADAM_DEVICES:
         return False
-    device = params[0].device
-    if device.type not in ("cpu", "cuda"):
-        return False
-    return all(p.device == device and p.is_floating_point() and g.dtype == p.dtype and not g.is_sparse
+    return all(p.device == first.device and p.dtype == first.dtype and p.is_floating_point() and _dense(p)
+               and g.dtype == p.dtype and not g.is_sparse and _same_layout(p, g)
                for p, g in zip(params, grads))
+
+
+def _dense(t: torch.Tensor) -> bool:
+    return t.is_contiguous() or (t.dim() == 4 and t.is_contiguous(memory_format=torch.channels_last))
+
+
+def _same_layout(a: torch.Tensor, b: torch.Tensor) -> bool:
+    # strides of size-1 dimensions do not matter (autograd may give them other values)
+    return a.shape == b.shape and all(sa == sb for sa, sb, n in zip(a.stride(), b.stride(), a.shape) if n > 1)
 
 
 class Adamax(Optimizer):

@@ -215,18 +215,36 @@ def test_adam_fused_and_foreach_paths_both_follow_keras(monkeypatch, fused, amsg
     monkeypatch.setattr(torch, "_fused_adam_", lambda *a, **k: calls.append(1) or fused_adam(*a, **k))
     if not fused:
         monkeypatch.setattr(optimizers_module, "_fusable", lambda params, grads: False)
+    # epsilon 0.1 against gradients of about 0.1-3: the epsilon term (eps / sqrt(1 - b2^t) in the fused
+    # kernel) changes every step's size; decay changes lr between steps
     steps = [[g * (3.0 if k < 2 else 0.2) for g in grads] for k, grads in enumerate(GRADS)]
-    actual = torch_trajectory(Adam(learning_rate=0.01, beta_2=0.5, amsgrad=amsgrad), steps=steps)
-    expected = reference_trajectory("adam", steps=steps, lr=0.01, beta_2=0.5, amsgrad=amsgrad)
+    options = dict(beta_2=0.5, epsilon=0.1, decay=0.05, amsgrad=amsgrad)
+    actual = torch_trajectory(Adam(learning_rate=0.01, **options), steps=steps)
+    expected = reference_trajectory("adam", steps=steps, lr=0.01, **options)
     assert_trajectories_close(actual, expected)
     assert len(calls) == (len(steps) if fused else 0)
 
 
-def test_adam_keeps_the_foreach_path_for_mixed_dtypes():
+def test_adam_with_beta_2_of_one_takes_keras_zero_steps():
+    # K231: lr_t = lr * sqrt(1 - 1^t) / (1 - b1^t) = 0
+    params = make_params()
+    before = [p.detach().clone() for p in params]
+    torch_trajectory(Adam(learning_rate=0.1, beta_2=1.0), params=params)
+    for p, b in zip(params, before):
+        torch.testing.assert_close(p.detach(), b)
+
+
+def test_adam_uses_the_fused_kernel_only_for_tensors_it_handles():
     from kerasish.optimizers import _fusable
-    a, b = torch.zeros(2, dtype=torch.float32), torch.zeros(2, dtype=torch.float64)
-    assert _fusable([a, b], [a.clone(), b.clone()])
-    assert not _fusable([a], [b])  # a gradient of another dtype than its parameter
+    f32, f64 = torch.zeros(2, 3), torch.zeros(2, 3, dtype=torch.float64)
+    assert _fusable([f32, torch.zeros(4)], [f32.clone(), torch.zeros(4)])
+    assert not _fusable([f32, f64], [f32.clone(), f64.clone()])  # one dtype per list (the CUDA kernel's check)
+    assert not _fusable([f32], [f64])  # a gradient of another dtype than its parameter
+    strided = torch.zeros(2, 6)[:, ::2]
+    assert not _fusable([strided], [torch.zeros(2, 3)])  # not dense: the CPU kernel would write into the gaps
+    assert not _fusable([f32], [torch.zeros(3, 2).t()])  # the gradient laid out otherwise than its parameter
+    kernel = torch.zeros(4, 1, 3, 3)
+    assert _fusable([kernel], [torch.zeros(4, 3, 3, 1).permute(0, 3, 1, 2)])  # only a size-1 dim's stride differs
     assert not _fusable([torch.zeros(2, dtype=torch.int64)], [torch.zeros(2, dtype=torch.int64)])
 
 
