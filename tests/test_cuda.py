@@ -3,8 +3,9 @@
 ``torch.cuda.set_sync_debug_mode('error')`` raises on any operation that makes the host wait for the GPU
 (``.item()``, ``.tolist()``, a blocking copy, ...). It is switched on after the first step (whose batch is
 validated on purpose, and which builds the model and optimizer state) and off again only inside
-``MetricsTracker.results`` and ``last_batch_loss``: the reads the loop makes at epoch ends. The same property
-is pinned on the CPU by counting those reads (tests/test_fit.py).
+``MetricsTracker.results`` and ``last_batch_loss``: the reads the loop makes at epoch ends. On the CPU,
+tests/test_fit.py pins the same property by counting ``results()`` calls and single-value reads
+(``.item()``, ``float(t)``, ``bool(t)``) during training.
 """
 import numpy as np
 import pytest

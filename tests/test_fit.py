@@ -4,6 +4,7 @@ import re
 import numpy as np
 import pytest
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from kerasish.callbacks import Callback
 from kerasish.layers import Dense, Dropout, TorchModule
@@ -281,18 +282,53 @@ def test_training_reads_metrics_from_the_device_only_at_epoch_ends(device_reads)
     assert len(reads) == 3
 
 
-def test_fit_generator_with_augmentation_reads_the_device_only_at_epoch_ends(device_reads):
+class ScalarReads(TorchDispatchMode):
+    """Counts reads of single values from tensors (``.item()``, ``float(t)``, ``bool(t)``, ``if t:``): each one
+    is a host sync on a GPU. (``.tolist()``, which ``MetricsTracker.results`` uses, is counted above.)"""
+
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func is torch.ops.aten._local_scalar_dense.default:
+            self.count += 1
+        return func(*args, **(kwargs or {}))
+
+
+def augmented_image_fit(n_images):
     from kerasish.layers import Conv2D, Flatten
     from kerasish.preprocessing.image import ImageDataGenerator
     rng = np.random.RandomState(0)
-    images, labels = rng.rand(24, 8, 8, 3).astype("float32"), rng.randint(0, 3, 24)
+    images, labels = rng.rand(n_images, 8, 8, 3).astype("float32"), rng.randint(0, 3, n_images)
     model = Sequential([Conv2D(2, 3, input_shape=(8, 8, 3)), Flatten(), Dense(3, activation="softmax")])
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    flow = ImageDataGenerator(rotation_range=30, zoom_range=0.2, horizontal_flip=True,
+    flow = ImageDataGenerator(rotation_range=30, zoom_range=0.2, horizontal_flip=True, fill_mode="constant",
                               brightness_range=(0.8, 1.2), channel_shift_range=10.0).flow(images, labels,
                                                                                          batch_size=4, seed=0)
-    model.fit_generator(flow, epochs=2, verbose=0)  # 12 steps
+    return lambda: model.fit_generator(flow, epochs=2, verbose=0)
+
+
+def test_fit_generator_with_augmentation_reads_the_device_only_at_epoch_ends(device_reads):
+    augmented_image_fit(24)()  # 12 steps
     assert len(device_reads) == 2
+
+
+@pytest.mark.parametrize("source", ["arrays", "augmented images"])
+def test_training_steps_read_no_single_values_from_tensors(source):
+    def run(steps_per_epoch):
+        if source == "arrays":
+            x, _, y = make_data(n=4 * steps_per_epoch)
+            return lambda: softmax_model().fit(x, y, batch_size=4, epochs=2, verbose=0)
+        return augmented_image_fit(4 * steps_per_epoch)
+
+    counts = []
+    for steps in (3, 12):
+        fit = run(steps)
+        with ScalarReads() as reads:
+            fit()
+        counts.append(reads.count)
+    assert counts[0] == counts[1], counts  # a read per step would add 18 to the longer run
 
 
 # ------------------------------------------------------------------------------------------ on_batch

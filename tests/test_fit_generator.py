@@ -211,6 +211,32 @@ def test_keyboard_interrupt_stops_cleanly_without_leftover_threads_or_processes(
     model.predict(x)  # the model is still usable
 
 
+def test_an_interrupt_drops_the_queued_loads_instead_of_waiting_for_them():
+    x, y = arrays()
+    model, _ = model_with_recorder()
+    loads = []
+
+    class SlowSequence(BatchSequence):
+        def __len__(self):
+            return 40
+
+        def __getitem__(self, i):
+            loads.append(i)
+            threading.Event().wait(0.05)
+            return super().__getitem__(i % 6)
+
+    class Interrupt(Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 1:
+                raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        model.fit_generator(SlowSequence(x, y), epochs=1, verbose=0, workers=2, max_queue_size=30,
+                            callbacks=[Interrupt()])
+    # 2 batches trained, a few more loading at that moment; not the 30 that were queued
+    assert len(loads) < 12, loads
+
+
 # ------------------------------------------------------------------------------------------ memory
 class EpochEndCensus(Callback):
     """At some epoch ends: Python-level memory allocated since the first of them (NumPy arrays included: NumPy

@@ -380,6 +380,24 @@ def test_directory_images_are_decoded_in_loader_threads_when_workers_are_asked_f
     assert set(decoding_threads) == {threading.main_thread()}
 
 
+def test_worker_processes_get_a_picklable_decoding_copy_of_a_file_iterator(image_tree):
+    # Spawned workers (macOS, Windows, Python >= 3.14) pickle what they run; a lambda preprocessing_function
+    # cannot be pickled, and decoding does not need the ImageDataGenerator at all.
+    from kerasish.training.data_adapters.sequences import _StagedBatches
+    it = ImageDataGenerator(preprocessing_function=lambda image: image * 2, rotation_range=10).flow_from_directory(
+        str(image_tree), target_size=(6, 5), batch_size=3, seed=1)
+    with pytest.raises(Exception):
+        pickle.dumps(it)
+    copy = pickle.loads(pickle.dumps(_StagedBatches(it)))
+    assert copy.sequence.image_data_generator is None and it.image_data_generator is not None
+    for index in range(len(it)):
+        rows, epoch, i, decoded = copy[index]
+        want = it.staged_batch(index, "cpu")
+        np.testing.assert_array_equal(rows, want[0])
+        assert (epoch, i) == want[1:3]
+        torch.testing.assert_close(decoded, want[3])
+
+
 @pytest.mark.parametrize("loading", [dict(workers=2), dict(workers=2, use_multiprocessing=True)],
                          ids=["threads", "processes"])
 def test_interrupting_a_directory_fit_leaves_no_loader_threads_or_processes(image_tree, loading):

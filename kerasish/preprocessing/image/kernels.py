@@ -173,14 +173,14 @@ def _grid(matrices, height: int, width: int, dtype: torch.dtype, device: torch.d
     """
     n = matrices.shape[0]
     if height * width > _BASIS_MAX_PIXELS:  # K would be large: two small products instead
-        matrices = torch.as_tensor(matrices).to(device=device, dtype=torch.float64, non_blocking=True)
+        matrices = backend.to_device(torch.as_tensor(matrices, dtype=torch.float64), device)
         to_grid = _grid_basis(1, 1, torch.float64, device, normalized, height, width)  # S, (3, 2)
         theta = (matrices.transpose(1, 2) @ to_grid).to(dtype)  # (N, 3 [row, col, 1], 2 [x, y])
         rows, cols = torch.meshgrid(torch.arange(height, dtype=dtype, device=device),
                                     torch.arange(width, dtype=dtype, device=device), indexing="ij")
         base = torch.stack([rows, cols, torch.ones_like(rows)], -1).reshape(height * width, 3)
         return torch.einsum("pk,nkj->npj", base, theta).contiguous().view(n, height, width, 2)
-    matrices = torch.as_tensor(matrices).to(device=device, dtype=dtype, non_blocking=True)
+    matrices = backend.to_device(torch.as_tensor(matrices, dtype=dtype), device)
     basis = _grid_basis(height, width, dtype, device, normalized)
     return torch.mm(matrices.reshape(n, 9), basis).view(n, height, width, 2)
 

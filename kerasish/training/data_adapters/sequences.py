@@ -26,6 +26,7 @@ alike on every rank (seed it), or replicas would see overlapping data.
 from __future__ import annotations
 
 import collections
+import copy
 import itertools
 import math
 from concurrent.futures import ThreadPoolExecutor
@@ -135,7 +136,8 @@ def _use_main_process_seed(sequence) -> None:
 
 def _threaded_in_order(load, order, workers: int, max_queue_size: int):
     """``load(i)`` for i in ``order``, computed by a thread pool at most ``max_queue_size`` ahead."""
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kerasish-sequence") as pool:
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kerasish-sequence")
+    try:
         pending = collections.deque()
         indices = iter(order)
         for index in itertools.islice(indices, max_queue_size):
@@ -145,6 +147,9 @@ def _threaded_in_order(load, order, workers: int, max_queue_size: int):
             for index in itertools.islice(indices, 1):
                 pending.append(pool.submit(load, index))
             yield batch
+    finally:
+        # On an error or Ctrl-C, drop the queued loads instead of finishing them first.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _SequenceDataset(Dataset):
@@ -159,10 +164,18 @@ class _SequenceDataset(Dataset):
 
 
 class _StagedBatches:
-    """A file iterator's host parts as a sequence, for worker processes (tensors return in shared memory)."""
+    """A file iterator's host parts as a sequence, for worker processes (tensors return in shared memory).
+
+    Workers get a copy of the iterator without its ImageDataGenerator: decoding does not use it, and it may
+    hold what cannot be pickled for spawned workers (a lambda ``preprocessing_function``)."""
 
     def __init__(self, sequence):
         self.sequence = sequence
+
+    def __getstate__(self):
+        decoder = copy.copy(self.sequence)
+        decoder.image_data_generator = None
+        return {"sequence": decoder}
 
     def __len__(self):
         return len(self.sequence)
