@@ -1,4 +1,7 @@
-"""Small models, data and callbacks shared by the callback tests."""
+"""Small models, data, callbacks and checks shared by the tests."""
+import multiprocessing
+import threading
+
 import numpy as np
 import torch
 
@@ -55,3 +58,25 @@ class InputRecorder(torch.nn.Module):
     @property
     def ids(self) -> list[list[int]]:
         return [batch[:, 0].numpy().astype(int).tolist() for batch in self.inputs]
+
+
+class InterruptAtBatch(Callback):
+    """Raises KeyboardInterrupt, as Ctrl-C would, at the end of training batch ``batch``."""
+
+    def __init__(self, batch):
+        super().__init__()
+        self.batch = batch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if batch == self.batch:
+            raise KeyboardInterrupt
+
+
+def assert_loaders_stopped(threads_before: int) -> None:
+    """No loader thread or worker process is left (they get up to 2.5 s to finish stopping)."""
+    for _ in range(50):
+        if threading.active_count() <= threads_before and not multiprocessing.active_children():
+            break
+        threading.Event().wait(0.05)
+    assert threading.active_count() <= threads_before
+    assert multiprocessing.active_children() == []

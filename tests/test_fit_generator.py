@@ -16,7 +16,7 @@ from kerasish.models import Sequential
 from kerasish.optimizers import SGD
 from kerasish.utils import Sequence, to_categorical
 
-from helpers import InputRecorder
+from helpers import InputRecorder, InterruptAtBatch, assert_loaders_stopped
 
 N, FEATURES, CLASSES = 24, 3, 2
 
@@ -190,24 +190,14 @@ def test_keyboard_interrupt_stops_cleanly_without_leftover_threads_or_processes(
     x, y = arrays()
     model, _ = model_with_recorder()
 
-    class Interrupt(Callback):
-        def on_batch_end(self, batch, logs=None):
-            if batch == 2:
-                raise KeyboardInterrupt
-
     threads_before = threading.active_count()
     with pytest.raises(KeyboardInterrupt):
         model.fit_generator(endless_generator(x, y), steps_per_epoch=50, epochs=1, verbose=0,
-                            callbacks=[Interrupt()], workers=2)
+                            callbacks=[InterruptAtBatch(2)], workers=2)
     with pytest.raises(KeyboardInterrupt), pytest.warns(UserWarning, match="would duplicate your data"):
         model.fit_generator(endless_generator(x, y), steps_per_epoch=50, epochs=1, verbose=0,
-                            callbacks=[Interrupt()], workers=2, use_multiprocessing=True)
-    for _ in range(50):
-        if threading.active_count() <= threads_before and not multiprocessing.active_children():
-            break
-        threading.Event().wait(0.05)
-    assert threading.active_count() <= threads_before
-    assert multiprocessing.active_children() == []
+                            callbacks=[InterruptAtBatch(2)], workers=2, use_multiprocessing=True)
+    assert_loaders_stopped(threads_before)
     model.predict(x)  # the model is still usable
 
 
@@ -225,14 +215,9 @@ def test_an_interrupt_drops_the_queued_loads_instead_of_waiting_for_them():
             threading.Event().wait(0.05)
             return super().__getitem__(i % 6)
 
-    class Interrupt(Callback):
-        def on_train_batch_end(self, batch, logs=None):
-            if batch == 1:
-                raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):
         model.fit_generator(SlowSequence(x, y), epochs=1, verbose=0, workers=2, max_queue_size=30,
-                            callbacks=[Interrupt()])
+                            callbacks=[InterruptAtBatch(1)])
     # 2 batches trained, a few more loading at that moment; not the 30 that were queued
     assert len(loads) < 12, loads
 

@@ -16,7 +16,7 @@ import keras_preprocessing.image as kp
 from kerasish.preprocessing.image import DirectoryIterator, ImageDataGenerator, Iterator, NumpyArrayIterator
 from kerasish.utils import Sequence
 
-from helpers import InputRecorder
+from helpers import InputRecorder, InterruptAtBatch, assert_loaders_stopped
 
 AUGMENT = dict(rotation_range=30, zoom_range=0.2, fill_mode="nearest", shear_range=0.2, horizontal_flip=True,
                width_shift_range=0.1, height_shift_range=0.1)
@@ -401,23 +401,10 @@ def test_worker_processes_get_a_picklable_decoding_copy_of_a_file_iterator(image
 @pytest.mark.parametrize("loading", [dict(workers=2), dict(workers=2, use_multiprocessing=True)],
                          ids=["threads", "processes"])
 def test_interrupting_a_directory_fit_leaves_no_loader_threads_or_processes(image_tree, loading):
-    import multiprocessing
-    from kerasish.callbacks import Callback
-
-    class Interrupt(Callback):
-        def on_train_batch_end(self, batch, logs=None):
-            if batch == 1:
-                raise KeyboardInterrupt
-
     threads_before = threading.active_count()
     with pytest.raises(KeyboardInterrupt):
-        directory_fit(image_tree, callbacks=[Interrupt()], **loading)
-    for _ in range(50):
-        if threading.active_count() <= threads_before and not multiprocessing.active_children():
-            break
-        threading.Event().wait(0.05)
-    assert threading.active_count() <= threads_before
-    assert multiprocessing.active_children() == []
+        directory_fit(image_tree, callbacks=[InterruptAtBatch(1)], **loading)
+    assert_loaders_stopped(threads_before)
 
 
 @pytest.mark.parametrize("loading", [dict(workers=0), dict(workers=2), dict(workers=2, use_multiprocessing=True)],
