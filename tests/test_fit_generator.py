@@ -247,14 +247,23 @@ class EpochEndCensus(Callback):
         tracemalloc.stop()
 
 
-@pytest.mark.parametrize("source, workers", [("sequence", 0), ("sequence", 2), ("generator", 2), ("images", 1)])
-def test_memory_tensors_and_threads_stay_flat_over_many_epochs(source, workers):
+@pytest.mark.parametrize("source, workers", [("sequence", 0), ("sequence", 2), ("generator", 2), ("images", 1),
+                                             ("image files", 2)])
+def test_memory_tensors_and_threads_stay_flat_over_many_epochs(source, workers, tmp_path):
+    from PIL import Image
     from kerasish.layers import Flatten
     from kerasish.preprocessing.image import ImageDataGenerator
     x, y = arrays()
-    if source == "images":
-        images = np.random.RandomState(0).rand(N, 6, 6, 3).astype("float32")
-        data = ImageDataGenerator(rotation_range=20, horizontal_flip=True).flow(images, y, batch_size=4, seed=0)
+    augmentation = ImageDataGenerator(rotation_range=20, horizontal_flip=True)
+    if source.startswith("image"):
+        images = np.random.RandomState(0).randint(0, 256, (N, 6, 6, 3)).astype("uint8")
+        if source == "images":
+            data = augmentation.flow(images, y, batch_size=4, seed=0)
+        else:  # flow_from_directory: decoded by loader threads
+            for i, image in enumerate(images):
+                (tmp_path / str(i % CLASSES)).mkdir(exist_ok=True)
+                Image.fromarray(image).save(tmp_path / str(i % CLASSES) / f"{i}.png")
+            data = augmentation.flow_from_directory(str(tmp_path), target_size=(6, 6), batch_size=4, seed=0)
         model = Sequential([Flatten(input_shape=(6, 6, 3)), Dense(CLASSES, activation="softmax")])
     else:
         data = BatchSequence(x, y) if source == "sequence" else endless_generator(x, y)
