@@ -237,7 +237,7 @@ def sequential_config(model) -> dict:
     if not layers or "batch_input_shape" in layers[0]["config"]:
         return config
     first = model._stack[0]
-    from kerasish.layers.core import InputLayer
+    from kerasish.layers.input_layer import InputLayer
     if isinstance(first, InputLayer):
         layers[0]["config"]["batch_input_shape"] = first.batch_input_shape
     elif model.built:

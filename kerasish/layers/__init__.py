@@ -3,8 +3,9 @@ from kerasish.layers.advanced_activations import ELU, PReLU, ReLU, LeakyReLU, So
 from kerasish.layers.base import Layer
 from kerasish.layers.convolutional import (Conv1D, Conv2D, Conv2DTranspose, SeparableConv2D, UpSampling2D,
                                            ZeroPadding2D)
-from kerasish.layers.core import (Activation, Dense, Dropout, Flatten, InputLayer, Lambda, Permute, Reshape,
-                                  TorchModule)
+from kerasish.layers.core import Activation, Dense, Dropout, Flatten, Lambda, Permute, Reshape, TorchModule
+from kerasish.layers.input_layer import Input, InputLayer
+from kerasish.layers.keras_tensor import KerasTensor
 from kerasish.layers.normalization import BatchNormalization
 from kerasish.layers.pooling import (AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D,
                                      GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D,

@@ -16,6 +16,7 @@ view whose memory is torch's ``channels_last`` format, which the conv kernels ke
 """
 from __future__ import annotations
 
+import inspect
 import re
 
 import numpy as np
@@ -24,6 +25,9 @@ from torch import nn
 
 from kerasish import backend
 from kerasish.layers import weight_layouts
+from kerasish.layers.keras_tensor import KerasTensor, any_symbolic, infer_outputs
+from kerasish.layers.node import Node
+from kerasish.utils.nest import flatten, map_structure
 
 KERAS = "keras"
 CHANNELS_FIRST = "channels_first"
@@ -56,6 +60,45 @@ def normalize_tuple(value, n: int, arg_name: str) -> tuple:
     return values
 
 
+class InputSpec:
+    """What a layer accepts (Keras 2.3.1 ``InputSpec``): ``dtype``, ``shape`` (None entries unchecked), ``ndim``,
+    ``max_ndim``, ``min_ndim`` and ``axes`` (``{axis: size}``). Set ``self.input_spec`` (one spec, or a list of
+    one per input) and calls on symbolic tensors are checked, with Keras's messages."""
+
+    def __init__(self, dtype=None, shape=None, ndim=None, max_ndim=None, min_ndim=None, axes=None):
+        self.dtype = dtype
+        self.shape = shape
+        self.ndim = len(shape) if shape is not None else ndim
+        self.max_ndim = max_ndim
+        self.min_ndim = min_ndim
+        self.axes = dict(axes or {})
+
+    def __repr__(self) -> str:
+        parts = [f"{key}={value}" for key, value in (("dtype", self.dtype), ("shape", self.shape),
+                                                     ("ndim", self.ndim), ("max_ndim", self.max_ndim),
+                                                     ("min_ndim", self.min_ndim), ("axes", self.axes)) if value]
+        return f"InputSpec({', '.join(parts)})"
+
+    def check(self, shape: tuple, dtype: str, input_index: int, layer_name: str) -> None:
+        prefix = f"Input {input_index} is incompatible with layer {layer_name}:"
+        rank = len(shape)
+        for bound, ok in (("ndim", self.ndim is None or rank == self.ndim),
+                          ("max_ndim", self.max_ndim is None or rank <= self.max_ndim),
+                          ("min_ndim", self.min_ndim is None or rank >= self.min_ndim)):
+            if not ok:
+                raise ValueError(f"{prefix} expected {bound}={getattr(self, bound)}, found ndim={rank}")
+        if self.dtype is not None and str(self.dtype) != dtype:
+            raise ValueError(f"{prefix} expected dtype={self.dtype}, found dtype={dtype}")
+        for axis, value in self.axes.items():
+            if value is not None and -rank <= int(axis) < rank and shape[int(axis)] not in (value, None):
+                raise ValueError(f"{prefix} expected axis {axis} of input shape to have value {value} but got "
+                                 f"shape {shape}")
+        if self.shape is not None:
+            for want, got in zip(self.shape, shape):
+                if want is not None and got is not None and want != got:
+                    raise ValueError(f"{prefix} expected shape={self.shape}, found shape={shape}")
+
+
 _BASE_KWARGS = ("input_shape", "input_dim", "batch_input_shape", "batch_size", "dtype", "name",
                 "trainable", "weights", "input_length")
 
@@ -84,8 +127,9 @@ class Layer(nn.Module):
         self._initial_weights = kwargs.get("weights")
         self._trainable = bool(kwargs.get("trainable", True))
         self.built = False
-        self.input_shape = None
-        self.output_shape = None
+        self._inbound_nodes: list[Node] = []  # one per call on symbolic tensors (see node.py)
+        self.input_spec = None
+        self._added_weights: list[tuple[str, bool]] = []  # (attribute, trainable) per add_weight call
         self._weight_penalties: dict = {}   # weight attribute -> (regularizer or None, constraint or None)
         self.activity_regularizer = None
         self._activity_penalty = None
@@ -95,9 +139,10 @@ class Layer(nn.Module):
         """Create the weights for inputs of Keras-layout shape ``input_shape`` (batch dim ``None``)."""
         self.built = True
 
-    def _build_once(self, input_shape: tuple) -> None:
+    def _build_once(self, input_shape) -> None:
+        """``input_shape``: a Keras shape tuple, or a list of them for a layer of several inputs."""
         if not self.built:
-            self.build(tuple(input_shape))
+            self.build(input_shape if isinstance(input_shape, list) else tuple(input_shape))
             self.built = True
             self._apply_trainable()
             if self._initial_weights is not None:
@@ -107,11 +152,124 @@ class Layer(nn.Module):
     def call(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError(f"{type(self).__name__} must implement call(x)")
 
-    def forward(self, x):
-        out = self.call(x)
+    def __call__(self, inputs, *args, **kwargs):
+        """``layer(x)`` as Keras users call it: on symbolic tensors it records a graph node (the functional API);
+        on real tensors (Keras layout) it builds on first use and computes. Models run their layers through
+        ``nn.Module.__call__`` directly, in the layer's own layout (see graph.py)."""
+        if isinstance(inputs, KerasTensor) or (isinstance(inputs, (list, tuple, dict)) and any_symbolic(inputs)) \
+                or (kwargs and any_symbolic(kwargs)):
+            return self._call_symbolic(inputs, args, kwargs)
+        if not self.built:
+            self._build_once(map_structure(_keras_shape, inputs))
+        if self.input_layout in (KERAS, ANY):
+            return super().__call__(inputs, *args, **kwargs)
+        return self._call_in_keras_layout(inputs, *args, **kwargs)
+
+    def forward(self, inputs, *args, **kwargs):
+        if kwargs.get("training") is None and self._call_takes_training():
+            kwargs["training"] = self.training  # Keras 2's learning phase: the model's mode
+        out = self.call(inputs, *args, **kwargs)
         if self.activity_regularizer is not None and self.training:
             self._activity_penalty = self.activity_regularizer(out)
         return out
+
+    def _call_takes_training(self) -> bool:
+        takes = type(self).__dict__.get("_takes_training_cache")
+        if takes is None:
+            takes = "training" in inspect.signature(type(self).call).parameters
+            type(self)._takes_training_cache = takes
+        return takes
+
+    # ------------------------------------------------------------ calls on symbolic tensors (the functional API)
+    def _call_symbolic(self, inputs, args: tuple, kwargs: dict):
+        """Build from the inputs' Keras shapes, infer the outputs without computing anything, record a Node."""
+        if not self.built:
+            self.assert_input_compatibility(inputs)
+            self._build_once(map_structure(lambda t: t.shape if isinstance(t, KerasTensor) else None, inputs))
+        self.assert_input_compatibility(inputs)
+        was_training = self.training
+        self.train(False)
+        try:
+            outputs = infer_outputs(self._call_in_keras_layout, (inputs,) + tuple(args), kwargs, module=self)
+        finally:
+            self.train(was_training)
+        return Node(self, (inputs,) + tuple(args), kwargs, outputs).outputs
+
+    def _call_in_keras_layout(self, inputs, *args, **kwargs):
+        """``self(inputs)`` for Keras-layout tensors, whatever layout the layer computes in."""
+        layout = self.input_layout
+        out = nn.Module.__call__(self, map_structure(lambda t: _keras_to(t, layout), inputs), *args, **kwargs)
+        return map_structure(lambda t: _to_keras(t, layout), out)
+
+    def assert_input_compatibility(self, inputs) -> None:
+        """Check symbolic inputs against ``self.input_spec`` (Keras 2.3.1 wording)."""
+        if not self.input_spec:
+            return
+        tensors = flatten(inputs)
+        specs = list(self.input_spec) if isinstance(self.input_spec, (list, tuple)) else [self.input_spec]
+        if len(tensors) != len(specs):
+            raise ValueError(f"Layer {self.name} expects {len(specs)} inputs, but it received {len(tensors)} input "
+                             f"tensors. Input received: {inputs}")
+        for index, (tensor, spec) in enumerate(zip(tensors, specs)):
+            if spec is not None and isinstance(tensor, torch.Tensor):
+                spec.check(tuple(tensor.shape), str(tensor.dtype).replace("torch.", ""), index, self.name)
+
+    # ------------------------------------------------------------ nodes: Keras 2.3.1's per-call properties
+    @property
+    def inbound_nodes(self) -> list[Node]:
+        return self._inbound_nodes
+
+    def _node_attribute(self, node_index: int, what: str, read):
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer {self.name} is not connected, no input to return."
+                                 if what.startswith("input") else
+                                 f"The layer {self.name} has never been called and thus has no defined {what}.")
+        if not -len(self._inbound_nodes) <= node_index < len(self._inbound_nodes):
+            raise ValueError(f"Asked to get {what} at node {node_index}, but the layer has only "
+                             f"{len(self._inbound_nodes)} inbound nodes.")
+        return read(self._inbound_nodes[node_index])
+
+    def _single_node_attribute(self, what: str, read):
+        values = [read(node) for node in self._inbound_nodes] or [self._node_attribute(0, what, read)]
+        if any(_differs(value, values[0]) for value in values[1:]):
+            raise AttributeError(f'The layer "{self.name}" has multiple inbound nodes, with different {what}s. '
+                                 f'Hence the notion of "{what}" is ill-defined for the layer. Use '
+                                 f"`get_{what.replace(' ', '_')}_at(node_index)` instead.")
+        return values[0]
+
+    def get_input_at(self, node_index: int):
+        return self._node_attribute(node_index, "input", lambda node: node.inputs)
+
+    def get_output_at(self, node_index: int):
+        return self._node_attribute(node_index, "output", lambda node: node.outputs)
+
+    def get_input_shape_at(self, node_index: int):
+        return self._node_attribute(node_index, "input shape", Node.input_shapes)
+
+    def get_output_shape_at(self, node_index: int):
+        return self._node_attribute(node_index, "output shape", Node.output_shapes)
+
+    @property
+    def input(self):
+        if len(self._inbound_nodes) > 1:
+            raise AttributeError(f"Layer {self.name} has multiple inbound nodes, hence the notion of \"layer "
+                                 "input\" is ill-defined. Use `get_input_at(node_index)` instead.")
+        return self.get_input_at(0)
+
+    @property
+    def output(self):
+        if len(self._inbound_nodes) > 1:
+            raise AttributeError(f"Layer {self.name} has multiple inbound nodes, hence the notion of \"layer "
+                                 "output\" is ill-defined. Use `get_output_at(node_index)` instead.")
+        return self.get_output_at(0)
+
+    @property
+    def input_shape(self):
+        return self._single_node_attribute("input shape", Node.input_shapes)
+
+    @property
+    def output_shape(self):
+        return self._single_node_attribute("output shape", Node.output_shapes)
 
     # ------------------------------------------------------------ regularizers and constraints
     def set_weight_penalties(self, activity=None, **per_weight) -> None:
@@ -157,15 +315,38 @@ class Layer(nn.Module):
         self._apply_trainable()
 
     def _apply_trainable(self) -> None:
+        frozen = {id(getattr(self, attr)) for attr, trainable in self._added_weights if not trainable}
         for p in self.parameters():
-            p.requires_grad_(self._trainable)
+            p.requires_grad_(self._trainable and id(p) not in frozen)
+
+    # ------------------------------------------------------------ custom layers: Keras 2.3.1 add_weight
+    def add_weight(self, name=None, shape=None, dtype=None, initializer=None, regularizer=None, trainable=True,
+                   constraint=None) -> nn.Parameter:
+        """Create a weight in ``build`` (Keras 2.3.1 order: ``add_weight('kernel', (3, 4))`` works, as do
+        keywords). The weight is a torch Parameter in Keras's layout, listed by ``get_weights`` in the order of
+        the calls (trainable ones first, as Keras's ``weights``); ``initializer`` defaults to glorot_uniform."""
+        from kerasish import initializers
+        shape = () if shape is None else tuple(int(d) for d in ((shape,) if isinstance(shape, int) else shape))
+        init = initializers.get(initializer if initializer is not None else "glorot_uniform")
+        dtype = dtype or self.dtype
+        torch_dtype = dtype if isinstance(dtype, torch.dtype) else getattr(torch, str(dtype))
+        weight = nn.Parameter(init(shape, dtype=torch_dtype), requires_grad=bool(trainable) and self._trainable)
+        attr = _weight_attribute(self, name or "weight")
+        self.register_parameter(attr, weight)
+        self._added_weights.append((attr, bool(trainable)))
+        self.set_weight_penalties(**{attr: (regularizer, constraint)}, activity=self.activity_regularizer)
+        return weight
 
     # ------------------------------------------------------------ Keras weights
     def keras_weight_specs(self) -> list[tuple[str, weight_layouts.WeightLayout]]:
-        """``(attribute name, layout)`` per weight, in Keras's order. Default: every parameter then every
-        buffer, torch layout (right for layers that have no Keras twin, such as wrapped torch modules)."""
-        names = [n for n, _ in self.named_parameters()] + [n for n, _ in self.named_buffers()]
-        return [(n, weight_layouts.SAME) for n in names]
+        """``(attribute name, layout)`` per weight, in Keras's order. Default: the ``add_weight`` weights
+        (trainable first), then every other parameter and buffer, in torch layout (right for custom layers,
+        which compute in Keras's layout, and for wrapped torch modules)."""
+        added = [attr for attr, trainable in self._added_weights if trainable] + \
+                [attr for attr, trainable in self._added_weights if not trainable]
+        taken = {id(getattr(self, attr)) for attr in added}
+        others = [n for n, p in self.named_parameters() if id(p) not in taken] + [n for n, _ in self.named_buffers()]
+        return [(n, weight_layouts.SAME) for n in added + others]
 
     def _weight_tensors(self) -> list[tuple[torch.Tensor, weight_layouts.WeightLayout]]:
         tensors = []
@@ -229,6 +410,32 @@ class Layer(nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
+
+
+def _weight_attribute(layer: nn.Module, name: str) -> str:
+    """A free attribute name for a weight called ``name`` (Keras names may hold '/' or '.')."""
+    base = re.sub(r"\W", "_", str(name)) or "weight"
+    attr, n = base, 1
+    while attr in layer._parameters or attr in layer._buffers or attr in layer._modules:
+        n += 1
+        attr = f"{base}_{n}"
+    return attr
+
+
+def _keras_shape(t):
+    return (None,) + tuple(t.shape[1:]) if isinstance(t, torch.Tensor) else None
+
+
+def _keras_to(t, layout: str):
+    return to_layout(t, KERAS, layout) if isinstance(t, torch.Tensor) else t
+
+
+def _to_keras(t, layout: str):
+    return to_layout(t, layout, KERAS) if isinstance(t, torch.Tensor) and layout != ANY else t
+
+
+def _differs(a, b) -> bool:
+    return repr(a) != repr(b)
 
 
 def _is_parameter(module: nn.Module, attr: str) -> bool:

@@ -185,24 +185,6 @@ class Permute(Layer):
         return {**super().get_config(), "dims": self.dims}
 
 
-class InputLayer(Layer):
-    """``InputLayer(input_shape=...)``: declares the model's input; passes the tensor through."""
-
-    input_layout = ANY
-
-    def __init__(self, input_shape=None, batch_size=None, batch_input_shape=None, dtype=None, name=None, **kwargs):
-        if name is None:
-            from kerasish import backend
-            name = f"input_{backend.get_uid('input')}"
-        super().__init__(input_shape=input_shape, batch_size=batch_size, batch_input_shape=batch_input_shape,
-                         dtype=dtype, name=name, **kwargs)
-        if self.batch_input_shape is None:
-            raise ValueError("InputLayer: pass input_shape=(...) or batch_input_shape=(...).")
-
-    def call(self, x):
-        return x
-
-
 class Lambda(Layer):
     """``Lambda(function, output_shape=None, mask=None, arguments=None)``: ``function(x, **arguments)`` on
     torch tensors in Keras layout."""
@@ -264,5 +246,5 @@ def as_layer(obj) -> Layer:
                     f"received: {obj!r} of type {type(obj).__name__}.")
 
 
-__all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "Permute", "InputLayer", "Lambda",
+__all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "Permute", "Lambda",
            "TorchModule", "ActivatedLayer", "as_layer"]

@@ -16,7 +16,8 @@ from kerasish import activations, backend, distributed, mixed_precision
 from kerasish import optimizers as optimizers_module
 from kerasish.callbacks import CallbackList, History, ProgbarLogger
 from kerasish.layers.base import KERAS, Layer, to_layout
-from kerasish.layers.core import ActivatedLayer, InputLayer, as_layer
+from kerasish.layers.core import ActivatedLayer, as_layer
+from kerasish.layers.input_layer import InputLayer
 from kerasish.training import arguments as args
 from kerasish.training import trainer
 from kerasish.training.compile_utils import CompiledLoss, CompiledMetrics, MetricsTracker

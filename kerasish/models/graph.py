@@ -1,0 +1,176 @@
+"""The graph of a functional model: which nodes lie between its inputs and outputs, in which order they run,
+and the flat loop that runs them.
+
+Built once, when the model is made: ``GraphPlan(inputs, outputs)`` walks back from the outputs (Keras 2.3.1
+``network._map_graph_network``: depth first, a node's depth is its longest path to an output), checks that
+every tensor can be computed from the inputs, and sorts the nodes so that each runs after its inputs exist.
+A call then is one Python loop over ``steps``: no graph walking, no dictionaries keyed by tensors.
+
+Layouts: each value remembers the layout it was computed in (see layers/base.py); a step converts its inputs
+only where the layer wants another one, so a chain of convolutions stays channels-first throughout. Model
+outputs leave in Keras's layout.
+"""
+from __future__ import annotations
+
+from kerasish.layers.base import ANY, KERAS, to_layout
+from kerasish.utils.nest import flatten, map_structure, pack_like
+
+
+class Step:
+    """One node to run: its operation, its arguments with value slots in place of symbolic tensors, the slots
+    its outputs go to, and the layout it computes in."""
+
+    __slots__ = ("node", "operation", "args", "kwargs", "input_slots", "output_slots", "layout", "single_input")
+
+    def __init__(self, node, slot_of: dict):
+        self.node = node
+        self.operation = node.operation
+        self.args = map_structure(lambda t: _Slot(slot_of[id(t)]) if _symbolic(t) else t, list(node.call_args))
+        self.kwargs = map_structure(lambda t: _Slot(slot_of[id(t)]) if _symbolic(t) else t, node.call_kwargs)
+        self.input_slots = [slot_of[id(t)] for t in node.input_tensors]
+        self.output_slots = [slot_of[id(t)] for t in node.output_tensors]
+        self.layout = getattr(node.operation, "input_layout", KERAS)
+        # The common case, one tensor in and no keywords, skips the structure walk.
+        self.single_input = (len(self.args) == 1 and isinstance(self.args[0], _Slot) and not self.kwargs)
+
+
+class _Slot:
+    __slots__ = ("index",)
+
+    def __init__(self, index: int):
+        self.index = index
+
+
+class GraphPlan:
+    def __init__(self, inputs: list, outputs: list):
+        self.inputs = list(inputs)
+        self.outputs = list(outputs)
+        self.nodes = _nodes_in_run_order(self.inputs, self.outputs)
+        self.layers = _layers_in_keras_order(self.inputs, self.outputs, self.nodes)
+        slot_of: dict[int, int] = {}
+        for tensor in self.inputs:
+            slot_of.setdefault(id(tensor), len(slot_of))
+        for node in self.nodes:
+            for tensor in node.output_tensors:
+                slot_of.setdefault(id(tensor), len(slot_of))
+        self.num_slots = len(slot_of)
+        self.input_slots = [slot_of[id(t)] for t in self.inputs]
+        self.output_slots = [slot_of[id(t)] for t in self.outputs]
+        self.steps = [Step(node, slot_of) for node in self.nodes if node.input_tensors]
+        consumers = [0] * self.num_slots
+        for step in self.steps:
+            for slot in step.input_slots:
+                consumers[slot] += 1
+        self.consumers = consumers
+
+    def run(self, input_values: list, operation_for=None):
+        """The outputs (a list, in ``outputs`` order, Keras layout) for ``input_values`` (Keras layout).
+        ``operation_for(step)``, when given, may replace a step's operation (the logits of a final softmax)."""
+        values = [None] * self.num_slots
+        layouts = [KERAS] * self.num_slots
+        for slot, value in zip(self.input_slots, input_values):
+            values[slot] = value
+        for step in self.steps:
+            call = operation_for(step) if operation_for is not None else step.operation
+            if step.single_input:
+                slot = step.args[0].index
+                layout = layouts[slot] if step.layout == ANY else step.layout
+                result = call(to_layout(values[slot], layouts[slot], layout))
+            else:
+                layout = _common_layout(step, layouts)
+                fill = lambda v: (to_layout(values[v.index], layouts[v.index], layout)  # noqa: E731
+                                  if isinstance(v, _Slot) else v)
+                result = call(*map_structure(fill, step.args), **map_structure(fill, step.kwargs))
+            for slot, value in zip(step.output_slots, _output_leaves(result, len(step.output_slots))):
+                values[slot] = value
+                layouts[slot] = layout
+        return [to_layout(values[slot], layouts[slot], KERAS) for slot in self.output_slots]
+
+
+def _common_layout(step: Step, layouts: list) -> str:
+    """A layer of several inputs gets them in one layout: its own, or (layout-agnostic layers) the first's."""
+    if step.layout != ANY:
+        return step.layout
+    return layouts[step.input_slots[0]] if step.input_slots else KERAS
+
+
+def _output_leaves(result, count: int) -> list:
+    if count == 1 and not isinstance(result, (list, tuple, dict)):
+        return [result]
+    leaves = flatten(result)
+    return [leaf for leaf in leaves if leaf is not None][:count] if len(leaves) != count else leaves
+
+
+def _symbolic(value) -> bool:
+    return hasattr(value, "_keras_history") and hasattr(value, "_twin")
+
+
+# ---------------------------------------------------------------------------------------------- mapping
+def _nodes_in_run_order(inputs: list, outputs: list) -> list:
+    """Every node between the inputs and the outputs, each after the nodes that make its inputs; raises Keras
+    2.3.1's "Graph disconnected" error when an output needs a tensor the inputs cannot give."""
+    input_ids = {id(t) for t in inputs}
+    order, finished, in_progress = [], set(), set()
+
+    def visit(tensor, via):
+        operation, node_index, _ = tensor._keras_history
+        node = operation._inbound_nodes[node_index]
+        if id(node) in finished:
+            return
+        if id(node) in in_progress:
+            raise ValueError(f'The tensor {tensor!r} at layer "{operation.name}" is part of a cycle.')
+        if id(tensor) not in input_ids:
+            if not node.input_tensors:
+                done = [n.operation.name for n in order]
+                raise ValueError(f"Graph disconnected: cannot obtain value for tensor {tensor!r} at layer "
+                                 f'"{via}". The following previous layers were accessed without issue: {done}')
+            in_progress.add(id(node))
+            for parent in node.input_tensors:
+                visit(parent, operation.name)
+            in_progress.discard(id(node))
+        finished.add(id(node))
+        order.append(node)
+
+    for tensor in outputs:
+        visit(tensor, tensor._keras_history[0].name)
+    return order
+
+
+def _layers_in_keras_order(inputs: list, outputs: list, nodes: list) -> list:
+    """``model.layers`` as Keras 2.3.1 orders them: by decreasing depth (a layer's longest path to an output,
+    the deepest of its nodes), ties in the order a depth-first walk from the outputs first meets them. Torch
+    ops recorded in the graph are not layers and are left out."""
+    first_seen: dict[int, int] = {}
+    node_depth: dict[int, int] = {}
+
+    def discover(tensor):
+        operation, node_index, _ = tensor._keras_history
+        node = operation._inbound_nodes[node_index]
+        first_seen.setdefault(id(operation), len(first_seen))
+        for parent in node.input_tensors:
+            discover(parent)
+
+    for tensor in outputs:
+        discover(tensor)
+    layer_depth: dict[int, int] = {}
+    by_id = {}
+    for node in reversed(nodes):  # outputs first
+        depth = max(node_depth.get(id(node), 0), layer_depth.get(id(node.operation), 0))
+        node_depth[id(node)] = depth
+        layer_depth[id(node.operation)] = depth
+        by_id[id(node.operation)] = node.operation
+        for parent in node.input_tensors:
+            operation, node_index, _ = parent._keras_history
+            parent_node = operation._inbound_nodes[node_index]
+            node_depth[id(parent_node)] = max(node_depth.get(id(parent_node), 0), depth + 1)
+    ordered = sorted(by_id.values(), key=lambda op: (-layer_depth[id(op)], first_seen.get(id(op), 0)))
+    from kerasish.layers.base import Layer
+    return [op for op in ordered if isinstance(op, Layer)]
+
+
+def structure_of(value):
+    """``pack_like``'s template for a model's inputs or outputs as the user gave them."""
+    return map_structure(lambda _: None, value)
+
+
+__all__ = ["GraphPlan", "structure_of", "pack_like"]
