@@ -12,7 +12,9 @@ outputs leave in Keras's layout.
 """
 from __future__ import annotations
 
-from kerasish.layers.base import ANY, KERAS, to_layout
+from torch import nn
+
+from kerasish.layers.base import ANY, KERAS, Layer, to_layout
 from kerasish.utils.nest import flatten, map_structure, pack_like
 
 
@@ -20,11 +22,16 @@ class Step:
     """One node to run: its operation, its arguments with value slots in place of symbolic tensors, the slots
     its outputs go to, and the layout it computes in."""
 
-    __slots__ = ("node", "operation", "args", "kwargs", "input_slots", "output_slots", "layout", "single_input")
+    __slots__ = ("node", "operation", "call", "args", "kwargs", "input_slots", "output_slots", "layout",
+                 "single_input")
 
     def __init__(self, node, slot_of: dict):
         self.node = node
         self.operation = node.operation
+        # A layer's inputs arrive already in its layout: call the module itself, past Layer.__call__'s
+        # conversions from Keras's layout.
+        self.call = nn.Module.__call__.__get__(node.operation) if isinstance(node.operation, nn.Module) \
+            else node.operation
         self.args = map_structure(lambda t: _Slot(slot_of[id(t)]) if _symbolic(t) else t, list(node.call_args))
         self.kwargs = map_structure(lambda t: _Slot(slot_of[id(t)]) if _symbolic(t) else t, node.call_kwargs)
         self.input_slots = [slot_of[id(t)] for t in node.input_tensors]
@@ -63,15 +70,15 @@ class GraphPlan:
                 consumers[slot] += 1
         self.consumers = consumers
 
-    def run(self, input_values: list, operation_for=None):
+    def run(self, input_values: list, logits_step: Step | None = None):
         """The outputs (a list, in ``outputs`` order, Keras layout) for ``input_values`` (Keras layout).
-        ``operation_for(step)``, when given, may replace a step's operation (the logits of a final softmax)."""
+        ``logits_step`` runs without its final activation (``call_pre_activation``)."""
         values = [None] * self.num_slots
         layouts = [KERAS] * self.num_slots
         for slot, value in zip(self.input_slots, input_values):
             values[slot] = value
         for step in self.steps:
-            call = operation_for(step) if operation_for is not None else step.operation
+            call = step.call if step is not logits_step else step.operation.call_pre_activation
             if step.single_input:
                 slot = step.args[0].index
                 layout = layouts[slot] if step.layout == ANY else step.layout
@@ -164,7 +171,6 @@ def _layers_in_keras_order(inputs: list, outputs: list, nodes: list) -> list:
             parent_node = operation._inbound_nodes[node_index]
             node_depth[id(parent_node)] = max(node_depth.get(id(parent_node), 0), depth + 1)
     ordered = sorted(by_id.values(), key=lambda op: (-layer_depth[id(op)], first_seen.get(id(op), 0)))
-    from kerasish.layers.base import Layer
     return [op for op in ordered if isinstance(op, Layer)]
 
 

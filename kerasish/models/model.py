@@ -1,7 +1,25 @@
-"""``Sequential``: Keras 2's model API on a torch ``nn.Module``.
+"""``Model``: Keras 2's training API (compile, fit, evaluate, predict, generators, weights, saving) for every
+kind of model: ``Sequential`` (sequential.py), the graph made by ``Model(inputs, outputs)`` (functional.py)
+and ``Model`` subclasses with a ``call``.
 
 The methods here are thin entry points: they check every argument (raising before any weight changes),
 build the model, turn the data into an adapter and hand over to ``training.trainer``.
+
+What a kind of model provides (the graph interface the rest of this file is written against):
+
+=========================  ==================================================================================
+``layers``                 the layers, in Keras's order (weights, summaries and files follow it)
+``build(input_shape)``     create the weights for Keras input shape(s) with the batch dimension
+``_build_for(x)``          build from the first batch when the input shape was not declared
+``_run_graph(x, logits)``  Keras-layout tensors in, out; ``logits`` skips a final softmax/sigmoid
+``_output_layer()``        the layer whose activation ``logits`` skips (None: no such layer)
+``input_shape`` ...        Keras shapes with the batch dimension ``None``
+=========================  ==================================================================================
+
+What the loop reads from a model (training/trainer.py): ``optimizer``, ``compiled_loss``,
+``compiled_metrics``, ``compute_output``, ``add_regularization``, ``apply_constraints``, ``final_activation``,
+``device``, ``stop_training``, ``loss_scaler`` (mixed float16), ``data_parallel`` (torchrun) and
+``resume_from`` (set by BackupAndRestore).
 """
 from __future__ import annotations
 
@@ -15,9 +33,8 @@ from torch import nn
 from kerasish import activations, backend, distributed, mixed_precision
 from kerasish import optimizers as optimizers_module
 from kerasish.callbacks import CallbackList, History, ProgbarLogger
-from kerasish.layers.base import KERAS, Layer, to_layout
-from kerasish.layers.core import ActivatedLayer, as_layer
-from kerasish.layers.input_layer import InputLayer
+from kerasish.layers.base import Layer
+from kerasish.layers.core import ActivatedLayer
 from kerasish.training import arguments as args
 from kerasish.training import trainer
 from kerasish.training.compile_utils import CompiledLoss, CompiledMetrics, MetricsTracker
@@ -32,14 +49,30 @@ _FIT_ARGS = ["x", "y", "batch_size", "epochs", "verbose", "callbacks", "validati
              "validation_freq", "max_queue_size", "workers", "use_multiprocessing"]
 
 
-class Sequential(nn.Module):
-    """A linear stack of layers: ``Sequential([Dense(64, input_dim=20), Dense(1)])``."""
+class Model(Layer):
+    """A model: ``Model(inputs, outputs)`` (the functional API), ``Sequential([...])``, or a subclass that makes
+    its layers in ``__init__`` and uses them in ``call(inputs, training=None)``."""
 
-    def __init__(self, layers=None, name: str | None = None):
-        super().__init__()
-        self.name = name or f"sequential_{backend.get_uid('sequential')}"
-        self._stack = nn.ModuleList()
-        self.built = False
+    def __new__(cls, *args, **kwargs):
+        # Keras: Model(inputs, outputs) makes a functional (graph) model; a subclass of Model is itself.
+        if cls is Model and (args or {"inputs", "outputs", "input", "output"} & set(kwargs)):
+            from kerasish.models.functional import Functional
+            return super().__new__(Functional)
+        return super().__new__(cls)
+
+    def __init__(self, *args, name: str | None = None, **kwargs):
+        if args:
+            raise TypeError(f"{type(self).__name__}: unexpected positional arguments {args!r}; a Model subclass "
+                            "passes only name=... (and layer keywords) to Model.__init__.")
+        super().__init__(name=name or self._default_name(), **kwargs)
+        self._init_training_state()
+
+    def _default_name(self) -> str:
+        from kerasish.layers.base import to_snake_case
+        prefix = to_snake_case(type(self).__name__)
+        return f"{prefix}_{backend.get_uid(prefix)}"
+
+    def _init_training_state(self) -> None:
         self.optimizer = None
         self.compiled_loss: CompiledLoss | None = None
         self.compiled_metrics: CompiledMetrics | None = None
@@ -56,101 +89,62 @@ class Sequential(nn.Module):
         self._data_parallel_key = None
         self.stop_training = False
         self.history = None
-        for layer in layers or []:
-            self.add(layer)
 
-    # ------------------------------------------------------------------ structure
+    # ------------------------------------------------------------------ the graph interface (see above)
     @property
     def layers(self) -> list[Layer]:
-        """The layers, without the InputLayer (as Keras 2.3.1's Sequential.layers)."""
-        return [layer for layer in self._stack if not isinstance(layer, InputLayer)]
+        """Subclassed models: the layers assigned as attributes, in the order they were assigned."""
+        return [m for m in self.children() if isinstance(m, Layer)]
 
-    def add(self, layer) -> None:
-        layer = as_layer(layer)
-        if any(existing.name == layer.name for existing in self._stack):
-            raise ValueError("All layers added to a Sequential model should have unique names. Name "
-                             f'"{layer.name}" is already the name of a layer in this model. Update the `name` '
-                             "argument to pass a unique name.")
-        if len(self._stack) and layer.batch_input_shape is not None and not isinstance(layer, InputLayer):
-            warnings.warn(f"Sequential.add: input_shape of {layer.name} is ignored; only the first layer's "
-                          "input shape defines the model input.", stacklevel=2)
-        self._stack.append(layer)
-        if self.built:
-            self._build_layers(self._batch_input_shape)
-        elif len(self._stack) == 1 and layer.batch_input_shape is not None:
-            self._build_layers(layer.batch_input_shape)
+    def _build_for(self, x) -> None:
+        """Subclassed models build by running ``call`` once on the first batch (its layers build on first use)."""
+        if self.__dict__.get("_built_output_shape") is None:
+            with torch.no_grad():
+                was_training = self.training
+                self.train(False)
+                try:
+                    out = self(x)
+                finally:
+                    self.train(was_training)
+            self.__dict__["_built_output_shape"] = (None,) + tuple(out.shape[1:])
+            self.built = True
 
-    def pop(self) -> None:
-        if not self.layers:
-            raise TypeError("There are no layers in the model.")
-        self._stack = nn.ModuleList(list(self._stack)[:-1])
-        if not self.layers:
-            self.built = False
+    @property
+    def output_shape(self):
+        if self._inbound_nodes:
+            return Layer.output_shape.fget(self)
+        self._require_built("output_shape")
+        return self.__dict__.get("_built_output_shape")
+
+    def _run_graph(self, x, logits: bool):
+        return self(x)
+
+    def _output_layer(self):
+        return None
+
+    def call(self, inputs, training=None, mask=None):
+        raise NotImplementedError(f"{type(self).__name__}: a Model subclass must implement "
+                                  "call(self, inputs, training=None).")
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """A layer by name or by index in ``layers`` (Keras 2.3.1 ``Network.get_layer``)."""
+        layers = self.layers
         if index is not None:
-            if not 0 <= index < len(self.layers):
-                raise ValueError(f"get_layer: was asked to retrieve layer at index {index} but model only has "
-                                 f"{len(self.layers)} layers.")
-            return self.layers[index]
-        for layer in self.layers:
+            if len(layers) <= index:
+                raise ValueError(f"Was asked to retrieve layer at index {index} but model only has "
+                                 f"{len(layers)} layers.")
+            return layers[index]
+        if not name:
+            raise ValueError("Provide either a layer name or layer index.")
+        for layer in layers:
             if layer.name == name:
                 return layer
-        raise ValueError(f"get_layer: no such layer: {name}. Layers: {[layer.name for layer in self.layers]}.")
-
-    # ------------------------------------------------------------------ building
-    def build(self, input_shape=None) -> None:
-        """Create all weights for inputs of shape ``input_shape`` (with the batch dim, e.g. ``(None, 784)``)."""
-        if input_shape is None:
-            first = self._stack[0] if len(self._stack) else None
-            input_shape = first.batch_input_shape if first is not None else None
-        if input_shape is None:
-            raise ValueError("You must provide an `input_shape` argument.")
-        self._build_layers(tuple(input_shape))
-
-    def _build_layers(self, batch_input_shape: tuple) -> None:
-        """Build each layer in turn, inferring every output shape by running a one-sample zero batch."""
-        if not len(self._stack):
-            raise TypeError("Sequential: add layers before building the model.")
-        shape = (None,) + tuple(batch_input_shape[1:])
-        device = self._current_device()
-        was_training = self.training
-        x = torch.zeros((1,) + shape[1:], device=device)
-        layout = KERAS
-        with torch.no_grad():
-            for layer in self._stack:
-                layer._build_once(shape)
-                layer.to(device)
-                layer.input_shape = shape
-                layer.eval()
-                x = to_layout(x, layout, layer.input_layout)
-                layout = layer.input_layout if layer.input_layout != "any" else layout
-                x = layer(x)
-                shape = (None,) + tuple(to_layout(x, layout, KERAS).shape[1:])
-                layer.output_shape = shape
-        self.train(was_training)
-        self._batch_input_shape = (batch_input_shape[0],) + tuple(batch_input_shape[1:])
-        self.built = True
-        self._update_logits_path()
+        raise ValueError(f"No such layer: {name}. Existing layers are: {[layer.name for layer in layers]}.")
 
     def _current_device(self) -> torch.device:
         for tensor in itertools.chain(self.parameters(), self.buffers()):
             return tensor.device
         return torch.device("cpu")
-
-    def _ensure_built_for(self, x: torch.Tensor) -> None:
-        if not self.built:
-            self._build_layers((None,) + tuple(x.shape[1:]))
-
-    @property
-    def input_shape(self):
-        self._require_built("input_shape")
-        return self._batch_input_shape
-
-    @property
-    def output_shape(self):
-        self._require_built("output_shape")
-        return self._stack[-1].output_shape
 
     @property
     def device(self) -> torch.device:
@@ -163,44 +157,39 @@ class Sequential(nn.Module):
                              "batch_input_shape in the first layer for automatic build.")
 
     # ------------------------------------------------------------------ forward
-    def forward(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:
-        """Keras-layout tensor in, Keras-layout tensor out (``model(x)`` as in Keras). ``logits=True`` skips the
-        final softmax/sigmoid (the loop uses it to compute cross-entropies stably)."""
-        return self._run_layers(x, logits=logits)
-
-    def _run_layers(self, x: torch.Tensor, logits: bool) -> torch.Tensor:
-        if not x.is_floating_point():
-            x = x.to(backend.torch_floatx())  # integer images are cast on the device, batch by batch
-        layout = KERAS
-        last = len(self._stack) - 1
-        for i, layer in enumerate(self._stack):
-            x = to_layout(x, layout, layer.input_layout)
-            layout = layer.input_layout if layer.input_layout != "any" else layout
-            x = layer.call_pre_activation(x) if (logits and i == last) else layer(x)
-        return to_layout(x, layout, KERAS)
-
     def compute_output(self, x, training: bool, logits: bool | None = None):
         """The forward pass used by the loop: ``(output, is_logits)``. When the loss absorbs the final
         softmax/sigmoid, the output is the logits so the loss is computed stably."""
         use_logits = self._loss_from_logits if logits is None else logits
-        forward = self._forward_impl or self._run_layers
+        forward = self._forward_impl or self._cast_and_run
         if training and self._data_parallel is not None:
             forward = self._data_parallel  # torchrun: DDP's hooks average the gradients of this forward
         with self.dtype_policy.autocast(x.device):
             output = forward(x, logits=use_logits)
         return output.float() if self.dtype_policy.autocast_dtype is not None else output, use_logits
 
+    def _cast_and_run(self, x, logits: bool):
+        if not x.is_floating_point() and self._casts_integer_inputs:
+            x = x.to(backend.torch_floatx())  # integer images are cast on the device, batch by batch
+        return self._run_graph(x, logits)
+
+    @property
+    def _casts_integer_inputs(self) -> bool:
+        return True
+
     def final_activation(self, logits: torch.Tensor) -> torch.Tensor:
-        last = self._stack[-1]
-        return to_layout(last.apply_activation(to_layout(logits, KERAS, last.input_layout)), last.input_layout,
-                         KERAS)
+        return self._output_layer().apply_activation(logits)
 
     def _update_logits_path(self) -> None:
-        last = self._stack[-1] if len(self._stack) else None
+        last = self._output_layer()
         self._loss_from_logits = bool(
             self.compiled_loss is not None and isinstance(last, ActivatedLayer)
             and self.compiled_loss.absorbable_activation is not None
             and last.activation is getattr(activations, self.compiled_loss.absorbable_activation))
+
+    def _all_layers(self) -> list[Layer]:
+        """Every layer inside, nested models opened up (regularizers and constraints live on these)."""
+        return [m for m in self.modules() if isinstance(m, Layer) and not isinstance(m, Model)]
 
     def add_regularization(self, loss: torch.Tensor, training: bool = True) -> torch.Tensor:
         penalties = [p for layer in self._penalized_layers for p in layer.regularization_losses()]
@@ -212,12 +201,13 @@ class Sequential(nn.Module):
 
     @property
     def _penalized_layers(self):
-        return [layer for layer in self._stack
+        return [layer for layer in self._all_layers()
                 if layer._weight_penalties or layer.activity_regularizer is not None]
 
     @property
     def _constrained_layers(self):
-        return [layer for layer in self._stack if any(c is not None for _, c in layer._weight_penalties.values())]
+        return [layer for layer in self._all_layers()
+                if any(c is not None for _, c in layer._weight_penalties.values())]
 
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, sample_weight_mode=None,
@@ -277,7 +267,7 @@ class Sequential(nn.Module):
 
     def _prepare(self, x: torch.Tensor, training: bool) -> None:
         """Build from the first batch's shape if needed, move to the device, attach the optimizer."""
-        self._ensure_built_for(x)
+        self._build_for(x)
         self.to(backend.get_device())
         if self.compiled_loss is not None:
             # metric resolution may depend on the output shape ('acc' with 1 unit -> binary accuracy)
@@ -298,7 +288,7 @@ class Sequential(nn.Module):
             self._grad_scaler = self.dtype_policy.grad_scaler(device)
         options = resolve_jit_compile(self._compile_args["jit_compile"], device)
         if options is not None and self._forward_impl is None:
-            self._forward_impl = CompiledFunction(self._run_layers, options)
+            self._forward_impl = CompiledFunction(self._cast_and_run, options)
 
     def _wrap_data_parallel(self) -> None:
         """torchrun: wrap the model in DistributedDataParallel for training, again whenever the trainable weights
@@ -316,7 +306,7 @@ class Sequential(nn.Module):
             object.__setattr__(self, "_data_parallel_key", key)
 
     def _replica_forward(self, x, logits: bool):
-        return (self._forward_impl or self._run_layers)(x, logits=logits)
+        return (self._forward_impl or self._cast_and_run)(x, logits=logits)
 
     def _bind_optimizer(self) -> None:
         """Attach the compiled optimizer to the parameters once; later fits keep its state."""
@@ -330,10 +320,10 @@ class Sequential(nn.Module):
 
     # ------------------------------------------------------------------ data checks
     def _check_input(self, x: torch.Tensor, caller: str) -> None:
-        if not self.built:
+        expected = self._expected_input_shape()
+        if expected is None:
             return
-        expected = self.input_shape
-        input_name = f"{self.layers[0].name}_input"
+        input_name = self.input_names[0]
         if x.dim() != len(expected):
             # Keras 2.3.1 training_utils.standardize_input_data wording
             raise ValueError(f"{caller}: Error when checking input: expected {input_name} to have {len(expected)} "
@@ -342,6 +332,18 @@ class Sequential(nn.Module):
             if want is not None and want != got:
                 raise ValueError(f"{caller}: Error when checking input: expected {input_name} to have shape "
                                  f"{tuple(expected[1:])} but got array with shape {tuple(x.shape[1:])}")
+
+    def _expected_input_shape(self):
+        """The one input's Keras shape once known (graph models), else None (no check)."""
+        return None
+
+    @property
+    def input_names(self) -> list[str]:
+        return ["input_1"]
+
+    @property
+    def output_names(self) -> list[str]:
+        return ["output_1"]
 
     def _standardize_targets(self, y, caller: str, validate: bool = True) -> torch.Tensor:
         from kerasish import losses
@@ -356,7 +358,7 @@ class Sequential(nn.Module):
         if not y.is_floating_point():
             y = y.to(backend.torch_floatx())
         if validate and tuple(y.shape[1:]) != tuple(output_shape[1:]):
-            raise ValueError(f"{caller}: Error when checking target: expected {self.layers[-1].name} to have shape "
+            raise ValueError(f"{caller}: Error when checking target: expected {self.output_names[0]} to have shape "
                              f"{tuple(output_shape[1:])} but got array with shape {tuple(y.shape[1:])}")
         return y
 
@@ -614,7 +616,7 @@ class Sequential(nn.Module):
         x = args.to_tensor(x, "x", caller, allow_lazy=True)
         args.check_same_length(caller, x)
         self._check_input(x, caller)
-        self._ensure_built_for(x)
+        self._build_for(x)
         self.to(backend.get_device())
         return self._predict(self._array_iterator([x], batch_size, steps), callback_list, verbose, len(x))
 
@@ -665,27 +667,15 @@ class Sequential(nn.Module):
     def predict_on_batch(self, x) -> np.ndarray:
         x = args.to_tensor(x, "x", "predict_on_batch")
         self._check_input(x, "predict_on_batch")
-        self._ensure_built_for(x)
+        self._build_for(x)
         self.to(backend.get_device())
         self.train(False)
         return trainer.predict_step(self, x.to(self.device)).cpu().numpy()
 
-    def predict_proba(self, x, batch_size=32, verbose=0) -> np.ndarray:
-        """Keras 2.3.1 Sequential.predict_proba: predict, warning when outputs are not probabilities."""
-        preds = self.predict(x, batch_size=batch_size, verbose=verbose)
-        if preds.min() < 0.0 or preds.max() > 1.0:
-            warnings.warn("Network returning invalid probability values. The last layer might not normalize "
-                          "predictions into probabilities (like softmax or sigmoid would).", stacklevel=2)
-        return preds
-
-    def predict_classes(self, x, batch_size=32, verbose=0) -> np.ndarray:
-        """Keras 2.3.1: argmax over the last axis, or ``p > 0.5`` for a single output unit."""
-        proba = self.predict(x, batch_size=batch_size, verbose=verbose)
-        if proba.shape[-1] > 1:
-            return proba.argmax(axis=-1)
-        return (proba > 0.5).astype("int32")
-
     # ------------------------------------------------------------------ weights
+    def _weight_tensors(self):
+        return [pair for layer in self.layers for pair in layer._weight_tensors()]
+
     @property
     def weights(self) -> list[torch.Tensor]:
         return [w for layer in self.layers for w in layer.weights]
@@ -748,16 +738,6 @@ class Sequential(nn.Module):
         from kerasish import saving
         return saving.model_to_json(self, **kwargs)
 
-    def get_config(self) -> dict:
-        from kerasish import saving
-        return saving.sequential_config(self)
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None) -> "Sequential":
-        from kerasish import saving
-        return saving.sequential_from_config(config, custom_objects=custom_objects, cls=cls)
-
-
 # ---------------------------------------------------------------------------- helpers
 def _single_output(loss, loss_weights, model):
     """Sequential has one output: accept ``loss``/``loss_weights`` as a value, a one-item list or a dict keyed by
@@ -817,14 +797,3 @@ def _progress_callbacks(verbose: int, num_samples: int, steps) -> list:
     from kerasish.callbacks.progbar_logger import EvaluationProgbar
     return [EvaluationProgbar(target=steps if steps is not None else num_samples,
                               count_mode="steps" if steps is not None else "samples", verbose=verbose)]
-
-
-def load_model(filepath, custom_objects=None, compile=True) -> Sequential:
-    """Load a model written by ``model.save``: safe by default (no pickle, no code from the file)."""
-    from kerasish import saving
-    return saving.load_model(filepath, custom_objects=custom_objects, compile=compile)
-
-
-def model_from_json(json_string, custom_objects=None) -> Sequential:
-    from kerasish import saving
-    return saving.model_from_json(json_string, custom_objects=custom_objects)
