@@ -5,6 +5,8 @@ from kerasish.layers.convolutional import (Conv1D, Conv2D, Conv2DTranspose, Sepa
                                            ZeroPadding2D)
 from kerasish.layers.core import (Activation, Dense, Dropout, Flatten, InputLayer, Lambda, Permute, Reshape,
                                   TorchModule)
+from kerasish.layers.merge import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average,
+                                   concatenate, dot, maximum, minimum, multiply, subtract)
 from kerasish.layers.normalization import BatchNormalization
 from kerasish.layers.pooling import (AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D,
                                      GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D,
