@@ -149,11 +149,17 @@ def _layers_in_keras_order(inputs: list, outputs: list, nodes: list) -> list:
     ops recorded in the graph are not layers and are left out."""
     first_seen: dict[int, int] = {}
     node_depth: dict[int, int] = {}
+    discovered: set[int] = set()
 
     def discover(tensor):
         operation, node_index, _ = tensor._keras_history
         node = operation._inbound_nodes[node_index]
         first_seen.setdefault(id(operation), len(first_seen))
+        # Each node once (Keras's build_map skips finished nodes): without this, every residual block
+        # doubles the walk.
+        if id(node) in discovered:
+            return
+        discovered.add(id(node))
         for parent in node.input_tensors:
             discover(parent)
 
