@@ -47,6 +47,12 @@ def to_snake_case(name: str) -> str:
     return re.sub("([a-z])([A-Z])", r"\1_\2", intermediate).lower()
 
 
+def keras_class_name(obj) -> str:
+    """The class name Keras writes in configs and prints in summaries. A class may declare its Keras name in
+    its own body (``_keras_class_name``: ``Functional`` is Keras's ``Model``); its subclasses go by theirs."""
+    return type(obj).__dict__.get("_keras_class_name", type(obj).__name__)
+
+
 def normalize_tuple(value, n: int, arg_name: str) -> tuple:
     """``3`` -> ``(3, 3)``; validates a kernel_size/strides/pool_size style argument."""
     if isinstance(value, (int, np.integer)):

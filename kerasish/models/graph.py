@@ -148,7 +148,6 @@ def _layers_in_keras_order(inputs: list, outputs: list, nodes: list) -> list:
     the deepest of its nodes), ties in the order a depth-first walk from the outputs first meets them. Torch
     ops recorded in the graph are not layers and are left out."""
     first_seen: dict[int, int] = {}
-    node_depth: dict[int, int] = {}
     discovered: set[int] = set()
 
     def discover(tensor):
@@ -165,19 +164,43 @@ def _layers_in_keras_order(inputs: list, outputs: list, nodes: list) -> list:
 
     for tensor in outputs:
         discover(tensor)
+    _, layer_depth = keras_depths(nodes)
+    by_id = {id(node.operation): node.operation for node in nodes}
+    ordered = sorted(by_id.values(), key=lambda op: (-layer_depth[id(op)], first_seen.get(id(op), 0)))
+    return [op for op in ordered if isinstance(op, Layer)]
+
+
+def keras_depths(nodes: list) -> tuple[dict, dict]:
+    """Keras 2.3.1 ``_map_graph_network``'s depths, keyed by ``id``: ``(node -> depth, operation -> depth)``.
+    A node's depth is its longest path to an output; a node of a shared layer met deeper before takes that
+    depth, so the layer has one depth. ``nodes`` in run order (each after the nodes it reads)."""
+    node_depth: dict[int, int] = {}
     layer_depth: dict[int, int] = {}
-    by_id = {}
     for node in reversed(nodes):  # outputs first
         depth = max(node_depth.get(id(node), 0), layer_depth.get(id(node.operation), 0))
         node_depth[id(node)] = depth
         layer_depth[id(node.operation)] = depth
-        by_id[id(node.operation)] = node.operation
         for parent in node.input_tensors:
             operation, node_index, _ = parent._keras_history
             parent_node = operation._inbound_nodes[node_index]
             node_depth[id(parent_node)] = max(node_depth.get(id(parent_node), 0), depth + 1)
-    ordered = sorted(by_id.values(), key=lambda op: (-layer_depth[id(op)], first_seen.get(id(op), 0)))
-    return [op for op in ordered if isinstance(op, Layer)]
+    return node_depth, layer_depth
+
+
+def nodes_by_depth(nodes: list) -> dict[int, list]:
+    """Keras 2.3.1 ``Network._nodes_by_depth``: depth -> the nodes at that depth, in run order."""
+    node_depth, _ = keras_depths(nodes)
+    grouped: dict[int, list] = {}
+    for node in nodes:
+        grouped.setdefault(node_depth[id(node)], []).append(node)
+    return grouped
+
+
+def keras_node_index(operation, node_index: int) -> int:
+    """The number Keras 2.3.1 gives node ``node_index`` of ``operation`` in configs and summaries. A functional
+    or Sequential model used as a layer counts its calls from 1: Keras gives each such model a node 0 linking
+    its own inputs to its outputs (``Network._init_graph_network``), which kerasish does not make."""
+    return node_index + 1 if getattr(operation, "_is_graph_network", False) else node_index
 
 
 def structure_of(value):
@@ -185,4 +208,4 @@ def structure_of(value):
     return map_structure(lambda _: None, value)
 
 
-__all__ = ["GraphPlan", "structure_of", "pack_like"]
+__all__ = ["GraphPlan", "keras_depths", "keras_node_index", "nodes_by_depth", "structure_of", "pack_like"]
