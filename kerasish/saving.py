@@ -219,7 +219,8 @@ def model_from_json(json_string: str, custom_objects=None):
 
 
 def model_from_config(config: dict, custom_objects=None):
-    """Keras 2.3.1 ``keras.models.model_from_config``: ``{"class_name": "Sequential", "config": {...}}``."""
+    """Keras 2.3.1 ``keras.models.model_from_config``: ``{"class_name": "Sequential" | "Model", "config":
+    {...}}`` (what ``to_json`` writes, parsed), an uncompiled model."""
     if isinstance(config, list):
         raise TypeError("`model_from_config` expects a dictionary, not a list. Maybe you meant to use "
                         "`Sequential.from_config(config)`?")
@@ -267,7 +268,8 @@ def sequential_from_config(config, custom_objects=None, cls=None):
 
 def layer_config(layer) -> dict:
     """``{"class_name": ..., "config": layer.get_config()}`` (Keras 2.3.1 ``serialize_keras_object``)."""
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+    from kerasish.layers.base import keras_class_name
+    return {"class_name": keras_class_name(layer), "config": layer.get_config()}
 
 
 def deserialize_layer(layer_data: dict, custom_objects=None):
@@ -289,6 +291,8 @@ def deserialize_layer(layer_data: dict, custom_objects=None):
         return _lambda_from_config(config, custom_objects)
     if cls is TorchModule:
         return _torch_module_from_config(config, custom_objects)
+    if _is_model_class(cls):  # a nested model: its layers resolve their own objects
+        return _model_class_from_config(cls, config, custom_objects)
     config = _resolve_config_objects(config, custom_objects)
     try:
         return cls.from_config(config) if hasattr(cls, "from_config") else cls(**config)
@@ -401,7 +405,8 @@ def _model_document(model, include_optimizer: bool, with_training_config: bool =
 
 
 def _model_config(model) -> dict:
-    return {"class_name": type(model).__name__, "config": model.get_config(), "keras_version": KERAS_VERSION,
+    from kerasish.layers.base import keras_class_name
+    return {"class_name": keras_class_name(model), "config": model.get_config(), "keras_version": KERAS_VERSION,
             "backend": "torch"}
 
 
@@ -496,18 +501,20 @@ def _serialize_list(values):
 
 # ============================================================================ rebuilding a model
 def _model_from_config(config, custom_objects: dict, caller: str):
-    from kerasish.models import Sequential
+    """Keras 2.3.1 ``model_from_config``: ``{"class_name": "Sequential" | "Model", "config": {...}}``; a model
+    class of yours (a Sequential or functional subclass) comes from ``custom_objects``."""
     if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"{caller}: expected a model config {{'class_name': 'Sequential', 'config': {{...}}}}; "
+        raise ValueError(f"{caller}: expected a model config {{'class_name': 'Model', 'config': {{...}}}}; "
                          f"received {type(config).__name__}.")
     class_name = config["class_name"]
     cls = custom_objects.get(class_name)
-    if not (isinstance(cls, type) and issubclass(cls, Sequential)):
-        cls = Sequential if class_name == "Sequential" else None
+    if not _is_model_class(cls):
+        cls = _builtin_model_class(class_name) if isinstance(class_name, str) else None
     if cls is None:
-        raise ValueError(f"{caller}: the config describes a {class_name!r} model; kerasish builds Sequential "
-                         f"models (pass a Sequential subclass as custom_objects={{'{class_name}': cls}}).")
-    return sequential_from_config(config.get("config"), custom_objects, cls=cls)
+        raise ValueError(f"{caller}: the config describes a {class_name!r} model; kerasish builds 'Sequential' and "
+                         f"functional ('Model') models from configs. For a model class of yours, pass it as "
+                         f"custom_objects={{'{class_name}': cls}}.")
+    return _model_class_from_config(cls, config.get("config"), custom_objects)
 
 
 def _builtin_layer_class(class_name: str):
@@ -516,7 +523,25 @@ def _builtin_layer_class(class_name: str):
     candidate = getattr(kerasish.layers, class_name, None)
     if isinstance(candidate, type) and issubclass(candidate, Layer) and candidate is not Layer:
         return candidate
-    return None
+    return _builtin_model_class(class_name)
+
+
+def _builtin_model_class(class_name: str):
+    """Keras 2.3.1 writes ``Model`` and ``Sequential``; tf.keras 2.4+ writes ``Functional``."""
+    from kerasish.models import Functional, Model, Sequential
+    return {"Model": Model, "Functional": Functional, "Sequential": Sequential}.get(class_name)
+
+
+def _model_class_from_config(cls, config, custom_objects: dict):
+    """Keras 2.3.1 ``deserialize_keras_object``: ``custom_objects`` go to a ``from_config`` that takes them."""
+    if "custom_objects" in inspect.signature(cls.from_config).parameters:
+        return cls.from_config(config, custom_objects=custom_objects)
+    return cls.from_config(config)
+
+
+def _is_model_class(cls) -> bool:
+    from kerasish.models import Model
+    return isinstance(cls, type) and issubclass(cls, Model)
 
 
 def _lambda_from_config(config: dict, custom_objects: dict):

@@ -5,8 +5,15 @@ from kerasish.models.model import Model
 from kerasish.models.sequential import Sequential
 
 
+def save_model(model, filepath, overwrite=True, include_optimizer=True):
+    """Keras 2.3.1 ``keras.models.save_model``: ``model.save(filepath)`` (kerasish's own file format)."""
+    from kerasish import saving
+    saving.save_model(model, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+
+
 def load_model(filepath, custom_objects=None, compile=True):
-    """Load a model written by ``model.save``: safe by default (no pickle, no code from the file)."""
+    """Load a model written by ``model.save``: safe by default (no pickle, no code from the file). A functional
+    model comes back as a functional model, a Sequential as a Sequential."""
     from kerasish import saving
     return saving.load_model(filepath, custom_objects=custom_objects, compile=compile)
 
@@ -16,4 +23,10 @@ def model_from_json(json_string, custom_objects=None):
     return saving.model_from_json(json_string, custom_objects=custom_objects)
 
 
-__all__ = ["Model", "Sequential", "Functional", "load_model", "model_from_json"]
+def model_from_config(config, custom_objects=None):
+    from kerasish import saving
+    return saving.model_from_config(config, custom_objects=custom_objects)
+
+
+__all__ = ["Model", "Sequential", "Functional", "save_model", "load_model", "model_from_json",
+           "model_from_config"]

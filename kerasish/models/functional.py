@@ -25,6 +25,9 @@ class Functional(Model):
     """What ``Model(inputs, outputs)`` makes (Keras 2.3.1 ``Network``): inputs and outputs are KerasTensors, or
     lists of them."""
 
+    _keras_class_name = "Model"  # configs and summaries name this class as Keras does
+    _is_graph_network = True
+
     def __init__(self, inputs=None, outputs=None, name: str | None = None, **kwargs):
         # Keras 1 spelling, accepted by Keras 2.3.1 with this warning (legacy/interfaces.py)
         if inputs is None and "input" in kwargs:
@@ -152,3 +155,11 @@ class Functional(Model):
     @property
     def output_names(self) -> list[str]:
         return [layer.name for layer in self.output_layers]
+
+    # ------------------------------------------------------------------ config
+    def get_config(self) -> dict:
+        """Keras 2.3.1's functional config: ``{"name", "layers": [{"name", "class_name", "config",
+        "inbound_nodes"}], "input_layers", "output_layers"}`` (models/graph_config.py)."""
+        from kerasish.models.graph_config import functional_config
+        self._require_built("get_config")
+        return functional_config(self)

@@ -53,6 +53,8 @@ class Model(Layer):
     """A model: ``Model(inputs, outputs)`` (the functional API), ``Sequential([...])``, or a subclass that makes
     its layers in ``__init__`` and uses them in ``call(inputs, training=None)``."""
 
+    _is_graph_network = False  # Keras 2.3.1's name: a Model subclass's graph is the code of its call
+
     def __new__(cls, *args, **kwargs):
         # Keras: Model(inputs, outputs) makes a functional (graph) model; a subclass of Model is itself.
         if cls is Model and (args or {"inputs", "outputs", "input", "output"} & set(kwargs)):
@@ -737,6 +739,22 @@ class Model(Layer):
     def to_json(self, **kwargs) -> str:
         from kerasish import saving
         return saving.model_to_json(self, **kwargs)
+
+    # ------------------------------------------------------------------ config
+    def get_config(self) -> dict:
+        # Keras 2.3.1 Network.get_config raises NotImplementedError for subclassed models, without a message
+        raise NotImplementedError(f"get_config: {self.name} is a subclassed model: its graph is the Python code of "
+                                  f"its call method, which a config cannot hold. Save its weights with "
+                                  f"save_weights(filepath), then rebuild it in code and call load_weights(filepath).")
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """Keras 2.3.1 ``Model.from_config``: the functional model a ``get_config()`` describes. Each layer is
+        made from its config (classes and functions of yours come from ``custom_objects``) and called on the
+        tensors its ``inbound_nodes`` name (models/graph_config.py)."""
+        from kerasish.models.functional import Functional
+        from kerasish.models.graph_config import functional_from_config
+        return functional_from_config(config, custom_objects, cls if issubclass(cls, Functional) else Functional)
 
 # ---------------------------------------------------------------------------- helpers
 def _single_output(loss, loss_weights, model):
