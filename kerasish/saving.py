@@ -23,8 +23,9 @@ archive (stored, not compressed, so ``unzip -l`` shows it) of exactly two entrie
   "model_weights": {"layer_names": [...], "weight_names": {layer: [...]}, "batch_input_shape": [...]},
   "optimizer_state": ..., "training_state": ..., "tensors": {key: {"dtype", "shape", "offsets"}}}``.
   ``model_config`` and ``training_config`` have Keras 2.3.1's shape (``{"class_name": "Sequential", "config":
-  {"name", "layers": [...]}}`` and ``{"optimizer_config", "loss", "metrics", "weighted_metrics",
-  "sample_weight_mode", "loss_weights"}``). The optimizer's ``state_dict()`` and the RNG state are JSON trees in
+  {"name", "layers": [...]}}``, or ``"Model"`` with the functional config of models/graph_config.py, and
+  ``{"optimizer_config", "loss", "metrics", "weighted_metrics", "sample_weight_mode", "loss_weights"}``).
+  A model used as a layer lists its layers' weights under their own names (``dense_1/kernel:0``). The optimizer's ``state_dict()`` and the RNG state are JSON trees in
   which each tensor is ``{"__tensor__": key}``.
 * ``tensors.bin``: the raw little-endian bytes of every tensor, back to back, at the ``offsets`` the header
   gives. Weights are stored in Keras layouts (Dense kernel ``(in, out)``) under Keras names
@@ -87,13 +88,19 @@ def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool 
     state (torch, CUDA when used, NumPy, Python) at the time of saving, for exact resumption.
 
     # Arguments
-        model: the ``Sequential`` to save.
+        model: the ``Sequential`` or functional model to save. A subclassed model (a ``Model`` subclass with
+            ``call``) cannot be saved whole (its graph is code): this raises ``NotImplementedError``; use
+            ``save_weights``.
         filepath: where to write (str or path-like). Written atomically: beside it first, then renamed.
         overwrite: Keras 2.3.1 asks interactively before replacing a file when this is False; kerasish never
             prompts and raises ``FileExistsError`` instead.
         include_optimizer: save the compile configuration and the optimizer's state (Keras 2.3.1). Without
             it, ``load_model`` returns an uncompiled model.
     """
+    if not model._is_graph_network:
+        # tf.keras 1.x wording (Keras 2.3.1 raises NotImplementedError without a message)
+        raise NotImplementedError("Currently `save` requires model to be a graph network. Consider using "
+                                  "`save_weights`, in order to save the weights of the model.")
     path = _writable_path(filepath, overwrite, "save_model")
     document, tensors = _model_document(model, include_optimizer=include_optimizer)
     _write_container(path, document, tensors)
@@ -190,6 +197,10 @@ def load_weights(model, filepath, by_name: bool = False, skip_mismatch: bool = F
     path, document, tensors = _read_container(filepath, "load_weights")
     saved = _saved_layers(document, tensors, path)
     if not model.built:
+        if not model._is_graph_network:
+            raise ValueError(f"load_weights: the subclassed model {model.name!r} has not made its weights yet (its "
+                             "layers make them when call first runs). Call it on a batch first, e.g. "
+                             "model.predict(x[:1]), then load the weights.")
         shape = document.get("model_weights", {}).get("batch_input_shape")
         if shape is None:
             raise ValueError(f"load_weights: the model is not built and {path!r} does not record an input "
@@ -383,8 +394,9 @@ def _model_document(model, include_optimizer: bool, with_training_config: bool =
     """The header and tensors of a model file. A backup (``extra_state``) keeps the optimizer state without
     the training configuration: it is restored into an already compiled model."""
     tensors: dict[str, torch.Tensor] = {}
-    document = {"kind": "model", "model_config": _model_config(model),
-                "model_weights": _weights_manifest(model, tensors)}
+    # A backup of a subclassed model holds its state without an architecture (its graph is code).
+    model_config = _model_config(model) if model._is_graph_network or extra_state is None else None
+    document = {"kind": "model", "model_config": model_config, "model_weights": _weights_manifest(model, tensors)}
     training_state = {"shuffle_seed": model._shuffle_seed}
     if include_optimizer and model.compiled_loss is not None:
         training_config = _training_config(model) if with_training_config else None
@@ -416,14 +428,24 @@ def _weights_manifest(model, tensors: dict) -> dict:
     layer_names, weight_names = [], {}
     for layer in model.layers:
         names = []
-        for (attr, _), (tensor, layout) in zip(layer.keras_weight_specs(), layer._weight_tensors()):
-            name = f"{layer.name}/{attr}:0"
+        for name, (tensor, layout) in zip(_weight_names(layer), layer._weight_tensors()):
+            if f"model_weights/{name}" in tensors:  # a layer both in a nested model and beside it
+                name = f"{layer.name}/{name}"
             names.append(name)
             tensors[f"model_weights/{name}"] = layout.to_keras(tensor.detach())
         layer_names.append(layer.name)
         weight_names[layer.name] = names
+    recorded_shape = model.input_shape if model.built and model._is_graph_network else None
     return {"layer_names": layer_names, "weight_names": weight_names,
-            "batch_input_shape": list(model.input_shape) if model.built else None}
+            "batch_input_shape": None if recorded_shape is None else list(recorded_shape)}
+
+
+def _weight_names(layer) -> list[str]:
+    """Keras names of a layer's weights, in ``_weight_tensors`` order: ``dense_1/kernel:0``; a model used as a
+    layer lists its layers' weights under their own names, as Keras 2.3.1 does."""
+    if _is_model_class(type(layer)):
+        return [name for inner in layer.layers for name in _weight_names(inner)]
+    return [f"{layer.name}/{attr}:0" for attr, _ in layer.keras_weight_specs()]
 
 
 def _training_config(model) -> dict | None:
