@@ -1,4 +1,5 @@
-"""Configs of functional models in Keras 2.3.1's format (engine/network.py get_config/from_config) and JSON."""
+"""Configs of functional models in Keras 2.3.1's format (engine/network.py get_config/from_config), JSON, and
+clone_model (keras/models.py)."""
 import json
 import os
 
@@ -8,7 +9,7 @@ import torch
 
 from kerasish import backend
 from kerasish.layers import Concatenate, Dense, Input, Lambda, Layer, Subtract
-from kerasish.models import Functional, Model, Sequential, model_from_config, model_from_json
+from kerasish.models import Functional, Model, Sequential, clone_model, model_from_config, model_from_json
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 
@@ -259,3 +260,77 @@ def test_unknown_layer_classes_come_from_custom_objects():
         model_from_json(model.to_json())
     rebuilt = model_from_json(model.to_json(), custom_objects={"Doubler": Doubler})
     assert type(rebuilt.get_layer("double")) is Doubler
+
+
+# ----------------------------------------------------------------------------------------------- clone_model
+def test_clone_model_makes_new_layers_with_the_same_configs_and_new_weights():
+    model = two_towers()
+    clone = clone_model(model)
+    assert type(clone) is Functional and clone.name == "two_towers"
+    assert [layer.name for layer in clone.layers] == [layer.name for layer in model.layers]
+    assert not {id(layer) for layer in clone.layers} & {id(layer) for layer in model.layers}
+    assert clone.get_config() == model.get_config()
+    assert len(clone.get_layer("shared_dense")._inbound_nodes) == 2  # cloned once, called twice
+    assert not np.array_equal(clone.get_weights()[0], model.get_weights()[0])
+    clone.set_weights(model.get_weights())
+    xa, xb = sample(3, 8, seed=1), sample(3, 8, seed=2)
+    np.testing.assert_array_equal(run(clone, xa, xb), run(model, xa, xb))
+
+
+def test_clone_model_of_a_sequential_model_is_a_built_sequential():
+    model = Sequential([Input(shape=(5,), name="features")._keras_history[0], Dense(3, name="hidden"),
+                        Dense(1, name="out")])
+    clone = clone_model(model)
+    assert type(clone) is Sequential and clone.built and clone.input_shape == (None, 5)
+    assert [layer.name for layer in clone.layers] == ["hidden", "out"]
+    assert clone.get_config() == model.get_config()
+    new_input = Input(shape=(5,), name="other")
+    on_input = clone_model(model, input_tensors=new_input)
+    assert on_input.inputs[0] is new_input
+    with pytest.raises(ValueError, match="at most one tensor"):
+        clone_model(model, input_tensors=[new_input, Input(shape=(5,))])
+
+
+def test_clone_model_on_new_input_tensors_with_a_clone_function():
+    model = two_towers()
+    seen = []
+
+    def keep_dense_clone_others(layer):
+        seen.append(layer.name)
+        return layer if layer.name == "shared_dense" else layer.__class__.from_config(layer.get_config())
+
+    a, b = Input(shape=(8,), name="new_a"), Input(shape=(8,), name="new_b")
+    clone = clone_model(model, input_tensors=[a, b], clone_function=keep_dense_clone_others)
+    assert seen == ["shared_dense", "merge", "output"]  # input layers are not cloned (tf.keras)
+    assert clone.inputs == [a, b]
+    assert clone.get_layer("shared_dense") is model.get_layer("shared_dense")  # shared, weights too
+    assert clone.get_layer("output") is not model.get_layer("output")
+
+
+def test_clone_model_nested_models_and_lambda_layers():
+    inner_input = Input(shape=(6,), name="inner_input")
+    encoder = Model(inner_input, Lambda(lambda t: 2 * t, name="double")(Dense(3, name="code")(inner_input)),
+                    name="encoder")
+    x = Input(shape=(6,), name="x")
+    model = Model(x, Dense(1, name="head")(encoder(x)))
+    clone = clone_model(model)
+    assert clone.get_layer("encoder") is not encoder
+    assert clone.get_layer("encoder").get_layer("code") is not encoder.get_layer("code")
+    clone.set_weights(model.get_weights())
+    x_value = sample(2, 6)
+    np.testing.assert_array_equal(run(clone, x_value), run(model, x_value))
+
+
+def test_clone_model_refuses_subclassed_models_and_non_models():
+    class Tiny(Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = Dense(1)
+
+        def call(self, inputs, training=None):
+            return self.dense(inputs)
+
+    with pytest.raises(ValueError, match="functional `Model` instance, but got a subclass model"):
+        clone_model(Tiny())
+    with pytest.raises(ValueError, match="Expected `model` argument to be a `Model` instance"):
+        clone_model(Dense(2))

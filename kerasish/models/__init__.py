@@ -1,5 +1,6 @@
 """Models: ``Model`` (the training API, and the functional API through ``Model(inputs, outputs)``),
 ``Sequential``, and loading them from files and configs."""
+from kerasish.models.cloning import clone_model
 from kerasish.models.functional import Functional
 from kerasish.models.model import Model
 from kerasish.models.sequential import Sequential
@@ -28,5 +29,5 @@ def model_from_config(config, custom_objects=None):
     return saving.model_from_config(config, custom_objects=custom_objects)
 
 
-__all__ = ["Model", "Sequential", "Functional", "save_model", "load_model", "model_from_json",
+__all__ = ["Model", "Sequential", "Functional", "clone_model", "save_model", "load_model", "model_from_json",
            "model_from_config"]
