@@ -134,6 +134,10 @@ def load_model(filepath, custom_objects=None, compile: bool = True):
     if document["kind"] != "model":
         raise ValueError(f"load_model: {path!r} holds only weights (written by save_weights), not a model. "
                          "Build the model in code and call model.load_weights(filepath) instead.")
+    if "model_config" in document and document["model_config"] is None:
+        raise ValueError(f"load_model: {path!r} is a training backup of a subclassed model: it holds the model's "
+                         "state but no architecture (a subclassed model's graph is code). Build the model in code "
+                         "and call model.load_weights(filepath).")
     with torch.random.fork_rng(devices=[]):  # the layers' initial weights are drawn, then replaced
         model = _model_from_config(_field(document, "model_config", dict, path), custom_objects, "load_model")
     _load_weights_by_order(model, _saved_layers(document, tensors, path), path, "load_model")

@@ -206,3 +206,21 @@ def test_a_subclassed_models_weights_round_trip(tmp_path):
     fresh.load_weights(tmp_path / "sub.weights.h5")
     assert_same_weights(fresh, model)
     np.testing.assert_array_equal(fresh.predict(x), expected)
+
+
+def test_a_subclassed_model_trains_with_backup_and_restore_and_its_backup_is_no_model_file(tmp_path):
+    from kerasish.callbacks import BackupAndRestore
+    from kerasish.callbacks.backup_and_restore import BACKUP_FILE
+
+    x, y = sample(20, 3), sample(20, 2, seed=1)
+    model = TwoLayers()
+    model.compile("sgd", "mse")
+    model.fit(x, y, batch_size=5, epochs=2, verbose=0, callbacks=[BackupAndRestore(tmp_path, delete_checkpoint=False)])
+    resumed = TwoLayers()
+    resumed.compile("sgd", "mse")
+    history = resumed.fit(x, y, batch_size=5, epochs=2, verbose=0,
+                          callbacks=[BackupAndRestore(tmp_path, delete_checkpoint=False)])
+    assert history.epoch == []  # both epochs were done: the backup put the trained weights back
+    assert_same_weights(resumed, model)
+    with pytest.raises(ValueError, match="backup of a subclassed model.*load_weights"):
+        load_model(tmp_path / BACKUP_FILE)
