@@ -128,17 +128,20 @@ def test_a_torch_op_in_the_graph_cannot_be_written_and_the_error_says_to_use_a_l
     assert [layer["class_name"] for layer in wrapped.get_config()["layers"]] == ["InputLayer", "Lambda", "Dense"]
 
 
+class OneDense(Model):
+    """A subclassed model: its graph is the code of ``call``."""
+
+    def __init__(self):
+        super().__init__()
+        self.dense = Dense(3)
+
+    def call(self, inputs, training=None):
+        return self.dense(inputs)
+
+
 def test_a_subclassed_model_has_no_config():
-    class TwoLayers(Model):
-        def __init__(self):
-            super().__init__()
-            self.hidden = Dense(3)
-
-        def call(self, inputs, training=None):
-            return self.hidden(inputs)
-
     with pytest.raises(NotImplementedError, match="subclassed model.*save_weights"):
-        TwoLayers().get_config()
+        OneDense().get_config()
 
 
 # ----------------------------------------------------------------------------------------------- from_config
@@ -322,15 +325,7 @@ def test_clone_model_nested_models_and_lambda_layers():
 
 
 def test_clone_model_refuses_subclassed_models_and_non_models():
-    class Tiny(Model):
-        def __init__(self):
-            super().__init__()
-            self.dense = Dense(1)
-
-        def call(self, inputs, training=None):
-            return self.dense(inputs)
-
     with pytest.raises(ValueError, match="functional `Model` instance, but got a subclass model"):
-        clone_model(Tiny())
+        clone_model(OneDense())
     with pytest.raises(ValueError, match="Expected `model` argument to be a `Model` instance"):
         clone_model(Dense(2))
