@@ -129,6 +129,7 @@ class Layer(nn.Module):
         self.built = False
         self._inbound_nodes: list[Node] = []  # one per call on symbolic tensors (see node.py)
         self.input_spec = None
+        self._call_losses: list = []  # add_loss values of the last call, consumed by regularization_losses()
         self._added_weights: list[tuple[str, bool]] = []  # (attribute, trainable) per add_weight call
         self._weight_penalties: dict = {}   # weight attribute -> (regularizer or None, constraint or None)
         self.activity_regularizer = None
@@ -214,6 +215,14 @@ class Layer(nn.Module):
             if spec is not None and isinstance(tensor, torch.Tensor):
                 spec.check(tuple(tensor.shape), str(tensor.dtype).replace("torch.", ""), index, self.name)
 
+    def __getattr__(self, name):
+        # A property below that raises AttributeError (Keras's error for an unconnected layer) would otherwise
+        # be replaced by nn.Module's "has no attribute": raise the property's own message.
+        prop = getattr(type(self), name, None)
+        if isinstance(prop, property):
+            return prop.fget(self)
+        return super().__getattr__(name)
+
     # ------------------------------------------------------------ nodes: Keras 2.3.1's per-call properties
     @property
     def inbound_nodes(self) -> list[Node]:
@@ -292,7 +301,20 @@ class Layer(nn.Module):
         if self._activity_penalty is not None:
             losses.append(self._activity_penalty)
             self._activity_penalty = None
+        losses += [loss() if callable(loss) else loss for loss in self._call_losses]
+        self._call_losses = []
         return losses
+
+    def add_loss(self, losses, inputs=None) -> None:
+        """Keras 2.3.1 ``Layer.add_loss``, called from ``call``: the loss (a tensor, a list of them, or a
+        zero-argument callable) joins the model's loss for this step. Scalars are added as they are, other
+        tensors by their mean."""
+        for loss in losses if isinstance(losses, (list, tuple)) else [losses]:
+            if isinstance(loss, torch.Tensor) and loss.device.type == "meta":
+                continue  # a shape-inference run, not a step
+            if isinstance(loss, torch.Tensor) and loss.dim() > 0:
+                loss = loss.mean()
+            self._call_losses.append(loss)
 
     def apply_constraints(self) -> None:
         """Project constrained weights after an optimizer step (Keras applies constraints in Keras layout)."""

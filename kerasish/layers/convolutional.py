@@ -18,7 +18,7 @@ from torch import nn
 
 from kerasish import backend, initializers
 from kerasish.layers import weight_layouts
-from kerasish.layers.base import CHANNELS_FIRST, KERAS, Layer, normalize_tuple
+from kerasish.layers.base import CHANNELS_FIRST, KERAS, InputSpec, Layer, normalize_tuple
 from kerasish.layers.core import ActivatedLayer
 
 
@@ -224,6 +224,8 @@ class _Conv(ActivatedLayer):
     def build(self, input_shape):
         in_channels = self._input_channels(input_shape)
         self._check_output(input_shape)
+        channel_axis = -1 if self.data_format == "channels_last" else 1
+        self.input_spec = InputSpec(ndim=self.rank + 2, axes={channel_axis: in_channels})
         kernel = self.kernel_initializer(self.kernel_size + (in_channels, self.filters))
         self.kernel = nn.Parameter(weight_layouts.CONV_KERNEL.from_keras(kernel).contiguous())
         self.bias = nn.Parameter(self.bias_initializer((self.filters,))) if self.use_bias else None

@@ -11,7 +11,7 @@ from torch import nn
 
 from kerasish import activations, backend, initializers
 from kerasish.layers import weight_layouts
-from kerasish.layers.base import ANY, KERAS, Layer
+from kerasish.layers.base import ANY, KERAS, InputSpec, Layer
 
 
 class ActivatedLayer(Layer):
@@ -65,6 +65,7 @@ class Dense(ActivatedLayer):
         if in_features is None:
             raise ValueError(f"{self.name}: the last dimension of the inputs to `Dense` should be defined; "
                              f"received input shape {input_shape}.")
+        self.input_spec = InputSpec(min_ndim=2, axes={-1: in_features})  # a shared Dense checks later inputs
         kernel = self.kernel_initializer((in_features, self.units))
         self.kernel = nn.Parameter(weight_layouts.DENSE_KERNEL.from_keras(kernel).contiguous())
         self.bias = nn.Parameter(self.bias_initializer((self.units,))) if self.use_bias else None

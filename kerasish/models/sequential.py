@@ -102,9 +102,17 @@ class Sequential(Functional):
         if not self.built:
             self.build((None,) + tuple(x.shape[1:]))
 
+    def _float_inputs(self) -> list[bool]:
+        return [True]  # integer images are cast to floatx on the device (Keras feeds them as floatx)
+
     @property
-    def _casts_integer_inputs(self) -> bool:
-        return True  # integer images are cast to floatx on the device (Keras feeds them as floatx)
+    def input_names(self) -> list[str]:
+        # Keras 2.3.1 names the implicit input after the first layer, also before it exists
+        return super().input_names if self.built or not self.layers else [f"{self.layers[0].name}_input"]
+
+    @property
+    def output_names(self) -> list[str]:
+        return super().output_names if self.built or not self.layers else [self.layers[-1].name]
 
     # ------------------------------------------------------------------ Keras 2.3.1 Sequential extras
     def predict_proba(self, x, batch_size=32, verbose=0):
