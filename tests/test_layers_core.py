@@ -336,6 +336,72 @@ def test_dropout_noise_shape_shares_the_mask_along_none_one_axes():
     assert set(np.unique(out)) <= {0.0, 2.0}
 
 
+def masks(layer, shape=(6, 10), calls=3):
+    """The keep masks (0/1) of ``calls`` training calls of a Dropout layer on ones."""
+    layer.train()
+    return [(layer(torch.ones(shape)) != 0).numpy() for _ in range(calls)]
+
+
+def test_dropout_layers_with_the_same_seed_draw_the_same_masks():
+    first, second = masks(Dropout(0.5, seed=3)), masks(Dropout(0.5, seed=3))
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(first[0], first[1])  # a sequence of masks, not one mask again and again
+    other = masks(Dropout(0.5, seed=4))
+    assert not any(np.array_equal(a, b) for a, b in zip(first, other))
+
+
+def test_seeded_dropout_keeps_to_its_own_generator():
+    torch.manual_seed(1)
+    layer = Dropout(0.5, seed=3).train()
+    before = torch.get_rng_state()
+    first = masks(layer, calls=1)[0]
+    torch.testing.assert_close(torch.get_rng_state(), before)  # the global generator is not advanced
+    torch.manual_seed(99)
+    torch.rand(7)
+    expected = torch.Generator().manual_seed(3)  # the mask is Bernoulli(1 - rate) from a generator seeded 3
+    keep = torch.empty(6, 10).bernoulli_(0.5, generator=expected)
+    np.testing.assert_array_equal(first, keep.numpy() != 0)
+    np.testing.assert_array_equal(masks(Dropout(0.5, seed=3), calls=1)[0], first)
+
+
+def test_unseeded_dropout_draws_from_the_global_generator():
+    torch.manual_seed(5)
+    first = masks(Dropout(0.5), calls=2)
+    torch.manual_seed(5)
+    again = masks(Dropout(0.5), calls=2)
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    torch.manual_seed(6)
+    assert not np.array_equal(masks(Dropout(0.5), calls=1)[0], first[0])
+
+
+def test_seeded_dropout_with_noise_shape_shares_its_seeded_mask():
+    first = Dropout(0.5, noise_shape=(None, 1, 8), seed=2).train()(torch.ones(4, 6, 8)).numpy()
+    second = Dropout(0.5, noise_shape=(None, 1, 8), seed=2).train()(torch.ones(4, 6, 8)).numpy()
+    np.testing.assert_array_equal(first, second)
+    for t in range(1, 6):
+        np.testing.assert_array_equal(first[:, t, :], first[:, 0, :])
+
+
+def test_seeded_dropout_masks_are_drawn_in_the_keras_layout():
+    # so that the masks depend on the seed and the Keras shape, not on whether a conv comes before
+    assert Dropout(0.5, seed=1).input_layout == KERAS and Dropout(0.5).input_layout != KERAS
+
+
+def test_seeded_dropout_from_its_config_starts_the_same_sequence():
+    layer = Dropout(0.25, seed=11)
+    assert layer.get_config()["seed"] == 11
+    for a, b in zip(masks(layer), masks(Dropout.from_config(layer.get_config()))):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("seed", [1.5, "3", True])
+def test_dropout_seed_must_be_an_integer(seed):
+    with pytest.raises(TypeError, match="Dropout: seed must be an integer or None"):
+        Dropout(0.5, seed=seed)
+
+
 def test_flatten_of_channels_last_data_is_numpy_c_order():
     x = RNG.randn(2, 3, 4, 5)
     np.testing.assert_array_equal(Flatten()(f32(x)).numpy(), f32(x).numpy().reshape(2, -1))

@@ -94,7 +94,14 @@ class Activation(ActivatedLayer):
 
 
 class Dropout(Layer):
-    """``Dropout(rate, noise_shape=None, seed=None)``: inverted dropout during training only."""
+    """``Dropout(rate, noise_shape=None, seed=None)``: inverted dropout during training only.
+
+    Without ``seed`` the masks come from torch's global generator (``torch.manual_seed`` makes them
+    reproducible). With ``seed`` the layer draws from its own ``torch.Generator`` on the input's device, seeded
+    with ``seed``: as in Keras 2.3.1 (``K.dropout(..., seed=seed)``), layers with the same seed draw the same
+    sequence of masks, in any model and whatever else draws random numbers. A seeded layer works in the Keras
+    layout, so its masks depend only on the seed and the Keras-layout shape, not on the layers around it.
+    """
 
     input_layout = ANY
 
@@ -102,20 +109,52 @@ class Dropout(Layer):
         super().__init__(**kwargs)
         if not 0.0 <= float(rate) < 1.0:
             raise ValueError(f"Dropout: rate must be in [0, 1); received {rate!r}.")
+        if seed is not None and (not isinstance(seed, (int, np.integer)) or isinstance(seed, bool)):
+            raise TypeError(f"Dropout: seed must be an integer or None; received {seed!r}.")
         self.rate = float(rate)
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)
-        self.seed = seed
-        if self.noise_shape is not None:
+        self.seed = None if seed is None else int(seed)
+        self._generators: dict[str, torch.Generator] = {}  # device -> this layer's generator (seeded layers)
+        if self.noise_shape is not None or self.seed is not None:
             self.input_layout = KERAS
 
     def call(self, x):
         if not self.training or self.rate == 0.0:
             return x
-        if self.noise_shape is None:
+        generator = None if self.seed is None else self._generator(x.device)
+        if self.noise_shape is None and generator is None:
             return F.dropout(x, self.rate, training=True)
-        shape = tuple(x.shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
-        keep = torch.empty(shape, device=x.device, dtype=x.dtype).bernoulli_(1.0 - self.rate)
+        if self.noise_shape is None:
+            shape = tuple(x.shape)
+        else:
+            shape = tuple(x.shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
+        keep = torch.empty(shape, device=x.device, dtype=x.dtype).bernoulli_(1.0 - self.rate, generator=generator)
         return x * keep / (1.0 - self.rate)
+
+    def _generator(self, device: torch.device) -> torch.Generator:
+        key = str(device)
+        generator = self._generators.get(key)
+        if generator is None:
+            generator = self._generators[key] = torch.Generator(device=device).manual_seed(self.seed)
+        return generator
+
+    def random_state(self) -> dict:
+        """``{device: generator state}`` of a seeded layer's generators (empty when unseeded or unused); model
+        files and training backups record it so that a resumed run draws the masks an uninterrupted one would."""
+        return {device: generator.get_state() for device, generator in self._generators.items()}
+
+    def set_random_state(self, states: dict) -> None:
+        """Inverse of ``random_state``; states of devices this machine lacks are skipped (those generators
+        start again from the seed)."""
+        if self.seed is None:
+            return
+        for device, state in states.items():
+            try:
+                generator = torch.Generator(device=device)
+            except RuntimeError:
+                continue
+            generator.set_state(state)
+            self._generators[device] = generator
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape, "seed": self.seed}
