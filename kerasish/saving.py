@@ -538,9 +538,25 @@ def _lambda_from_config(config: dict, custom_objects: dict):
             f"(or keyed by the layer name, {name!r}).")
     output_shape = config.get("output_shape")
     if config.get("output_shape_type") == "function":
-        output_shape = custom_objects.get(output_shape)
+        output_shape = _lambda_helper_function(custom_objects, output_shape, name, "output_shape")
+    mask = config.get("mask")
+    if config.get("mask_type") == "function":
+        mask = _lambda_helper_function(custom_objects, mask, name, "mask")
+    elif mask is not None:
+        mask = torch.tensor(mask)
     kwargs = {k: config[k] for k in ("name", "trainable", "dtype", "batch_input_shape") if k in config}
-    return Lambda(function, output_shape=output_shape, arguments=config.get("arguments"), **kwargs)
+    return Lambda(function, output_shape=output_shape, mask=mask, arguments=config.get("arguments"), **kwargs)
+
+
+def _lambda_helper_function(custom_objects: dict, function_name, layer_name, argument: str):
+    """A Lambda's ``output_shape`` or ``mask`` function, by the name its config records, from custom_objects."""
+    function = custom_objects.get(function_name) if isinstance(function_name, str) else None
+    if not callable(function):
+        raise ValueError(
+            f"Layer {layer_name!r} is a Lambda layer whose {argument} is a function ({function_name!r}), which "
+            f"kerasish never stores in a file. Pass it when loading: custom_objects={{{function_name!r}: "
+            f"{function_name if _is_identifier(function_name) else 'fn'}}}.")
+    return function
 
 
 def _torch_module_from_config(config: dict, custom_objects: dict):

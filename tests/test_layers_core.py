@@ -496,6 +496,69 @@ def test_lambda_rejects_a_non_callable():
         Lambda(3)
 
 
+def test_lambda_compute_mask_returns_the_mask_as_keras_2_3_1():
+    x = f32(RNG.randn(2, 3))
+    assert Lambda(lambda t: t).compute_mask(x) is None and not Lambda(lambda t: t).supports_masking
+    fixed = torch.tensor([True, False])
+    layer = Lambda(lambda t: t, mask=fixed)
+    assert layer.supports_masking and layer.compute_mask(x, mask=torch.tensor([True, True])) is fixed
+    seen = []
+
+    def mask_fn(inputs, mask):
+        seen.append((inputs, mask))
+        return inputs[:, 0] > 0
+
+    incoming = torch.tensor([False, True])
+    out = Lambda(lambda t: t, mask=mask_fn).compute_mask(x, incoming)
+    assert seen[0][0] is x and seen[0][1] is incoming  # called with (inputs, mask)
+    torch.testing.assert_close(out, x[:, 0] > 0)
+
+
+def test_lambda_config_records_the_mask():
+    def not_zero(inputs, mask=None):
+        return inputs != 0
+
+    assert Lambda(lambda t: t).get_config()["mask"] is None
+    config = Lambda(lambda t: t, mask=not_zero).get_config()
+    assert (config["mask"], config["mask_type"]) == ("not_zero", "function")
+    config = Lambda(lambda t: t, mask=torch.tensor([[True, False]])).get_config()
+    assert (config["mask"], config["mask_type"]) == ([[True, False]], "raw")
+
+
+def test_lambda_passes_mask_none_to_a_function_that_takes_a_mask():
+    received = []
+
+    def f(t, mask=None, scale=1.0):
+        received.append(mask)
+        return t * scale
+
+    x = f32(RNG.randn(2, 3))
+    torch.testing.assert_close(Lambda(f, arguments={"scale": 2.0})(x), x * 2.0)
+    assert received == [None]
+
+
+def test_lambda_compute_output_shape_follows_keras_2_3_1():
+    assert Lambda(lambda t: t[:, :2], output_shape=(2,)).compute_output_shape((None, 5)) == (None, 2)
+    assert Lambda(lambda t: t, output_shape=[4, 3]).compute_output_shape((8, 4, 3)) == (8, 4, 3)
+    halve = Lambda(lambda t: t[:, ::2], output_shape=lambda shape: (shape[0], shape[1] // 2))
+    assert halve.compute_output_shape((None, 6)) == (None, 3)
+    assert Lambda(lambda t: t.sum(-1)).compute_output_shape((None, 4, 3)) == (None, 4)  # inferred
+    with pytest.raises(TypeError, match="`output_shape` must be a list, a tuple, or a function"):
+        Lambda(lambda t: t, output_shape=3)
+
+
+def test_a_lambda_output_shape_the_function_contradicts_is_an_error_when_building():
+    from kerasish.models import Sequential
+    Sequential([Dense(4, input_shape=(3,)), Lambda(lambda t: t[:, :2], output_shape=(2,))]).build()
+    Sequential([Dense(4, input_shape=(3,)), Lambda(lambda t: t[:, :2], output_shape=(None,))]).build()
+    with pytest.raises(ValueError, match=r"output_shape declares outputs of shape \(None, 3\), but the function "
+                                         r"returns \(None, 2\)"):
+        Sequential([Dense(4, input_shape=(3,)), Lambda(lambda t: t[:, :2], output_shape=(3,))]).build()
+    with pytest.raises(ValueError, match="output_shape declares"):
+        Sequential([Dense(4, input_shape=(3,)),
+                    Lambda(lambda t: t[:, :2], output_shape=lambda shape: (shape[0], 4))]).build()
+
+
 def test_torch_module_wraps_linear_counts_its_params_and_sees_keras_layout():
     backend.clear_session()
     linear = nn.Linear(4, 2)
