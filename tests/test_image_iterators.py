@@ -456,6 +456,35 @@ def test_flow_from_dataframe_matches_keras(image_tree):
     np.testing.assert_array_equal(raw[0][1], [1.0, 2.0, 4.0, 5.0])
 
 
+def small_frame():
+    return pd.DataFrame({"filename": ["dogs/dog0.png", "cats/cat_b.jpeg"], "class": ["dog", "cat"]})
+
+
+def test_flow_from_dataframe_warns_naming_an_unknown_keyword(image_tree):
+    # keras-preprocessing 1.1.2 drops unknown keywords silently; a typo must not pass unnoticed
+    with pytest.warns(UserWarning, match=r"unexpected keyword argument\(s\) 'class_modes' \(did you mean "
+                                         r"'class_mode'\?\), 'follow_links' are ignored") as record:
+        it = ImageDataGenerator().flow_from_dataframe(small_frame(), directory=str(image_tree), target_size=(5, 4),
+                                                      class_modes="binary", follow_links=True)
+    assert len(record) == 1
+    assert it.class_mode == "categorical" and it.samples == 2
+
+
+@pytest.mark.parametrize("keyword", ["has_ext", "sort", "drop_duplicates"])
+def test_flow_from_dataframe_accepts_the_deprecated_keywords_with_keras_preprocessing_warnings(image_tree, keyword):
+    kwargs = dict(directory=str(image_tree), target_size=(5, 4), **{keyword: True})
+    with pytest.warns(DeprecationWarning) as theirs:
+        kp.ImageDataGenerator().flow_from_dataframe(small_frame(), **kwargs)
+    with pytest.warns(DeprecationWarning) as ours:
+        it = ImageDataGenerator().flow_from_dataframe(small_frame(), **kwargs)
+    ours_text = [" ".join(str(w.message).split()) for w in ours]
+    assert [w.category for w in ours] == [DeprecationWarning]  # and no "unexpected keyword" warning
+    assert ours_text[0].startswith(f"{keyword} is deprecated")
+    assert [str(w.message).split(",")[0] for w in theirs if w.category is DeprecationWarning] == \
+        [ours_text[0].split(",")[0]]
+    assert it.samples == 2
+
+
 def test_a_keras_style_iterator_subclass_works_through_the_same_api():
     class Squares(Iterator):
         def __init__(self):
