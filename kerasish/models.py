@@ -201,7 +201,8 @@ class Sequential(nn.Module):
             and self.compiled_loss.absorbable_activation is not None
             and last.activation is getattr(activations, self.compiled_loss.absorbable_activation))
 
-    def add_regularization(self, loss: torch.Tensor, training: bool = True) -> torch.Tensor:
+    def add_regularization(self, loss: torch.Tensor) -> torch.Tensor:
+        """``loss`` plus the layers' weight penalties and the activity penalties of their last training call."""
         penalties = [p for layer in self._penalized_layers for p in layer.regularization_losses()]
         return loss + torch.stack(penalties).sum() if penalties else loss
 

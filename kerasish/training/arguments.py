@@ -165,12 +165,17 @@ def check_validation_freq(validation_freq, caller: str):
 def reject_unknown_kwargs(kwargs: dict, accepted: list[str], caller: str) -> None:
     if not kwargs:
         return
-    hints = []
-    for key in kwargs:
-        close = difflib.get_close_matches(key, accepted, n=1)
-        hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
     # Keras 2.3.1: TypeError('Unrecognized keyword arguments: ...')
-    raise TypeError(f"{caller}: Unrecognized keyword arguments: {', '.join(hints)}.")
+    raise TypeError(f"{caller}: Unrecognized keyword arguments: {describe_unknown_kwargs(kwargs, accepted)}.")
+
+
+def describe_unknown_kwargs(keys, accepted) -> str:
+    """``"'lr_rate' (did you mean 'lr'?), 'foo'"``: each unknown keyword, with the closest accepted one."""
+    hints = []
+    for key in keys:
+        close = difflib.get_close_matches(key, list(accepted), n=1)
+        hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return ", ".join(hints)
 
 
 # ---------------------------------------------------------------------------- generators

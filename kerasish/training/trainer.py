@@ -88,7 +88,7 @@ def _data_parallel_loss(model, x, y, sample_weight):
 def test_step(model, x, y, sample_weight, tracker: MetricsTracker) -> None:
     output, from_logits = model.compute_output(x, training=False)
     loss = model.compiled_loss(y, output, sample_weight, from_logits=from_logits)
-    loss = model.add_regularization(loss, training=False)
+    loss = model.add_regularization(loss)
     tracker.update(loss, y, _metric_input(model, output, from_logits, tracker), sample_weight)
 
 
