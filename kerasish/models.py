@@ -319,6 +319,7 @@ class Sequential(nn.Module):
             self._update_logits_path()
             self._prepare_execution()
             if training:
+                self._check_loss_scaling()
                 self._bind_optimizer()
                 self._wrap_data_parallel()
 
@@ -330,6 +331,13 @@ class Sequential(nn.Module):
         options = resolve_jit_compile(self._compile_args["jit_compile"], device)
         if options is not None and self._forward_impl is None:
             self._forward_impl = CompiledFunction(self._run_layers, options)
+
+    def _check_loss_scaling(self) -> None:
+        # torch's GradScaler unscales float32 gradients only ("Attempting to unscale FP16 gradients")
+        if self.dtype_policy.needs_loss_scaling and any(p.dtype == torch.float16 for p in self.parameters()):
+            raise ValueError(f"fit: dtype_policy={self.dtype_policy.name!r} keeps float32 weights and scales the "
+                             "loss, but this model has float16 weights (floatx 'float16' or a layer's dtype). "
+                             "Use one or the other: float32 weights with the policy, or float16 weights without it.")
 
     def _wrap_data_parallel(self) -> None:
         """torchrun: wrap the model in DistributedDataParallel for training, again whenever the trainable weights

@@ -280,6 +280,17 @@ def test_float16_floatx_builds_trains_and_predicts_in_float16_on_the_cpu():
     assert model.predict(x).dtype == np.float16
 
 
+def test_float16_weights_with_the_mixed_float16_policy_are_refused_before_training():
+    backend.set_floatx("float16")
+    x, y = regression_data()
+    model = dense_model()
+    model.compile(SGD(), "mse", dtype_policy="mixed_float16")
+    before = model.get_weights()
+    with pytest.raises(ValueError, match="dtype_policy='mixed_float16' keeps float32 weights .* float16 weights"):
+        model.fit(x, y, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
 def test_bfloat16_weights_and_predictions_read_back_as_float32_arrays():
     backend.set_floatx("bfloat16")  # NumPy has no bfloat16: arrays come back as float32, values unchanged
     x, _ = regression_data()
