@@ -66,9 +66,9 @@ class Dense(ActivatedLayer):
         if in_features is None:
             raise ValueError(f"{self.name}: the last dimension of the inputs to `Dense` should be defined; "
                              f"received input shape {input_shape}.")
-        kernel = self.kernel_initializer((in_features, self.units))
-        self.kernel = nn.Parameter(weight_layouts.DENSE_KERNEL.from_keras(kernel).contiguous())
-        self.bias = nn.Parameter(self.bias_initializer((self.units,))) if self.use_bias else None
+        self.kernel = nn.Parameter(self.initial_value(self.kernel_initializer, (in_features, self.units),
+                                                      weight_layouts.DENSE_KERNEL))
+        self.bias = nn.Parameter(self.initial_value(self.bias_initializer, (self.units,))) if self.use_bias else None
 
     def keras_weight_specs(self):
         specs = [("kernel", weight_layouts.DENSE_KERNEL)]
@@ -353,13 +353,19 @@ def _takes_argument(function, name: str) -> bool:
 
 class TorchModule(Layer):
     """Wraps any ``torch.nn.Module`` so it can be added to a ``Sequential``. The module sees tensors in Keras
-    layout (channels_last); its parameters train with the model and its weights keep torch layouts."""
+    layout (channels_last); its parameters train with the model and its weights keep torch layouts.
+
+    The module's weights were made by torch, so they keep their dtype and the layer's ``dtype`` is theirs;
+    ``dtype=`` converts the module to it (``module.to(dtype)``)."""
 
     def __init__(self, module: nn.Module, name=None, input_shape=None, **kwargs):
         if not isinstance(module, nn.Module):
             raise TypeError(f"TorchModule: expected a torch.nn.Module; received {type(module).__name__}.")
         super().__init__(name=name or _torch_module_name(module), input_shape=input_shape, **kwargs)
         self.module = module
+        if kwargs.get("dtype") is not None:
+            module.to(backend.torch_dtype(self.dtype))
+        self._follow_weights_dtype()
 
     def call(self, x):
         return self.module(x)
