@@ -104,11 +104,21 @@ class Functional(Model):
         return outputs[0] if len(outputs) == 1 else outputs
 
     def call(self, inputs, training=None, mask=None):
+        """``model(x)``; ``training`` runs this call in training (True) or inference (False) mode."""
+        if mask is not None:
+            raise ValueError(f"Model {self.name}: masks are not supported yet (kerasish has no masking layers); "
+                             "call the model without mask=.")
         values = flatten(inputs)
         if len(values) != len(self.inputs):
             raise ValueError(f'Model "{self.name}" expects {len(self.inputs)} input(s), but it received '
                              f"{len(values)} input tensors.")
-        return pack_like(self._output_structure, self._split_extras(self._plan.run(values)))
+        was_training = self.training
+        if training is not None:
+            self.train(bool(training))
+        try:
+            return pack_like(self._output_structure, self._split_extras(self._plan.run(values)))
+        finally:
+            self.train(was_training)
 
     def _split_extras(self, values: list) -> list:
         """The model's outputs; the values of add_loss/add_metric tensors computed with them are kept for
@@ -157,8 +167,15 @@ class Functional(Model):
         return to_layout(last.apply_activation(to_layout(logits, KERAS, last.input_layout)), last.input_layout,
                          KERAS)
 
-    def _float_inputs(self) -> list[bool]:
-        return [t.dtype.is_floating_point for t in self.inputs]
+    def _input_dtypes(self) -> list:
+        return [t.dtype for t in self.inputs] if self.built else super()._input_dtypes()
+
+    def _target_dtypes(self) -> list:
+        """Each output's dtype: that of the layer making it, which follows its weights (``.double()``), or the
+        dtype inferred when the graph was made."""
+        if not self.built:
+            return super()._target_dtypes()
+        return [getattr(t._keras_history[0], "_compute_dtype", None) or t.dtype for t in self.outputs]
 
     def _input_shapes(self) -> list:
         return [t.shape for t in self.inputs] if self.built else [None]

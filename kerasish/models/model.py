@@ -110,6 +110,7 @@ class Model(Layer):
                 finally:
                     self.train(was_training)
             self.__dict__["_built_output_shape"] = (None,) + tuple(out.shape[1:])
+            self.__dict__["_built_output_dtype"] = out.dtype
             self.built = True
 
     @property
@@ -172,17 +173,34 @@ class Model(Layer):
         return output.float() if self.dtype_policy.autocast_dtype is not None else output, use_logits
 
     def _cast_and_run(self, x, logits: bool):
-        # integer images are cast on the device, batch by batch, for inputs declared as floats
+        # each input in its dtype: integer images are cast on the device, batch by batch
         if isinstance(x, list):
-            x = [t.to(backend.torch_floatx()) if not t.is_floating_point() and cast else t
-                 for t, cast in zip(x, self._float_inputs())]
-        elif not x.is_floating_point() and self._float_inputs()[0]:
-            x = x.to(backend.torch_floatx())
+            x = [_cast_input(t, dtype) for t, dtype in zip(x, self._input_dtypes())]
+        else:
+            x = _cast_input(x, self._input_dtypes()[0])
         return self._run_graph(x, logits)
 
-    def _float_inputs(self) -> list[bool]:
-        """Per input: whether integer data given for it is cast to floatx (inputs declared as floats)."""
-        return [True]
+    # ------------------------------------------------------------------ dtypes (floatx, layer dtype=)
+    def _input_dtypes(self) -> list[torch.dtype]:
+        """The dtype each input is fed in (Keras feeds placeholders of the model's input dtypes)."""
+        return [backend.torch_floatx()]
+
+    def _target_dtypes(self) -> list[torch.dtype]:
+        """The dtype float targets are cast to, per output: the output's (Keras 2.3.1 ``compile`` makes each
+        target placeholder with ``K.dtype(output)``)."""
+        return [self.__dict__.get("_built_output_dtype") or backend.torch_floatx()]
+
+    @property
+    def _accumulator_dtype(self) -> torch.dtype:
+        """The dtype of the loss and metric totals of an epoch (see ``MetricsTracker``)."""
+        return torch.float64 if torch.float64 in self._target_dtypes() else torch.float32
+
+    def _check_loss_scaling(self) -> None:
+        # torch's GradScaler unscales float32 gradients only ("Attempting to unscale FP16 gradients")
+        if self.dtype_policy.needs_loss_scaling and any(p.dtype == torch.float16 for p in self.parameters()):
+            raise ValueError(f"fit: dtype_policy={self.dtype_policy.name!r} keeps float32 weights and scales the "
+                             "loss, but this model has float16 weights (floatx 'float16' or a layer's dtype). "
+                             "Use one or the other: float32 weights with the policy, or float16 weights without it.")
 
     def final_activation(self, logits: torch.Tensor) -> torch.Tensor:
         return self._output_layer().apply_activation(logits)
@@ -198,7 +216,7 @@ class Model(Layer):
         """Every layer inside, nested models opened up (regularizers and constraints live on these)."""
         return [m for m in self.modules() if isinstance(m, Layer) and not isinstance(m, Model)]
 
-    def add_regularization(self, loss: torch.Tensor, training: bool = True) -> torch.Tensor:
+    def add_regularization(self, loss: torch.Tensor) -> torch.Tensor:
         """The loss plus weight and activity penalties and the losses layers and the model added (add_loss)."""
         penalties = [p for layer in self._penalized_layers for p in layer.regularization_losses()]
         penalties += self._graph_loss_terms() + [loss_() if callable(loss_) else loss_ for loss_ in self._call_losses]
@@ -306,6 +324,7 @@ class Model(Layer):
             self._update_logits_path()
             self._prepare_execution()
             if training:
+                self._check_loss_scaling()
                 self._bind_optimizer()
                 self._wrap_data_parallel()
 
@@ -317,6 +336,13 @@ class Model(Layer):
         options = resolve_jit_compile(self._compile_args["jit_compile"], device)
         if options is not None and self._forward_impl is None:
             self._forward_impl = CompiledFunction(self._cast_and_run, options)
+
+    def _check_loss_scaling(self) -> None:
+        # torch's GradScaler unscales float32 gradients only ("Attempting to unscale FP16 gradients")
+        if self.dtype_policy.needs_loss_scaling and any(p.dtype == torch.float16 for p in self.parameters()):
+            raise ValueError(f"fit: dtype_policy={self.dtype_policy.name!r} keeps float32 weights and scales the "
+                             "loss, but this model has float16 weights (floatx 'float16' or a layer's dtype). "
+                             "Use one or the other: float32 weights with the policy, or float16 weights without it.")
 
     def _wrap_data_parallel(self) -> None:
         """torchrun: wrap the model in DistributedDataParallel for training, again whenever the trainable weights
@@ -352,6 +378,7 @@ class Model(Layer):
         several = len(self.output_names) > 1
         losses = (self.compiled_loss.losses if several else [self.compiled_loss]) if self.compiled_loss else []
         return DataSpec(input_names=self.input_names, input_shapes=self._input_shapes(),
+                        input_dtypes=self._input_dtypes(), target_dtypes=self._target_dtypes(),
                         output_names=self.output_names, output_shapes=self._output_shapes(),
                         output_losses=losses,
                         sample_weight_mode=self.compiled_loss.sample_weight_mode if self.compiled_loss else None)
@@ -644,7 +671,7 @@ class Model(Layer):
         device = self.device
         tracker = self._on_batch_tracker
         if tracker is None or reset_metrics or tracker.device != device:
-            tracker = self._on_batch_tracker = MetricsTracker(self.compiled_metrics, device)
+            tracker = self._on_batch_tracker = MetricsTracker(self.compiled_metrics, device, self._accumulator_dtype)
         self.train(step is trainer.train_step)
         x, y, sample_weight = (map_structure(lambda t: None if t is None else t.to(device), t)
                                for t in (x, y, sample_weight))
@@ -663,7 +690,7 @@ class Model(Layer):
         self.train(False)
         device = self.device
         output = trainer.predict_step(self, map_structure(lambda t: t.to(device), x))
-        return map_structure(lambda t: t.cpu().numpy(), output)
+        return map_structure(backend.to_numpy, output)
 
     # ------------------------------------------------------------------ weights
     def _weight_tensors(self):
@@ -765,6 +792,12 @@ class _AddedMetric:
         value = self.model.__dict__["_graph_metric_values"][self.index]
         value = value.mean() if value.dim() else value
         return value.expand(batch_rows(y_pred))
+
+
+def _cast_input(x: torch.Tensor, wanted: torch.dtype) -> torch.Tensor:
+    if x.dtype == wanted or (x.is_floating_point() and mixed_precision.autocast_enabled(x.device)):
+        return x
+    return x.to(wanted)
 
 
 def _add_graph_metrics(model, compiled_metrics) -> None:

@@ -102,8 +102,13 @@ class Sequential(Functional):
         if not self.built:
             self.build((None,) + tuple(x.shape[1:]))
 
-    def _float_inputs(self) -> list[bool]:
-        return [True]  # integer images are cast to floatx on the device (Keras feeds them as floatx)
+    def _input_dtypes(self) -> list:
+        """The first layer's dtype (Keras 2.3.1 ``Sequential.add`` makes the model's ``Input`` with
+        ``first_layer.dtype``), or floatx while there is no layer or it is not a float type: integer images are
+        cast on the device."""
+        first = self.layers[0] if self.layers else None
+        dtype = backend.torch_dtype(first.dtype) if first is not None else backend.torch_floatx()
+        return [dtype if dtype.is_floating_point else backend.torch_floatx()]
 
     @property
     def input_names(self) -> list[str]:

@@ -25,6 +25,8 @@ class DataSpec:
     input_shapes: list
     output_names: list
     output_shapes: list
+    input_dtypes: list = field(default_factory=list)
+    target_dtypes: list = field(default_factory=list)
     output_losses: list = field(default_factory=list)
     sample_weight_mode: str | None = None
 
@@ -50,14 +52,21 @@ class BatchStandardizer:
         if not spec.several_inputs:
             if isinstance(x, dict):
                 x = _single_from_dict(x, spec.input_names[0], "x", caller)
-            tensor = args.to_tensor(x, "x", caller, allow_lazy=allow_lazy)
+            tensor = args.to_tensor(x, "x", caller, allow_lazy=allow_lazy, dtype=self._input_dtype(0))
             check_input_shape(tensor, spec.input_shapes[0], spec.input_names[0], caller)
             return tensor
         arrays = _per_name(x, spec.input_names, "x", "input", caller)
-        tensors = [args.to_tensor(a, f"x[{name!r}]", caller) for a, name in zip(arrays, spec.input_names)]
+        tensors = [args.to_tensor(a, f"x[{name!r}]", caller, dtype=self._input_dtype(i))
+                   for i, (a, name) in enumerate(zip(arrays, spec.input_names))]
         for tensor, shape, name in zip(tensors, spec.input_shapes, spec.input_names):
             check_input_shape(tensor, shape, name, caller)
         return tensors
+
+    def _input_dtype(self, index: int):
+        """Float data is fed in a float input's dtype; integer data keeps its own (cast on the device)."""
+        dtypes = self.spec.input_dtypes
+        dtype = dtypes[index] if dtypes else None
+        return dtype if dtype is not None and dtype.is_floating_point else None
 
     # ------------------------------------------------------------------ targets
     def targets(self, y, validate: bool = True):
@@ -74,7 +83,8 @@ class BatchStandardizer:
     def _target(self, y, index: int, arg_name: str, validate: bool) -> torch.Tensor:
         from kerasish import losses
         spec, caller = self.spec, self.caller
-        y = args.to_tensor(y, arg_name, caller)
+        target_dtype = spec.target_dtypes[index] if spec.target_dtypes else None
+        y = args.to_tensor(y, arg_name, caller, dtype=target_dtype)
         loss = spec.output_losses[index] if spec.output_losses else None
         output_shape = spec.output_shapes[index]
         if loss is not None and validate and output_shape is not None:
@@ -84,7 +94,7 @@ class BatchStandardizer:
         if output_shape is not None and y.dim() == 1 and len(output_shape) == 2:
             y = y.reshape(-1, 1)  # Keras expands (n,) targets to (n, 1)
         if not y.is_floating_point():
-            y = y.to(backend.torch_floatx())
+            y = y.to(target_dtype or backend.torch_floatx())
         if validate and output_shape is not None and tuple(y.shape[1:]) != tuple(output_shape[1:]):
             # Keras 2.3.1 standardize_input_data wording
             raise ValueError(f"{caller}: Error when checking target: expected {spec.output_names[index]} to have "
@@ -132,7 +142,7 @@ class BatchStandardizer:
         def prepare(raw):
             x, y, sample_weight = args.unpack_batch(raw, self.caller, need_targets)
             first = not checked
-            x = self.inputs(x) if first else _as_tensors(x, self.caller)
+            x = self.inputs(x) if first else _as_tensors(x, self.caller, self._input_dtype(0))
             if y is not None:
                 y = self.targets(y, validate=first)
                 sample_weight = self.sample_weights(sample_weight, y, class_weights)
@@ -156,12 +166,12 @@ def check_input_shape(x: torch.Tensor, expected, input_name: str, caller: str) -
                              f"{tuple(expected[1:])} but got array with shape {shape[1:]}")
 
 
-def _as_tensors(x, caller: str):
+def _as_tensors(x, caller: str, dtype=None):
     if isinstance(x, (list, tuple)) and len(x) > 1:
         return [args.to_tensor(a, "x", caller) for a in x]
     if isinstance(x, dict):
         return [args.to_tensor(a, "x", caller) for a in x.values()]
-    return args.to_tensor(x, "x", caller)
+    return args.to_tensor(x, "x", caller, dtype=dtype)
 
 
 def _to_device(t, device):
