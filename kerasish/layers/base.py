@@ -28,6 +28,7 @@ from kerasish import backend, initializers, mixed_precision
 from kerasish.layers import weight_layouts
 from kerasish.layers.keras_tensor import KerasTensor, any_symbolic, infer_outputs
 from kerasish.layers.node import Node
+from kerasish.utils.generic_utils import serialize_keras_object, to_snake_case  # noqa: F401 - re-exported
 from kerasish.utils.nest import flatten, map_structure
 
 KERAS = "keras"
@@ -40,12 +41,6 @@ def to_layout(x: torch.Tensor, current: str, wanted: str) -> torch.Tensor:
     if wanted == ANY or wanted == current or x.dim() < 3:
         return x
     return x.movedim(-1, 1) if wanted == CHANNELS_FIRST else x.movedim(1, -1)
-
-
-def to_snake_case(name: str) -> str:
-    """``MaxPooling2D`` -> ``max_pooling2d``, ``LeakyReLU`` -> ``leaky_re_lu`` (Keras generic_utils)."""
-    intermediate = re.sub("(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", intermediate).lower()
 
 
 def normalize_tuple(value, n: int, arg_name: str) -> tuple:
@@ -475,6 +470,19 @@ class Layer(nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
+
+
+def penalties_config(layer: Layer, weights: tuple[str, ...], activity: bool = True) -> dict:
+    """``{'<weight>_regularizer': ..., '<weight>_constraint': ...}`` from what ``set_weight_penalties``
+    resolved, serialised as Keras 2.3.1 writes them (``{'class_name': 'L1L2', 'config': {...}}``)."""
+    config = {}
+    for attr in weights:
+        regularizer, constraint = layer._weight_penalties.get(attr, (None, None))
+        config[f"{attr.replace('_kernel', '')}_regularizer"] = serialize_keras_object(regularizer)
+        config[f"{attr.replace('_kernel', '')}_constraint"] = serialize_keras_object(constraint)
+    if activity:
+        config["activity_regularizer"] = serialize_keras_object(layer.activity_regularizer)
+    return config
 
 
 def _weight_attribute(layer: nn.Module, name: str) -> str:

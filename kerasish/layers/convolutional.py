@@ -18,7 +18,8 @@ from torch import nn
 
 from kerasish import backend, initializers
 from kerasish.layers import weight_layouts
-from kerasish.layers.base import CHANNELS_FIRST, KERAS, InputSpec, Layer, normalize_tuple
+from kerasish.layers.base import (CHANNELS_FIRST, KERAS, InputSpec, Layer, normalize_tuple, penalties_config,
+                                  serialize_keras_object)
 from kerasish.layers.core import ActivatedLayer
 
 
@@ -117,28 +118,6 @@ def keras_shape_from_channel_first(shape: tuple, data_format: str) -> tuple:
 def layout_for(data_format: str) -> str:
     # channels_last inputs arrive with the channel axis moved to dim 1; channels_first ones already have it
     return CHANNELS_FIRST if data_format == "channels_last" else KERAS
-
-
-def serialize_keras_object(obj):
-    """An initializer/regularizer/constraint as Keras 2.3.1 ``serialize`` writes it into a layer config."""
-    if obj is None or isinstance(obj, (str, int, float, bool)):
-        return obj
-    if hasattr(obj, "get_config"):
-        return {"class_name": type(obj).__name__, "config": obj.get_config()}
-    return getattr(obj, "__name__", repr(obj))
-
-
-def penalties_config(layer: Layer, weights: tuple[str, ...], activity: bool = True) -> dict:
-    """``{'<weight>_regularizer': ..., '<weight>_constraint': ...}`` from what ``set_weight_penalties``
-    resolved, serialised as Keras 2.3.1 writes them (``{'class_name': 'L1L2', 'config': {...}}``)."""
-    config = {}
-    for attr in weights:
-        regularizer, constraint = layer._weight_penalties.get(attr, (None, None))
-        config[f"{attr.replace('_kernel', '')}_regularizer"] = serialize_keras_object(regularizer)
-        config[f"{attr.replace('_kernel', '')}_constraint"] = serialize_keras_object(constraint)
-    if activity:
-        config["activity_regularizer"] = serialize_keras_object(layer.activity_regularizer)
-    return config
 
 
 def positive_tuple(value, n: int, arg_name: str, layer_type: str) -> tuple:

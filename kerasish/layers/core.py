@@ -12,7 +12,7 @@ from torch import nn
 
 from kerasish import activations, backend, initializers
 from kerasish.layers import weight_layouts
-from kerasish.layers.base import ANY, KERAS, InputSpec, Layer
+from kerasish.layers.base import ANY, KERAS, InputSpec, Layer, penalties_config, serialize_keras_object
 
 
 class ActivatedLayer(Layer):
@@ -79,7 +79,6 @@ class Dense(ActivatedLayer):
         return F.linear(x, self.kernel, self.bias)
 
     def get_config(self):
-        from kerasish.layers.convolutional import penalties_config, serialize_keras_object
         config = {"units": self.units, "use_bias": self.use_bias,
                   "kernel_initializer": serialize_keras_object(self.kernel_initializer),
                   "bias_initializer": serialize_keras_object(self.bias_initializer)}
@@ -253,24 +252,25 @@ class Lambda(Layer):
         self.mask = mask
         self.supports_masking = mask is not None
         self._function_takes_mask = _takes_argument(function, "mask")
-        self._check_output_shape = False
 
     def build(self, input_shape):
-        self._check_output_shape = self.declared_output_shape is not None
-        self._built_input_shape = tuple(input_shape)
+        self._built_input_shape = input_shape if isinstance(input_shape, list) else tuple(input_shape)
 
     def call(self, x):
-        out = self.function(x, mask=None, **self.arguments) if self._function_takes_mask else \
+        return self.function(x, mask=None, **self.arguments) if self._function_takes_mask else \
             self.function(x, **self.arguments)
-        if self._check_output_shape:  # once, on the call that builds the model
-            self._check_output_shape = False
-            self._check_declared_shape(tuple(out.shape[1:]) if isinstance(out, torch.Tensor) else None)
-        return out
+
+    def _call_symbolic(self, inputs, args, kwargs):
+        # A declared output_shape must agree with what the function computes (checked when the graph is made)
+        outputs = super()._call_symbolic(inputs, args, kwargs)
+        if self.declared_output_shape is not None and isinstance(outputs, torch.Tensor):
+            self._check_declared_shape(tuple(outputs.shape[1:]))
+        return outputs
 
     def compute_output_shape(self, input_shape):
         """Keras 2.3.1: the declared ``output_shape`` (with the input's batch dimension in front), or what the
         ``output_shape`` function returns; without one, the shape of the function's output on zeros."""
-        input_shape = tuple(input_shape)
+        input_shape = input_shape if isinstance(input_shape, list) else tuple(input_shape)
         declared = self.declared_output_shape
         if declared is None:
             probe = torch.zeros((1,) + tuple(1 if d is None else d for d in input_shape[1:]))
@@ -360,7 +360,7 @@ class TorchModule(Layer):
 
 def _torch_module_name(module: nn.Module) -> str:
     from kerasish import backend
-    from kerasish.layers.base import to_snake_case
+    from kerasish.utils.generic_utils import to_snake_case
     prefix = to_snake_case(type(module).__name__)
     return f"{prefix}_{backend.get_uid(prefix)}"
 

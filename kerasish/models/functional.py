@@ -221,3 +221,6 @@ class Functional(Model):
     @property
     def output_names(self) -> list[str]:
         return [layer.name for layer in self.output_layers] if self.built else Model.output_names.fget(self)
+
+
+Model._functional_class = Functional

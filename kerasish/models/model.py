@@ -28,7 +28,6 @@ import warnings
 
 import numpy as np
 import torch
-from torch import nn
 
 from kerasish import activations, backend, distributed, mixed_precision
 from kerasish import optimizers as optimizers_module
@@ -56,11 +55,12 @@ class Model(Layer):
     """A model: ``Model(inputs, outputs)`` (the functional API), ``Sequential([...])``, or a subclass that makes
     its layers in ``__init__`` and uses them in ``call(inputs, training=None)``."""
 
+    _functional_class = None  # functional.py registers Functional: Model(inputs, outputs) makes one
+
     def __new__(cls, *args, **kwargs):
         # Keras: Model(inputs, outputs) makes a functional (graph) model; a subclass of Model is itself.
         if cls is Model and (args or {"inputs", "outputs", "input", "output"} & set(kwargs)):
-            from kerasish.models.functional import Functional
-            return super().__new__(Functional)
+            return super().__new__(Model._functional_class)
         return super().__new__(cls)
 
     def __init__(self, *args, name: str | None = None, **kwargs):
@@ -71,7 +71,7 @@ class Model(Layer):
         self._init_training_state()
 
     def _default_name(self) -> str:
-        from kerasish.layers.base import to_snake_case
+        from kerasish.utils.generic_utils import to_snake_case
         prefix = to_snake_case(type(self).__name__)
         return f"{prefix}_{backend.get_uid(prefix)}"
 
@@ -336,13 +336,6 @@ class Model(Layer):
         options = resolve_jit_compile(self._compile_args["jit_compile"], device)
         if options is not None and self._forward_impl is None:
             self._forward_impl = CompiledFunction(self._cast_and_run, options)
-
-    def _check_loss_scaling(self) -> None:
-        # torch's GradScaler unscales float32 gradients only ("Attempting to unscale FP16 gradients")
-        if self.dtype_policy.needs_loss_scaling and any(p.dtype == torch.float16 for p in self.parameters()):
-            raise ValueError(f"fit: dtype_policy={self.dtype_policy.name!r} keeps float32 weights and scales the "
-                             "loss, but this model has float16 weights (floatx 'float16' or a layer's dtype). "
-                             "Use one or the other: float32 weights with the policy, or float16 weights without it.")
 
     def _wrap_data_parallel(self) -> None:
         """torchrun: wrap the model in DistributedDataParallel for training, again whenever the trainable weights
