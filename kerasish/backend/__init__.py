@@ -1,7 +1,17 @@
 """The Keras 2 backend ``K`` on PyTorch: ``from kerasish import backend as K``.
 
-``config`` holds the process-wide settings (device, floatx, epsilon, image_data_format, layer-name counters)
-and reading/writing values; the functions of Keras 2.3.1's ``keras.backend`` are re-exported here by name.
+The functions of Keras 2.3.1's ``keras.backend``, with its argument names, axis conventions and defaults,
+operating on torch tensors (and NumPy arrays or Python numbers where Keras accepts them). By family:
+
+* ``config``     device, floatx, epsilon, image_data_format, layer-name counters, get/set_value
+* ``variables``  variables, constants, filled tensors, dtypes and shapes, in-place updates
+* ``random_ops`` seeded random tensors
+* ``math_ops``   reductions, elementwise maths, comparisons, ``dot``/``batch_dot``
+* ``shapes``     reshaping, joining, padding, repeating, indexing, resizing
+* ``nn``         activations, crossentropies, dropout, normalisation, convolutions, pooling, CTC
+* ``control``    learning phase, ``switch``/``in_train_phase``, ``gradients``, ``rnn``, ``map_fn``/folds
+* ``compat``     TensorFlow-only names: no-ops where eager PyTorch already complies, errors where nothing
+  corresponds (sessions, graphs)
 """
 from kerasish.backend.config import (
     DEVICE_ENV_VAR,
@@ -23,4 +33,103 @@ from kerasish.backend.config import (
     set_value,
     to_device,
     torch_floatx,
+)
+from kerasish.backend.math_ops import (
+    abs,
+    all,
+    any,
+    argmax,
+    argmin,
+    batch_dot,
+    clip,
+    cos,
+    cumprod,
+    cumsum,
+    dot,
+    equal,
+    exp,
+    greater,
+    greater_equal,
+    less,
+    less_equal,
+    log,
+    logsumexp,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    not_equal,
+    pow,
+    prod,
+    round,
+    sign,
+    sin,
+    sqrt,
+    square,
+    std,
+    sum,
+    var,
+)
+from kerasish.backend.random_ops import (
+    random_binomial,
+    random_normal,
+    random_normal_variable,
+    random_uniform,
+    random_uniform_variable,
+    truncated_normal,
+)
+from kerasish.backend.shapes import (
+    arange,
+    batch_flatten,
+    concatenate,
+    expand_dims,
+    flatten,
+    gather,
+    one_hot,
+    permute_dimensions,
+    repeat,
+    repeat_elements,
+    reshape,
+    resize_images,
+    resize_volumes,
+    reverse,
+    slice,
+    spatial_2d_padding,
+    spatial_3d_padding,
+    squeeze,
+    stack,
+    temporal_padding,
+    tile,
+    transpose,
+)
+from kerasish.backend.variables import (
+    batch_get_value,
+    batch_set_value,
+    cast,
+    cast_to_floatx,
+    constant,
+    dtype,
+    eye,
+    get_variable_shape,
+    identity,
+    int_shape,
+    is_keras_tensor,
+    is_sparse,
+    is_tensor,
+    is_variable,
+    moving_average_update,
+    ndim,
+    ones,
+    ones_like,
+    print_tensor,
+    shape,
+    size,
+    to_dense,
+    update,
+    update_add,
+    update_sub,
+    variable,
+    zeros,
+    zeros_like,
 )
