@@ -13,9 +13,21 @@ operating on torch tensors (and NumPy arrays or Python numbers where Keras accep
 * ``compat``     TensorFlow-only names: no-ops where eager PyTorch already complies, errors where nothing
   corresponds (sessions, graphs)
 """
+from kerasish.backend.compat import (
+    backend,
+    control_dependencies,
+    eager,
+    get_graph,
+    get_session,
+    image_dim_ordering,
+    manual_variable_initialization,
+    name_scope,
+    set_image_dim_ordering,
+    set_session,
+    symbolic,
+)
 from kerasish.backend.config import (
     DEVICE_ENV_VAR,
-    clear_session,
     count_params,
     epsilon,
     eval,
@@ -33,6 +45,21 @@ from kerasish.backend.config import (
     set_value,
     to_device,
     torch_floatx,
+)
+from kerasish.backend.control import (
+    clear_session,
+    foldl,
+    foldr,
+    gradients,
+    in_test_phase,
+    in_train_phase,
+    learning_phase,
+    learning_phase_scope,
+    map_fn,
+    rnn,
+    set_learning_phase,
+    stop_gradient,
+    switch,
 )
 from kerasish.backend.math_ops import (
     abs,
