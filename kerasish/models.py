@@ -39,6 +39,8 @@ class Sequential(nn.Module):
         self.name = name or f"sequential_{backend.get_uid('sequential')}"
         self._stack = nn.ModuleList()
         self.built = False
+        self._output_dtype: torch.dtype | None = None  # what the last layer returns, known once built
+        self._forward_input_dtype = backend.torch_floatx()  # _input_dtype as of the last build, read per batch
         self.optimizer = None
         self.compiled_loss: CompiledLoss | None = None
         self.compiled_metrics: CompiledMetrics | None = None
@@ -114,7 +116,8 @@ class Sequential(nn.Module):
         shape = (None,) + tuple(batch_input_shape[1:])
         device = self._current_device()
         was_training = self.training
-        x = torch.zeros((1,) + shape[1:], device=device)
+        self._forward_input_dtype = self._input_dtype
+        x = torch.zeros((1,) + shape[1:], device=device, dtype=self._forward_input_dtype)
         layout = KERAS
         with torch.no_grad():
             for layer in self._stack:
@@ -127,10 +130,19 @@ class Sequential(nn.Module):
                 x = layer(x)
                 shape = (None,) + tuple(to_layout(x, layout, KERAS).shape[1:])
                 layer.output_shape = shape
+        self._output_dtype = x.dtype
         self.train(was_training)
         self._batch_input_shape = (batch_input_shape[0],) + tuple(batch_input_shape[1:])
         self.built = True
         self._update_logits_path()
+
+    def _apply(self, fn, *args, **kwargs):
+        # torch's .to(dtype)/.double()/.half() change the layers' dtypes (see Layer._apply): infer the output's again
+        before = [layer.dtype for layer in self._stack]
+        result = super()._apply(fn, *args, **kwargs)
+        if self.built and [layer.dtype for layer in self._stack] != before:
+            self._build_layers(self._batch_input_shape)
+        return result
 
     def _current_device(self) -> torch.device:
         for tensor in itertools.chain(self.parameters(), self.buffers()):
@@ -168,15 +180,35 @@ class Sequential(nn.Module):
         return self._run_layers(x, logits=logits)
 
     def _run_layers(self, x: torch.Tensor, logits: bool) -> torch.Tensor:
-        if not x.is_floating_point():
-            x = x.to(backend.torch_floatx())  # integer images are cast on the device, batch by batch
+        wanted = self._forward_input_dtype
+        if x.dtype != wanted and not (x.is_floating_point() and mixed_precision.autocast_enabled(x.device)):
+            x = x.to(wanted)  # integer images are cast on the device, batch by batch
         layout = KERAS
         last = len(self._stack) - 1
         for i, layer in enumerate(self._stack):
             x = to_layout(x, layout, layer.input_layout)
             layout = layer.input_layout if layer.input_layout != "any" else layout
-            x = layer.call_pre_activation(x) if (logits and i == last) else layer(x)
+            x = layer.call_pre_activation(layer.cast_inputs(x)) if (logits and i == last) else layer(x)
         return to_layout(x, layout, KERAS)
+
+    @property
+    def _input_dtype(self) -> torch.dtype:
+        """The dtype inputs are cast to: the first layer's (Keras 2.3.1 ``Sequential.add`` makes the model's
+        ``Input`` with ``first_layer.dtype``), or floatx while there is no layer or it is not a float type."""
+        first = self._stack[0] if len(self._stack) else None
+        dtype = backend.torch_dtype(first.dtype) if first is not None else backend.torch_floatx()
+        return dtype if dtype.is_floating_point else backend.torch_floatx()
+
+    @property
+    def _target_dtype(self) -> torch.dtype:
+        """The dtype float targets are cast to: the model output's (Keras 2.3.1 ``compile`` makes each target
+        placeholder with ``K.dtype(output)``)."""
+        return self._output_dtype or backend.torch_floatx()
+
+    @property
+    def _accumulator_dtype(self) -> torch.dtype:
+        """The dtype of the loss and metric totals of an epoch (see ``MetricsTracker``)."""
+        return torch.float64 if self._output_dtype == torch.float64 else torch.float32
 
     def compute_output(self, x, training: bool, logits: bool | None = None):
         """The forward pass used by the loop: ``(output, is_logits)``. When the loss absorbs the final
@@ -201,7 +233,8 @@ class Sequential(nn.Module):
             and self.compiled_loss.absorbable_activation is not None
             and last.activation is getattr(activations, self.compiled_loss.absorbable_activation))
 
-    def add_regularization(self, loss: torch.Tensor, training: bool = True) -> torch.Tensor:
+    def add_regularization(self, loss: torch.Tensor) -> torch.Tensor:
+        """``loss`` plus the layers' weight penalties and the activity penalties of their last training call."""
         penalties = [p for layer in self._penalized_layers for p in layer.regularization_losses()]
         return loss + torch.stack(penalties).sum() if penalties else loss
 
@@ -287,6 +320,7 @@ class Sequential(nn.Module):
             self._update_logits_path()
             self._prepare_execution()
             if training:
+                self._check_loss_scaling()
                 self._bind_optimizer()
                 self._wrap_data_parallel()
 
@@ -298,6 +332,13 @@ class Sequential(nn.Module):
         options = resolve_jit_compile(self._compile_args["jit_compile"], device)
         if options is not None and self._forward_impl is None:
             self._forward_impl = CompiledFunction(self._run_layers, options)
+
+    def _check_loss_scaling(self) -> None:
+        # torch's GradScaler unscales float32 gradients only ("Attempting to unscale FP16 gradients")
+        if self.dtype_policy.needs_loss_scaling and any(p.dtype == torch.float16 for p in self.parameters()):
+            raise ValueError(f"fit: dtype_policy={self.dtype_policy.name!r} keeps float32 weights and scales the "
+                             "loss, but this model has float16 weights (floatx 'float16' or a layer's dtype). "
+                             "Use one or the other: float32 weights with the policy, or float16 weights without it.")
 
     def _wrap_data_parallel(self) -> None:
         """torchrun: wrap the model in DistributedDataParallel for training, again whenever the trainable weights
@@ -344,7 +385,7 @@ class Sequential(nn.Module):
 
     def _standardize_targets(self, y, caller: str, validate: bool = True) -> torch.Tensor:
         from kerasish import losses
-        y = args.to_tensor(y, "y", caller)
+        y = args.to_tensor(y, "y", caller, dtype=self._target_dtype)
         output_shape = self.output_shape
         if validate:
             losses.validate_targets(self.compiled_loss.fn, y, output_shape[1:])
@@ -353,7 +394,7 @@ class Sequential(nn.Module):
         if y.dim() == 1 and len(output_shape) == 2:
             y = y.reshape(-1, 1)  # Keras expands (n,) targets to (n, 1)
         if not y.is_floating_point():
-            y = y.to(backend.torch_floatx())
+            y = y.to(self._target_dtype)
         if validate and tuple(y.shape[1:]) != tuple(output_shape[1:]):
             raise ValueError(f"{caller}: Error when checking target: expected {self.layers[-1].name} to have shape "
                              f"{tuple(output_shape[1:])} but got array with shape {tuple(y.shape[1:])}")
@@ -362,7 +403,7 @@ class Sequential(nn.Module):
     def _standardize_xy(self, x, y, sample_weight, class_weight, caller: str, training: bool = False):
         if x is None:
             raise ValueError(f"{caller}: x is required; received None.")
-        x = args.to_tensor(x, "x", caller, allow_lazy=True)
+        x = args.to_tensor(x, "x", caller, allow_lazy=True, dtype=self._input_dtype)
         if y is None:
             raise ValueError(f"{caller}: y is required with array inputs; received None.")
         args.check_same_length(caller, x, y, sample_weight)
@@ -401,7 +442,7 @@ class Sequential(nn.Module):
         first = None
         if not self.built or self.device != backend.get_device() or (training and self._bound_to is None):
             first, raw_x = self._peek(source, caller, need_targets)
-            self._prepare(args.to_tensor(raw_x, "x", caller), training)
+            self._prepare(args.to_tensor(raw_x, "x", caller, dtype=self._input_dtype), training)
         adapter = get_stream_adapter(
             source, prepare=self._batch_preparer(caller, need_targets, args.class_weights_from(class_weight, caller)),
             device=self.device, shuffle=shuffle, seed=self._seed(), workers=workers,
@@ -432,7 +473,7 @@ class Sequential(nn.Module):
 
         def prepare(raw):
             x, y, sample_weight = args.unpack_batch(raw, caller, need_targets)
-            x = args.to_tensor(x, "x", caller)
+            x = args.to_tensor(x, "x", caller, dtype=self._input_dtype)
             first = not checked
             if first:
                 self._check_input(x, caller)
@@ -610,7 +651,7 @@ class Sequential(nn.Module):
         verbose = _rank_verbosity(args.check_verbose(verbose, caller))
         steps = args.check_positive_int(steps, "steps", caller, allow_none=True)
         callback_list = _user_callbacks(callbacks, caller)
-        x = args.to_tensor(x, "x", caller, allow_lazy=True)
+        x = args.to_tensor(x, "x", caller, allow_lazy=True, dtype=self._input_dtype)
         args.check_same_length(caller, x)
         self._check_input(x, caller)
         self._ensure_built_for(x)
@@ -651,7 +692,7 @@ class Sequential(nn.Module):
         device = self.device
         tracker = self._on_batch_tracker
         if tracker is None or reset_metrics or tracker.device != device:
-            tracker = self._on_batch_tracker = MetricsTracker(self.compiled_metrics, device)
+            tracker = self._on_batch_tracker = MetricsTracker(self.compiled_metrics, device, self._accumulator_dtype)
         self.train(step is trainer.train_step)
         step(self, x.to(device), y.to(device), None if sample_weight is None else sample_weight.to(device), tracker)
         self.train(False)
@@ -662,12 +703,12 @@ class Sequential(nn.Module):
         return values[0] if len(values) == 1 else values
 
     def predict_on_batch(self, x) -> np.ndarray:
-        x = args.to_tensor(x, "x", "predict_on_batch")
+        x = args.to_tensor(x, "x", "predict_on_batch", dtype=self._input_dtype)
         self._check_input(x, "predict_on_batch")
         self._ensure_built_for(x)
         self.to(backend.get_device())
         self.train(False)
-        return trainer.predict_step(self, x.to(self.device)).cpu().numpy()
+        return backend.to_numpy(trainer.predict_step(self, x.to(self.device)))
 
     def predict_proba(self, x, batch_size=32, verbose=0) -> np.ndarray:
         """Keras 2.3.1 Sequential.predict_proba: predict, warning when outputs are not probabilities."""

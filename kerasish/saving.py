@@ -108,7 +108,8 @@ def load_model(filepath, custom_objects=None, compile: bool = True):
     ``TorchModule``'s module may also be keyed by the layer's name).
 
     The weights and the optimizer state are restored exactly; the model gets back its shuffle seed, so
-    ``fit(..., initial_epoch=k)`` visits the data in the order an uninterrupted run would. Loading never
+    ``fit(..., initial_epoch=k)`` visits the data in the order an uninterrupted run would, and seeded
+    ``Dropout`` layers get back their own generators' state (files saved with the optimizer). Loading never
     changes the global random state; for dropout masks identical to an uninterrupted run, call
     ``restore_rng_state(filepath)`` as well (``BackupAndRestore`` does both).
 
@@ -132,6 +133,7 @@ def load_model(filepath, custom_objects=None, compile: bool = True):
     _load_weights_by_order(model, _saved_layers(document, tensors, path), path, "load_model")
     training_state = _decode_tree(document.get("training_state"), tensors, path) or {}
     _restore_shuffle_seed(model, training_state, path)
+    _restore_layer_random_states(model, training_state.get("layer_rng"), path)
     if not compile:
         return model
     training_config = document.get("training_config")
@@ -326,6 +328,7 @@ def restore_training_backup(model, filepath) -> tuple[int, int | None]:
         raise ValueError(f"BackupAndRestore: the backup {path!r} does not fit this model and optimizer ({err}). "
                          "The backup belongs to another training; delete it to start afresh.") from None
     _restore_shuffle_seed(model, state, path)
+    _restore_layer_random_states(model, state.get("layer_rng"), path)
     set_rng_state(state["rng"], path)
     step = state.get("step")
     return state["epoch"], step if isinstance(step, int) else None
@@ -395,6 +398,9 @@ def _model_document(model, include_optimizer: bool, with_training_config: bool =
                     optimizer_state = {**optimizer_state, "kerasish_grad_scaler": scaler_state}
                 document["optimizer_state"] = _encode_tree(optimizer_state, tensors, "optimizer")
         training_state["rng"] = get_rng_state()
+        layer_rng = _layer_random_states(model)
+        if layer_rng:  # seeded Dropout layers' own generators
+            training_state["layer_rng"] = layer_rng
     training_state.update(extra_state or {})
     document["training_state"] = _encode_tree(training_state, tensors, "training_state")
     return document, tensors
@@ -532,9 +538,25 @@ def _lambda_from_config(config: dict, custom_objects: dict):
             f"(or keyed by the layer name, {name!r}).")
     output_shape = config.get("output_shape")
     if config.get("output_shape_type") == "function":
-        output_shape = custom_objects.get(output_shape)
+        output_shape = _lambda_helper_function(custom_objects, output_shape, name, "output_shape")
+    mask = config.get("mask")
+    if config.get("mask_type") == "function":
+        mask = _lambda_helper_function(custom_objects, mask, name, "mask")
+    elif mask is not None:
+        mask = torch.tensor(mask)
     kwargs = {k: config[k] for k in ("name", "trainable", "dtype", "batch_input_shape") if k in config}
-    return Lambda(function, output_shape=output_shape, arguments=config.get("arguments"), **kwargs)
+    return Lambda(function, output_shape=output_shape, mask=mask, arguments=config.get("arguments"), **kwargs)
+
+
+def _lambda_helper_function(custom_objects: dict, function_name, layer_name, argument: str):
+    """A Lambda's ``output_shape`` or ``mask`` function, by the name its config records, from custom_objects."""
+    function = custom_objects.get(function_name) if isinstance(function_name, str) else None
+    if not callable(function):
+        raise ValueError(
+            f"Layer {layer_name!r} is a Lambda layer whose {argument} is a function ({function_name!r}), which "
+            f"kerasish never stores in a file. Pass it when loading: custom_objects={{{function_name!r}: "
+            f"{function_name if _is_identifier(function_name) else 'fn'}}}.")
+    return function
 
 
 def _torch_module_from_config(config: dict, custom_objects: dict):
@@ -651,6 +673,33 @@ def _restore_shuffle_seed(model, training_state: dict, path: str) -> None:
         if not isinstance(seed, int) or isinstance(seed, bool):
             raise UnreadableFileError(f"{path!r}: the recorded shuffle seed is corrupt ({seed!r}).")
         model._shuffle_seed = seed
+
+
+def _layer_random_states(model) -> list:
+    """Per layer, in order (as weights are restored by order), the ``{device: generator state}`` of the layers
+    that draw from their own seeded generator (``{}`` for the others); empty when no layer does."""
+    states = [layer.random_state() if hasattr(layer, "random_state") else {} for layer in model.layers]
+    return states if any(states) else []
+
+
+def _restore_layer_random_states(model, states, path: str) -> None:
+    """Puts back what ``_layer_random_states`` recorded: the model continues each seeded layer's mask
+    sequence where the saved one was, as it continues the data order with the shuffle seed."""
+    if not states:
+        return
+    layers = model.layers
+    if not isinstance(states, list) or len(states) != len(layers):
+        raise UnreadableFileError(f"{path!r}: the recorded random state of the layers is corrupt or belongs to "
+                                  "another model.")
+    for layer, layer_states in zip(layers, states):
+        if not layer_states or not hasattr(layer, "set_random_state"):
+            continue
+        try:
+            checked = {str(device): _checked_tensor(state, torch.uint8) for device, state in layer_states.items()}
+            layer.set_random_state(checked)
+        except (AttributeError, TypeError, ValueError, RuntimeError) as err:
+            raise UnreadableFileError(f"{path!r}: the recorded random state of layer {layer.name!r} is corrupt "
+                                      f"({err}).") from None
 
 
 def _load_optimizer_state(model, state: dict) -> None:

@@ -43,7 +43,10 @@ from kerasish.backend.config import (
     set_floatx,
     set_image_data_format,
     set_value,
+    standardize_dtype,
     to_device,
+    to_numpy,
+    torch_dtype,
     torch_floatx,
 )
 from kerasish.backend.control import (

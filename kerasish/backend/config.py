@@ -81,10 +81,13 @@ def set_epsilon(value: float) -> None:
 
 
 def floatx() -> str:
+    """The default float type: the dtype of the weights of layers created from now on, of inputs and targets."""
     return _FLOATX
 
 
 def set_floatx(value: str) -> None:
+    """Set the default float type. As in Keras 2.3.1, it applies to layers created afterwards (a layer reads
+    it in its constructor; ``Dense(3, dtype='float64')`` overrides it for one layer)."""
     global _FLOATX
     if value not in ("float16", "bfloat16", "float32", "float64"):
         raise ValueError(f"set_floatx: expected one of 'float16', 'bfloat16', 'float32', 'float64'; received {value!r}.")
@@ -93,6 +96,38 @@ def set_floatx(value: str) -> None:
 
 def torch_floatx() -> torch.dtype:
     return getattr(torch, _FLOATX)
+
+
+def standardize_dtype(dtype, arg_name: str = "dtype") -> str:
+    """A dtype given as a name (``'float64'``, ``'double'``), a torch or a NumPy dtype, as its Keras name
+    (``'float64'``)."""
+    if isinstance(dtype, torch.dtype):
+        resolved = dtype
+    else:
+        name = dtype if isinstance(dtype, str) else None
+        if isinstance(dtype, (np.dtype, type)):
+            try:
+                name = np.dtype(dtype).name
+            except TypeError:
+                name = None
+        resolved = getattr(torch, name, None) if name else None
+    if not isinstance(resolved, torch.dtype):
+        raise ValueError(f"{arg_name}: expected a dtype such as 'float32' or 'float64' (a name, a torch or a NumPy "
+                         f"dtype); received {dtype!r}.")
+    return str(resolved).replace("torch.", "")
+
+
+def torch_dtype(name: str) -> torch.dtype:
+    """The torch dtype of a Keras dtype name (``'float64'`` -> ``torch.float64``)."""
+    return getattr(torch, standardize_dtype(name))
+
+
+def to_numpy(t: torch.Tensor) -> np.ndarray:
+    """A tensor's values as a NumPy array of its dtype; bfloat16, which NumPy lacks, as float32."""
+    t = t.detach()
+    if t.dtype == torch.bfloat16:
+        t = t.float()
+    return t.cpu().numpy()
 
 
 def image_data_format() -> str:

@@ -15,31 +15,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from kerasish.backend.config import floatx, get_device, get_value, set_value, torch_floatx
+from kerasish.backend.config import (floatx, get_device, get_value, set_value, standardize_dtype, torch_dtype,
+                                     torch_floatx)
 
 
 # ---------------------------------------------------------------- conversions shared by the backend modules
 def as_torch_dtype(dtype) -> torch.dtype:
     """A Keras dtype (``'float32'``, ``'int64'``, ``'bool'``, a NumPy or torch dtype; ``None``: floatx)."""
-    if dtype is None:
-        return torch_floatx()
-    if isinstance(dtype, torch.dtype):
-        return dtype
-    name = dtype if isinstance(dtype, str) else None
-    if name is None:
-        try:
-            name = np.dtype(dtype).name
-        except TypeError:
-            name = None
-    candidate = getattr(torch, name.replace("torch.", ""), None) if name else None
-    if not isinstance(candidate, torch.dtype):
-        raise ValueError(f"dtype: expected a dtype name such as 'float32', 'int64' or 'bool', a NumPy or a torch "
-                         f"dtype; received {dtype!r}.")
-    return candidate
-
-
-def dtype_name(dtype: torch.dtype) -> str:
-    return str(dtype).replace("torch.", "")
+    return torch_floatx() if dtype is None else torch_dtype(dtype)
 
 
 def to_tensor(x, dtype=None, device=None) -> torch.Tensor:
@@ -189,7 +172,7 @@ def cast_to_floatx(x):
 def dtype(x) -> str:
     """The dtype's name: ``'float32'``, ``'int64'``..."""
     if isinstance(x, torch.Tensor):
-        return dtype_name(x.dtype)
+        return standardize_dtype(x.dtype)
     if isinstance(x, (np.ndarray, np.generic)):
         return x.dtype.name
     raise TypeError(f"dtype: expected a tensor, variable or NumPy array; received {type(x).__name__}.")

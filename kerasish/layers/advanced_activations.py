@@ -155,7 +155,7 @@ class PReLU(Layer):
         if any(d is None for d in param_shape):
             raise ValueError(f"{self.name}: every non-shared axis needs a defined size; received input shape "
                              f"{tuple(input_shape)} with shared_axes={self.shared_axes}.")
-        self.alpha = nn.Parameter(self.alpha_initializer(tuple(param_shape)))
+        self.alpha = nn.Parameter(self.initial_value(self.alpha_initializer, tuple(param_shape)))
 
     def keras_weight_specs(self):
         return [("alpha", weight_layouts.SAME)]

@@ -16,13 +16,14 @@ view whose memory is torch's ``channels_last`` format, which the conv kernels ke
 """
 from __future__ import annotations
 
+import itertools
 import re
 
 import numpy as np
 import torch
 from torch import nn
 
-from kerasish import backend
+from kerasish import backend, initializers, mixed_precision
 from kerasish.layers import weight_layouts
 
 KERAS = "keras"
@@ -64,8 +65,14 @@ class Layer(nn.Module):
     """Base of every kerasish layer.
 
     Subclasses implement ``build(input_shape)`` (create parameters from the Keras-layout input shape,
-    batch dimension ``None``) and ``call(x)`` on tensors in ``self.input_layout``. Parameters that have a
-    Keras twin are listed by ``keras_weight_specs()`` in Keras's weight order.
+    batch dimension ``None``, with ``initial_value``) and ``call(x)`` on tensors in ``self.input_layout``.
+    Parameters that have a Keras twin are listed by ``keras_weight_specs()`` in Keras's weight order.
+
+    dtype: ``dtype=`` or else ``backend.floatx()`` when the layer is constructed is the dtype of its weights
+    (Keras 2.3.1 ``Layer.__init__`` and ``add_weight``). A layer with floating weights computes in their
+    dtype: floating inputs of another dtype are cast to it. Keras 2.3.1 has no such cast (TensorFlow refuses
+    ``float32 @ float64``, so a model mixing layer dtypes fails to build there); tf.keras's layers cast their
+    inputs the same way. A layer without weights computes in its input's dtype, as in Keras 2.3.1.
     """
 
     input_layout = KERAS
@@ -80,7 +87,10 @@ class Layer(nn.Module):
         prefix = to_snake_case(type(self).__name__)
         self.name = name if name else f"{prefix}_{backend.get_uid(prefix)}"
         self.batch_input_shape = _batch_input_shape_from(kwargs, type(self).__name__)
-        self.dtype = kwargs.get("dtype") or backend.floatx()
+        dtype = kwargs.get("dtype")
+        self.dtype = (backend.floatx() if dtype is None
+                      else backend.standardize_dtype(dtype, f"{type(self).__name__}: dtype"))
+        self._compute_dtype: torch.dtype | None = None  # its weights' dtype once built (None: no weights)
         self._initial_weights = kwargs.get("weights")
         self._trainable = bool(kwargs.get("trainable", True))
         self.built = False
@@ -100,15 +110,44 @@ class Layer(nn.Module):
             self.build(tuple(input_shape))
             self.built = True
             self._apply_trainable()
+            self._follow_weights_dtype()
             if self._initial_weights is not None:
                 self.set_weights(self._initial_weights)
                 self._initial_weights = None
+
+    def initial_value(self, initializer, shape: tuple, layout: weight_layouts.WeightLayout = weight_layouts.SAME):
+        """A new weight's value: ``initializer`` called with the Keras-layout ``shape`` and this layer's dtype
+        (Keras 2.3.1 ``add_weight``), returned in torch layout."""
+        value = initializers.initial_value(initializer, shape, backend.torch_dtype(self.dtype))
+        return layout.from_keras(value).contiguous()
+
+    def _follow_weights_dtype(self) -> None:
+        """The layer computes in its floating weights' dtype, and that is its ``dtype`` (no change without them)."""
+        self._compute_dtype = next((t.dtype for t in itertools.chain(self.parameters(), self.buffers())
+                                    if t.is_floating_point()), None)
+        if self._compute_dtype is not None:
+            self.dtype = backend.standardize_dtype(self._compute_dtype)
+
+    def _apply(self, fn, *args, **kwargs):
+        # torch's .to(dtype)/.double()/.half() convert the weights through here: the dtype follows them
+        result = super()._apply(fn, *args, **kwargs)
+        self._follow_weights_dtype()
+        return result
+
+    def cast_inputs(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` in the dtype this layer computes in (see the class docstring). Under ``torch.autocast`` (a mixed
+        precision policy) autocast chooses the dtypes, so nothing is cast here."""
+        wanted = self._compute_dtype
+        if wanted is None or x.dtype == wanted or not x.is_floating_point() \
+                or mixed_precision.autocast_enabled(x.device):
+            return x
+        return x.to(wanted)
 
     def call(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError(f"{type(self).__name__} must implement call(x)")
 
     def forward(self, x):
-        out = self.call(x)
+        out = self.call(self.cast_inputs(x))
         if self.activity_regularizer is not None and self.training:
             self._activity_penalty = self.activity_regularizer(out)
         return out
@@ -186,8 +225,9 @@ class Layer(nn.Module):
         return [t for t in self.weights if not (isinstance(t, nn.Parameter) and t.requires_grad)]
 
     def get_weights(self) -> list[np.ndarray]:
-        """The layer's weights as NumPy arrays in Keras layouts (Dense kernel ``(in, out)`` ...)."""
-        return [layout.to_keras(t.detach()).cpu().numpy().copy() for t, layout in self._weight_tensors()]
+        """The layer's weights as NumPy arrays in Keras layouts (Dense kernel ``(in, out)`` ...), each of its
+        weight's dtype (bfloat16, which NumPy lacks, as float32)."""
+        return [backend.to_numpy(layout.to_keras(t.detach())).copy() for t, layout in self._weight_tensors()]
 
     def set_weights(self, weights) -> None:
         """Set the weights from NumPy arrays in Keras layouts; shapes are checked before anything changes."""

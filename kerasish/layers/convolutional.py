@@ -190,9 +190,10 @@ class _Conv(ActivatedLayer):
     def build(self, input_shape):
         in_channels = self._input_channels(input_shape)
         self._check_output(input_shape)
-        kernel = self.kernel_initializer(self.kernel_size + (in_channels, self.filters))
-        self.kernel = nn.Parameter(weight_layouts.CONV_KERNEL.from_keras(kernel).contiguous())
-        self.bias = nn.Parameter(self.bias_initializer((self.filters,))) if self.use_bias else None
+        kernel_shape = self.kernel_size + (in_channels, self.filters)
+        self.kernel = nn.Parameter(self.initial_value(self.kernel_initializer, kernel_shape,
+                                                      weight_layouts.CONV_KERNEL))
+        self.bias = nn.Parameter(self.initial_value(self.bias_initializer, (self.filters,))) if self.use_bias else None
 
     def keras_weight_specs(self):
         specs = [("kernel", weight_layouts.CONV_KERNEL)]
@@ -303,9 +304,10 @@ class Conv2DTranspose(Conv2D):
 
     def build(self, input_shape):
         in_channels = self._input_channels(input_shape)
-        kernel = self.kernel_initializer(self.kernel_size + (self.filters, in_channels))
-        self.kernel = nn.Parameter(weight_layouts.CONV_KERNEL.from_keras(kernel).contiguous())
-        self.bias = nn.Parameter(self.bias_initializer((self.filters,))) if self.use_bias else None
+        kernel_shape = self.kernel_size + (self.filters, in_channels)
+        self.kernel = nn.Parameter(self.initial_value(self.kernel_initializer, kernel_shape,
+                                                      weight_layouts.CONV_KERNEL))
+        self.bias = nn.Parameter(self.initial_value(self.bias_initializer, (self.filters,))) if self.use_bias else None
 
     def call_pre_activation(self, x):
         # x: (n, in, h, w) -> (n, filters, out_h, out_w)
@@ -351,11 +353,13 @@ class SeparableConv2D(Conv2D):
     def build(self, input_shape):
         in_channels = self._input_channels(input_shape)
         self._check_output(input_shape)
-        depthwise = self.depthwise_initializer(self.kernel_size + (in_channels, self.depth_multiplier))
-        pointwise = self.pointwise_initializer((1, 1, in_channels * self.depth_multiplier, self.filters))
-        self.depthwise_kernel = nn.Parameter(self.depthwise_layout.from_keras(depthwise).contiguous())
-        self.pointwise_kernel = nn.Parameter(weight_layouts.CONV_KERNEL.from_keras(pointwise).contiguous())
-        self.bias = nn.Parameter(self.bias_initializer((self.filters,))) if self.use_bias else None
+        depthwise_shape = self.kernel_size + (in_channels, self.depth_multiplier)
+        pointwise_shape = (1, 1, in_channels * self.depth_multiplier, self.filters)
+        self.depthwise_kernel = nn.Parameter(self.initial_value(self.depthwise_initializer, depthwise_shape,
+                                                                self.depthwise_layout))
+        self.pointwise_kernel = nn.Parameter(self.initial_value(self.pointwise_initializer, pointwise_shape,
+                                                                weight_layouts.CONV_KERNEL))
+        self.bias = nn.Parameter(self.initial_value(self.bias_initializer, (self.filters,))) if self.use_bias else None
 
     def keras_weight_specs(self):
         specs = [("depthwise_kernel", self.depthwise_layout), ("pointwise_kernel", weight_layouts.CONV_KERNEL)]

@@ -74,10 +74,10 @@ class BatchNormalization(Layer):
         else:
             self.input_layout, self._feature_dim = KERAS, axis
         shape = (int(dim),)
-        self.gamma = nn.Parameter(self.gamma_initializer(shape)) if self.scale else None
-        self.beta = nn.Parameter(self.beta_initializer(shape)) if self.center else None
-        self.register_buffer("moving_mean", self.moving_mean_initializer(shape))
-        self.register_buffer("moving_variance", self.moving_variance_initializer(shape))
+        self.gamma = nn.Parameter(self.initial_value(self.gamma_initializer, shape)) if self.scale else None
+        self.beta = nn.Parameter(self.initial_value(self.beta_initializer, shape)) if self.center else None
+        self.register_buffer("moving_mean", self.initial_value(self.moving_mean_initializer, shape))
+        self.register_buffer("moving_variance", self.initial_value(self.moving_variance_initializer, shape))
 
     def keras_weight_specs(self):
         names = (["gamma"] if self.scale else []) + (["beta"] if self.center else [])

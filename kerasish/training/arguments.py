@@ -16,16 +16,18 @@ from kerasish import backend
 from kerasish.training.data_adapters.lazy_arrays import LazyRows, is_lazy_array
 
 
-def to_tensor(data, arg_name: str, caller: str, allow_lazy: bool = False):
+def to_tensor(data, arg_name: str, caller: str, allow_lazy: bool = False, dtype: torch.dtype | None = None):
     """NumPy array, torch tensor, or list (of numbers, or holding one array) -> a torch tensor.
 
-    NumPy data is shared, not copied, when its dtype allows; float64 becomes float32 (Keras casts inputs to
-    floatx). Integer and boolean inputs keep their dtype here and are cast per batch on the device, which
-    keeps e.g. uint8 images four times smaller in memory. With ``allow_lazy``, memory maps and HDF5-like arrays
-    become ``LazyRows`` that are read batch by batch.
+    NumPy data is shared, not copied, when its dtype allows; float data of another type than ``dtype`` (default
+    floatx) is cast to it (Keras feeds inputs to placeholders of the model's input and output dtypes: float64
+    arrays become float32 for a float32 model). Integer and boolean inputs keep their dtype here and are cast
+    per batch on the device, which keeps e.g. uint8 images four times smaller in memory. With ``allow_lazy``,
+    memory maps and HDF5-like arrays become ``LazyRows`` that are read batch by batch.
     """
+    dtype = dtype or backend.torch_floatx()
     if allow_lazy and is_lazy_array(data):
-        return LazyRows(data)
+        return LazyRows(data, dtype=dtype)
     if isinstance(data, (list, tuple)) and len(data) == 1 and _is_array_like(data[0]):
         data = data[0]
     elif isinstance(data, (list, tuple)) and data and all(_is_array_like(d) for d in data):
@@ -44,8 +46,8 @@ def to_tensor(data, arg_name: str, caller: str, allow_lazy: bool = False):
         if not array.flags.writeable or not array.flags.c_contiguous:
             array = np.ascontiguousarray(array) if array.flags.writeable else np.array(array)
         tensor = torch.from_numpy(array)
-    if tensor.is_floating_point() and tensor.dtype != backend.torch_floatx():
-        tensor = tensor.to(backend.torch_floatx())
+    if tensor.is_floating_point() and tensor.dtype != dtype:
+        tensor = tensor.to(dtype)
     if tensor.dim() == 0:
         raise ValueError(f"{caller}: {arg_name} must have a batch dimension; received a scalar.")
     return tensor
@@ -165,12 +167,17 @@ def check_validation_freq(validation_freq, caller: str):
 def reject_unknown_kwargs(kwargs: dict, accepted: list[str], caller: str) -> None:
     if not kwargs:
         return
-    hints = []
-    for key in kwargs:
-        close = difflib.get_close_matches(key, accepted, n=1)
-        hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
     # Keras 2.3.1: TypeError('Unrecognized keyword arguments: ...')
-    raise TypeError(f"{caller}: Unrecognized keyword arguments: {', '.join(hints)}.")
+    raise TypeError(f"{caller}: Unrecognized keyword arguments: {describe_unknown_kwargs(kwargs, accepted)}.")
+
+
+def describe_unknown_kwargs(keys, accepted) -> str:
+    """``"'lr_rate' (did you mean 'lr'?), 'foo'"``: each unknown keyword, with the closest accepted one."""
+    hints = []
+    for key in keys:
+        close = difflib.get_close_matches(key, list(accepted), n=1)
+        hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return ", ".join(hints)
 
 
 # ---------------------------------------------------------------------------- generators

@@ -88,10 +88,10 @@ class CompiledMetrics:
                 # Keras: sum(v * w) / sum(w) over the weighted elements; (N, T) values with (N,) weights are
                 # averaged over T first, (N, T) weights weight every element.
                 values = _mean_to_rank(values, sample_weight.dim())
-                sums.append((values * sample_weight).sum().to(torch.float32))
-                weight_sums.append(sample_weight.sum().to(torch.float32))
+                sums.append((values * sample_weight).sum())
+                weight_sums.append(sample_weight.sum())
                 continue
-            sums.append(_mean_to_rank(values, 1).sum().to(torch.float32))
+            sums.append(_mean_to_rank(values, 1).sum())
             if weighted:  # no weights given: every sample counts once (a fill, not a host->device copy)
                 weight_sums.append(torch.full((), float(len(values)), device=values.device))
         return sums, weight_sums
@@ -105,13 +105,18 @@ def _mean_to_rank(values: torch.Tensor, rank: int) -> torch.Tensor:
 
 class MetricsTracker:
     """Running epoch totals of the loss (weighted by batch size, as Keras's BaseLogger averages it) and of
-    each metric (total / count, as Keras's stateful metrics). All on the device, updated without syncs."""
+    each metric (total / count, as Keras's stateful metrics). All on the device, updated without syncs.
 
-    def __init__(self, compiled_metrics: CompiledMetrics | None, device: torch.device):
+    ``dtype``: the totals' type: float64 for a float64 model (Keras 2.3.1's BaseLogger sums the float64 values of
+    such a model), else float32 (also for half precision models, whose sums would round away in float16)."""
+
+    def __init__(self, compiled_metrics: CompiledMetrics | None, device: torch.device,
+                 dtype: torch.dtype = torch.float32):
         self.compiled_metrics = compiled_metrics
         self.names = ["loss"] + (compiled_metrics.names if compiled_metrics else [])
         self.weighted = [False] + [w for _, _, w in (compiled_metrics.entries if compiled_metrics else [])]
         self.device = device
+        self.dtype = dtype
         self.reset()
 
     @property
@@ -119,8 +124,8 @@ class MetricsTracker:
         return len(self.names) > 1
 
     def reset(self) -> None:
-        self.sums = torch.zeros(len(self.names), device=self.device, dtype=torch.float32)
-        self.weight_sums = torch.zeros(len(self.names), device=self.device, dtype=torch.float32)
+        self.sums = torch.zeros(len(self.names), device=self.device, dtype=self.dtype)
+        self.weight_sums = torch.zeros(len(self.names), device=self.device, dtype=self.dtype)
         self.samples_seen = 0
         self.last_loss: torch.Tensor | None = None
         self.last_size = 0
@@ -132,17 +137,17 @@ class MetricsTracker:
         if batch_size == 0:  # a replica's empty batch (torchrun): nothing to count, and its mean loss is 0/0
             self.last_loss = None
             return
-        loss = loss.detach().to(torch.float32)
+        loss = loss.detach().to(self.dtype)
         self.last_loss = loss
         self.samples_seen += batch_size
         if self.compiled_metrics is None or not self.compiled_metrics.entries:
             self.sums[0] += loss * batch_size
             return
         sums, weight_sums = self.compiled_metrics.batch_values(y_true, y_pred, sample_weight)
-        self.sums += torch.stack([loss * batch_size] + [s.to(torch.float32) for s in sums])
+        self.sums += torch.stack([loss * batch_size] + [s.to(self.dtype) for s in sums])
         if weight_sums:
             # Weighted metrics come last (compile lists them after the plain ones): a slice, no index tensor.
-            self.weight_sums[-len(weight_sums):] += torch.stack([w.to(torch.float32) for w in weight_sums])
+            self.weight_sums[-len(weight_sums):] += torch.stack([w.to(self.dtype) for w in weight_sums])
 
     def results(self, local: bool = False) -> dict[str, float]:
         """Epoch-so-far values, read from the device in one transfer (a host sync).
@@ -153,7 +158,7 @@ class MetricsTracker:
         if local or not distributed.is_distributed():
             return self._averages(self.sums, self.weight_sums, self.samples_seen)
         n = len(self.names)
-        seen = torch.full((1,), float(self.samples_seen), device=self.device)
+        seen = torch.full((1,), float(self.samples_seen), device=self.device, dtype=self.dtype)
         totals = distributed.all_reduce_sum(torch.cat([self.sums, self.weight_sums, seen]))
         return self._averages(totals[:n], totals[n:2 * n], int(totals[2 * n].item()))
 
@@ -171,10 +176,10 @@ class MetricsTracker:
         if local or not distributed.is_distributed():
             return float(self.last_loss) if self.last_loss is not None else float("nan")
         if self.last_loss is None:  # this replica's part was empty
-            pair = torch.zeros(2, device=self.device)
+            pair = torch.zeros(2, device=self.device, dtype=self.dtype)
         else:
             pair = torch.stack([self.last_loss * self.last_size,
-                                torch.full((), float(self.last_size), device=self.device)])
+                                torch.full((), float(self.last_size), device=self.device, dtype=self.dtype)])
         total, rows = distributed.all_reduce_sum(pair).tolist()
         return total / rows if rows else float("nan")
 

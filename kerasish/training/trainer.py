@@ -27,7 +27,7 @@ import warnings
 import numpy as np
 import torch
 
-from kerasish import distributed
+from kerasish import backend, distributed
 from kerasish.training.compile_utils import MetricsTracker
 from kerasish.training.epoch_iterator import EpochIterator
 from kerasish.training.logs import BatchLogs
@@ -88,7 +88,7 @@ def _data_parallel_loss(model, x, y, sample_weight):
 def test_step(model, x, y, sample_weight, tracker: MetricsTracker) -> None:
     output, from_logits = model.compute_output(x, training=False)
     loss = model.compiled_loss(y, output, sample_weight, from_logits=from_logits)
-    loss = model.add_regularization(loss, training=False)
+    loss = model.add_regularization(loss)
     tracker.update(loss, y, _metric_input(model, output, from_logits, tracker), sample_weight)
 
 
@@ -109,7 +109,7 @@ def predict_step(model, x) -> torch.Tensor:
 # ---------------------------------------------------------------------------- loops
 def run_fit(model, iterator: EpochIterator, *, epochs: int, initial_epoch: int, callbacks,
             validation: EpochIterator | None = None, validation_freq=1) -> None:
-    tracker = MetricsTracker(model.compiled_metrics, model.device)
+    tracker = MetricsTracker(model.compiled_metrics, model.device, model._accumulator_dtype)
     model.stop_training = False
     callbacks.on_train_begin()
     initial_epoch, initial_step = _resume_point(model, iterator, initial_epoch)
@@ -189,7 +189,7 @@ def _run_train_epoch(model, iterator, epoch, tracker, callbacks, skip: int = 0) 
 
 
 def run_evaluate(model, iterator: EpochIterator, callbacks) -> dict[str, float]:
-    tracker = MetricsTracker(model.compiled_metrics, model.device)
+    tracker = MetricsTracker(model.compiled_metrics, model.device, model._accumulator_dtype)
     want_batch_logs = callbacks.needs_batch_hooks("test")
     was_training = model.training
     model.train(False)
@@ -226,9 +226,9 @@ def run_predict(model, iterator: EpochIterator, callbacks) -> np.ndarray:
         raise ValueError("predict: the input produced no batches.")
     if getattr(iterator.adapter, "sharded", False):
         # torchrun: every replica predicted its share; all of them, in the data's order, on every rank.
-        return distributed.gather_in_order(outputs).cpu().numpy()
+        return backend.to_numpy(distributed.gather_in_order(outputs))
     # One device->host copy at the end instead of one per batch.
-    return torch.cat(outputs).cpu().numpy()
+    return backend.to_numpy(torch.cat(outputs))
 
 
 @contextlib.contextmanager
