@@ -234,6 +234,23 @@ def test_rnn_passes_states_then_constants_to_the_step_function():
     assert h.tolist() == [[12.0], [12.0]] and count.tolist() == [[3.0], [3.0]]
 
 
+def test_rnn_input_length_must_be_the_number_of_steps():
+    x, h0 = torch.from_numpy(X_SEQ), [torch.from_numpy(H0)]
+    assert K.rnn(step, x, h0, input_length=5)[1].shape == (2, 5, 4)
+    with pytest.raises(ValueError, match="input_length=3 but the inputs have 5 time steps"):
+        K.rnn(step, x, h0, input_length=3)
+
+
+def test_rnn_with_a_mask_needs_initial_states_unless_unrolled():
+    def stateless(x_t, states):
+        return x_t, []
+
+    x, mask = torch.from_numpy(X_SEQ), torch.from_numpy(MASK)
+    with pytest.raises(ValueError, match="No initial states provided!"):
+        K.rnn(stateless, x, [], mask=mask)
+    assert K.rnn(stateless, x, [], mask=mask, unroll=True)[1].shape == x.shape
+
+
 def test_rnn_requires_at_least_3d_inputs():
     with pytest.raises(ValueError, match="at least 3D"):
         K.rnn(step, torch.ones(2, 3), [torch.zeros(2, 4)])

@@ -29,7 +29,7 @@ def eager(func):
     return func
 
 
-def name_scope(name, *args, **kwargs):
+def name_scope(name):
     """``with K.name_scope('block'):`` -- torch ops have no names to prefix; the block just runs."""
     return contextlib.nullcontext(name)
 

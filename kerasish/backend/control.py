@@ -10,7 +10,7 @@ import contextlib
 import torch
 
 from kerasish.backend import config
-from kerasish.backend.variables import as_torch_dtype, operands, to_tensor
+from kerasish.backend.variables import as_torch_dtype, int_shape, operands, to_tensor
 
 _learning_phase: int | None = None  # the value set_learning_phase (or a learning_phase_scope) set
 
@@ -136,13 +136,22 @@ def rnn(step_function, inputs, initial_states, go_backwards=False, mask=None, co
     states (a list).
 
     ``mask`` ``(samples, time)``: at a masked step a sample keeps its previous output (zeros before its first
-    unmasked step) and its previous states (tf.keras ``rnn``, which Keras 2.3.1 calls). ``unroll`` and
-    ``input_length`` change nothing here: the loop always runs in Python.
+    unmasked step) and its previous states (tf.keras ``rnn``, which Keras 2.3.1 calls). The loop always runs in
+    Python, so ``unroll`` changes nothing but its check; ``input_length``, when given, must be the number of steps.
     """
     inputs = to_tensor(inputs)
     if inputs.dim() < 3:
         raise ValueError(f"rnn: inputs should be at least 3D (samples, time, ...); received shape "
                          f"{tuple(inputs.shape)}.")
+    time_steps = int_shape(inputs)[1]
+    if unroll and time_steps is None:
+        raise ValueError("Unrolling requires a fixed number of timesteps.")
+    if input_length is not None and time_steps is not None and input_length != time_steps:
+        raise ValueError(f"rnn: input_length={input_length} but the inputs have {time_steps} time steps.")
+    if mask is not None and not initial_states and not unroll:
+        raise ValueError("No initial states provided! When using masking in an RNN, you should provide initial "
+                         "states (and your step function should return as its first state at time `t` the output "
+                         "at time `t-1`).")
     steps = torch.unbind(inputs, dim=1)
     if not steps:
         raise ValueError("rnn: inputs have no time steps; there is no output to return.")

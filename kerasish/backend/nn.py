@@ -340,7 +340,9 @@ def pool3d(x, pool_size, strides=(1, 1, 1), padding="valid", data_format=None, p
 
 def local_conv1d(inputs, kernel, kernel_size, strides, data_format=None):
     """Unshared 1-D convolution of ``(batch, steps, in)``: ``kernel`` is ``(out_steps, width * in, filters)``,
-    one weight matrix per output step, applied to that window flattened width-major."""
+    one weight matrix per output step, applied to that window flattened width-major. ``data_format`` is
+    checked, then the steps are read from axis 1 whatever it says, as Keras 2.3.1 does."""
+    normalize_data_format(data_format)
     x = to_tensor(inputs)
     windows = x.unfold(1, kernel_size[0], strides[0])        # (batch, out_steps, in, width)
     windows = windows.transpose(2, 3).flatten(2)              # (batch, out_steps, width * in)
