@@ -27,6 +27,8 @@ PUBLIC_MODULES = [activations, backend, callbacks, constraints, initializers, la
                   mixed_precision, models, optimizers, regularizers, saving, image, io_utils, np_utils, plotting,
                   progbar, sequence, summary]
 
+TF_NAME = "TensorFlow's name for the op or variable, which labels its graph only; torch tensors carry no names"
+
 # "module.qualname: parameter" -> why it is deliberately unused.
 ALLOWED = {
     "kerasish.layers.base.Layer.build: input_shape":
@@ -62,6 +64,32 @@ ALLOWED = {
     "kerasish.models.model.Model.call: inputs": "abstract: raises NotImplementedError, subclasses implement call",
     "kerasish.models.model.Model.call: training": "abstract: raises NotImplementedError, subclasses implement call",
     "kerasish.models.model.Model.call: mask": "abstract: raises NotImplementedError, subclasses implement call",
+    "kerasish.backend.compat.control_dependencies: control_inputs":
+        "eager torch ops have already run, in program order, when the block starts",
+    "kerasish.backend.compat.manual_variable_initialization: value":
+        "a kerasish variable holds its initial value as soon as it is created; there is no initializer op to defer",
+    "kerasish.backend.compat.set_session: session":
+        "raises: there is no TensorFlow session to set (the message names the torch settings to use)",
+    "kerasish.backend.nn.ctc_decode: beam_width":
+        "beam search only (greedy=False), which raises NotImplementedError",
+    "kerasish.backend.nn.ctc_decode: top_paths":
+        "beam search only (greedy=False), which raises NotImplementedError",
+    "kerasish.backend.nn.ctc_decode: merge_repeated":
+        "beam search only (greedy=False), which raises NotImplementedError",
+    "kerasish.backend.control.foldl: name": TF_NAME,
+    "kerasish.backend.control.foldr: name": TF_NAME,
+    "kerasish.backend.control.map_fn: name": TF_NAME,
+    "kerasish.backend.random_ops.random_normal_variable: name": TF_NAME,
+    "kerasish.backend.random_ops.random_uniform_variable: name": TF_NAME,
+    "kerasish.backend.variables.constant: name": TF_NAME,
+    "kerasish.backend.variables.eye: name": TF_NAME,
+    "kerasish.backend.variables.identity: name": TF_NAME,
+    "kerasish.backend.variables.ones: name": TF_NAME,
+    "kerasish.backend.variables.ones_like: name": TF_NAME,
+    "kerasish.backend.variables.size: name": TF_NAME,
+    "kerasish.backend.variables.variable: name": TF_NAME,
+    "kerasish.backend.variables.zeros: name": TF_NAME,
+    "kerasish.backend.variables.zeros_like: name": TF_NAME,
 }
 # Keras's callback protocol passes these to every hook; a callback reads the ones it needs.
 CALLBACK_HOOK_PARAMETERS = {"batch", "epoch", "logs"}
