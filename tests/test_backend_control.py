@@ -148,9 +148,6 @@ def _three_layer_model(middle):
     return model
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeError,
-                   reason="Sequential infers shapes by running its layers under torch.no_grad(), where autograd "
-                          "records nothing to differentiate (models.py _build_layers); evaluate/predict too")
 def test_gradients_in_a_lambda_layer_trains_through_the_gradient():
     # h + d/dh sum(h^2) = 3h: trained like a Lambda computing 3h only if the gradient stays in the graph
     with_gradient = _three_layer_model(lambda h: h + K.gradients(K.sum(K.square(h)), [h])[0])

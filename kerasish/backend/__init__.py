@@ -28,6 +28,7 @@ from kerasish.backend.compat import (
 )
 from kerasish.backend.config import (
     DEVICE_ENV_VAR,
+    ValueHandle,
     count_params,
     epsilon,
     eval,
