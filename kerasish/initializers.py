@@ -1,16 +1,23 @@
 """Keras initializers by name (Keras 2.3.1 ``keras/initializers.py``).
 
 An initializer is called with a **Keras-layout** shape (Dense kernel ``(in, out)``, Conv kernel
-``(*k, in, out)``) and returns a float32 CPU tensor of that shape; layers convert it to their torch layout
-with ``weight_layouts``. Fans are computed as Keras computes them, so variance scaling matches Keras.
-Random draws use torch's global generator (``torch.manual_seed`` makes them reproducible).
+``(*k, in, out)``) and a dtype (default ``backend.floatx()``, as Keras 2.3.1's ``K.constant``/``K.random_*``)
+and returns a CPU tensor of that shape and dtype; layers convert it to their torch layout with
+``weight_layouts``. Fans are computed as Keras computes them, so variance scaling matches Keras.
+Random draws use torch's global generator (``torch.manual_seed`` makes them reproducible); they are made in
+float64 for float64 weights and in float32 otherwise (half precision is rounded from float32 draws), so a
+float32 model draws the same values whatever its seed history of floatx.
 """
 from __future__ import annotations
 
 import math
 
+import inspect
+
 import numpy as np
 import torch
+
+from kerasish import backend
 
 
 def compute_fans(shape: tuple) -> tuple[float, float]:
@@ -25,7 +32,7 @@ def compute_fans(shape: tuple) -> tuple[float, float]:
 
 
 class Initializer:
-    def __call__(self, shape, dtype=torch.float32) -> torch.Tensor:
+    def __call__(self, shape, dtype=None) -> torch.Tensor:
         raise NotImplementedError
 
     def get_config(self) -> dict:
@@ -33,21 +40,21 @@ class Initializer:
 
 
 class Zeros(Initializer):
-    def __call__(self, shape, dtype=torch.float32):
-        return torch.zeros(tuple(shape), dtype=dtype)
+    def __call__(self, shape, dtype=None):
+        return torch.zeros(tuple(shape), dtype=_dtype(dtype))
 
 
 class Ones(Initializer):
-    def __call__(self, shape, dtype=torch.float32):
-        return torch.ones(tuple(shape), dtype=dtype)
+    def __call__(self, shape, dtype=None):
+        return torch.ones(tuple(shape), dtype=_dtype(dtype))
 
 
 class Constant(Initializer):
     def __init__(self, value=0):
         self.value = value
 
-    def __call__(self, shape, dtype=torch.float32):
-        return torch.full(tuple(shape), float(self.value), dtype=dtype)
+    def __call__(self, shape, dtype=None):
+        return torch.full(tuple(shape), float(self.value), dtype=_dtype(dtype))
 
     def get_config(self):
         return {"value": self.value}
@@ -57,8 +64,10 @@ class RandomNormal(Initializer):
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
         self.mean, self.stddev, self.seed = mean, stddev, seed
 
-    def __call__(self, shape, dtype=torch.float32):
-        return torch.normal(self.mean, self.stddev, size=tuple(shape), generator=_generator(self.seed)).to(dtype)
+    def __call__(self, shape, dtype=None):
+        dtype = _dtype(dtype)
+        return torch.normal(self.mean, self.stddev, size=tuple(shape), generator=_generator(self.seed),
+                            dtype=_draw_dtype(dtype)).to(dtype)
 
     def get_config(self):
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
@@ -68,8 +77,9 @@ class RandomUniform(Initializer):
     def __init__(self, minval=-0.05, maxval=0.05, seed=None):
         self.minval, self.maxval, self.seed = minval, maxval, seed
 
-    def __call__(self, shape, dtype=torch.float32):
-        u = torch.rand(tuple(shape), generator=_generator(self.seed))
+    def __call__(self, shape, dtype=None):
+        dtype = _dtype(dtype)
+        u = torch.rand(tuple(shape), generator=_generator(self.seed), dtype=_draw_dtype(dtype))
         return (self.minval + (self.maxval - self.minval) * u).to(dtype)
 
     def get_config(self):
@@ -82,8 +92,9 @@ class TruncatedNormal(Initializer):
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
         self.mean, self.stddev, self.seed = mean, stddev, seed
 
-    def __call__(self, shape, dtype=torch.float32):
-        return _truncated_normal(tuple(shape), self.mean, self.stddev, _generator(self.seed)).to(dtype)
+    def __call__(self, shape, dtype=None):
+        dtype = _dtype(dtype)
+        return _truncated_normal(tuple(shape), self.mean, self.stddev, _generator(self.seed), dtype)
 
     def get_config(self):
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
@@ -100,7 +111,9 @@ class VarianceScaling(Initializer):
                              f"'untruncated_normal'; received {distribution!r}.")
         self.scale, self.mode, self.distribution, self.seed = scale, mode, distribution, seed
 
-    def __call__(self, shape, dtype=torch.float32):
+    def __call__(self, shape, dtype=None):
+        dtype = _dtype(dtype)
+        draw = _draw_dtype(dtype)
         fan_in, fan_out = compute_fans(tuple(shape))
         fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
         variance = self.scale / max(1.0, fan)
@@ -108,11 +121,11 @@ class VarianceScaling(Initializer):
         if self.distribution in ("normal", "truncated_normal"):
             # 0.879... is the stddev of a standard normal truncated to (-2, 2) (Keras 2.3.1)
             stddev = math.sqrt(variance) / 0.87962566103423978
-            return _truncated_normal(tuple(shape), 0.0, stddev, generator).to(dtype)
+            return _truncated_normal(tuple(shape), 0.0, stddev, generator, dtype)
         if self.distribution == "untruncated_normal":
-            return (torch.randn(tuple(shape), generator=generator) * math.sqrt(variance)).to(dtype)
+            return (torch.randn(tuple(shape), generator=generator, dtype=draw) * math.sqrt(variance)).to(dtype)
         limit = math.sqrt(3.0 * variance)
-        return ((torch.rand(tuple(shape), generator=generator) * 2 - 1) * limit).to(dtype)
+        return ((torch.rand(tuple(shape), generator=generator, dtype=draw) * 2 - 1) * limit).to(dtype)
 
     def get_config(self):
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed}
@@ -122,10 +135,12 @@ class Orthogonal(Initializer):
     def __init__(self, gain=1.0, seed=None):
         self.gain, self.seed = gain, seed
 
-    def __call__(self, shape, dtype=torch.float32):
+    def __call__(self, shape, dtype=None):
+        dtype = _dtype(dtype)
         rows = int(np.prod(shape[:-1])) if len(shape) > 1 else 1
         cols = int(shape[-1])
-        flat = torch.randn((max(rows, cols), min(rows, cols)), generator=_generator(self.seed))
+        flat = torch.randn((max(rows, cols), min(rows, cols)), generator=_generator(self.seed),
+                           dtype=_draw_dtype(dtype))  # QR has no half-precision kernel: float32 for those
         q, r = torch.linalg.qr(flat)
         q = q * torch.sign(torch.diagonal(r))
         if rows < cols:
@@ -140,10 +155,10 @@ class Identity(Initializer):
     def __init__(self, gain=1.0):
         self.gain = gain
 
-    def __call__(self, shape, dtype=torch.float32):
+    def __call__(self, shape, dtype=None):
         if len(shape) != 2:
             raise ValueError(f"Identity matrix initializer can only be used for 2D matrices; received shape {shape}.")
-        return (self.gain * torch.eye(shape[0], shape[1])).to(dtype)
+        return (self.gain * torch.eye(shape[0], shape[1], dtype=_draw_dtype(_dtype(dtype)))).to(_dtype(dtype))
 
     def get_config(self):
         return {"gain": self.gain}
@@ -209,7 +224,7 @@ def get(identifier) -> Initializer:
 
 
 def _camel_to_snake(name: str) -> str:
-    from kerasish.layers.base import to_snake_case
+    from kerasish.utils.generic_utils import to_snake_case
     return to_snake_case(name)
 
 
@@ -221,7 +236,38 @@ def _generator(seed):
     return g
 
 
-def _truncated_normal(shape, mean, stddev, generator):
-    out = torch.empty(shape)
+def _truncated_normal(shape, mean, stddev, generator, dtype: torch.dtype):
+    out = torch.empty(shape, dtype=_draw_dtype(dtype))
     torch.nn.init.trunc_normal_(out, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=generator)
-    return out * stddev + mean
+    return (out * stddev + mean).to(dtype)
+
+
+def _dtype(dtype) -> torch.dtype:
+    """The dtype asked for (a Keras name, a torch or NumPy dtype), ``floatx()`` when None (Keras 2.3.1)."""
+    return backend.torch_floatx() if dtype is None else backend.torch_dtype(dtype)
+
+
+def _draw_dtype(dtype: torch.dtype) -> torch.dtype:
+    return torch.float64 if dtype == torch.float64 else torch.float32
+
+
+def initial_value(initializer, shape: tuple, dtype: torch.dtype) -> torch.Tensor:
+    """``initializer(shape, dtype=dtype)`` as a tensor of ``dtype``, as Keras 2.3.1 ``Layer.add_weight`` calls it.
+
+    A callable of the user's that takes no ``dtype`` (``lambda shape: ...``) is called with the shape alone;
+    what it returns (a tensor or a NumPy array) is converted to ``dtype``."""
+    if _accepts_dtype(initializer):
+        value = initializer(tuple(shape), dtype=dtype)
+    else:
+        value = initializer(tuple(shape))
+    return torch.as_tensor(value).to(dtype)
+
+
+def _accepts_dtype(fn) -> bool:
+    if isinstance(fn, Initializer):
+        return True
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):  # builtins without a signature
+        return False
+    return any(p.name == "dtype" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)

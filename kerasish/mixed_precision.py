@@ -69,3 +69,13 @@ def set_global_policy(policy) -> None:
 
 def global_policy() -> Policy:
     return _global_policy
+
+
+def autocast_enabled(device: torch.device) -> bool:
+    """Whether the code running now is inside ``torch.autocast`` for ``device``'s type."""
+    try:
+        return torch.is_autocast_enabled(device.type)
+    except TypeError:  # torch < 2.4 takes no device type: CUDA's flag, and a separate one for the CPU
+        return torch.is_autocast_cpu_enabled() if device.type == "cpu" else torch.is_autocast_enabled()
+    except RuntimeError:  # a device type autocast does not know ('meta'): never under autocast
+        return False

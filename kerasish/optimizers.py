@@ -43,7 +43,7 @@ TorchOptimizerFactory = Callable[[list], torch.optim.Optimizer]
 _LEGACY_KWARGS = ("lr", "decay", "clipnorm", "clipvalue")
 
 
-class HyperparameterValue(float):
+class HyperparameterValue(float, backend.ValueHandle):
     """What ``optimizer.lr`` (and any float hyper-parameter) reads: its value, as a ``float``, that still knows
     which optimizer and key it came from.
 

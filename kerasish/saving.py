@@ -115,7 +115,8 @@ def load_model(filepath, custom_objects=None, compile: bool = True):
     ``TorchModule``'s module may also be keyed by the layer's name).
 
     The weights and the optimizer state are restored exactly; the model gets back its shuffle seed, so
-    ``fit(..., initial_epoch=k)`` visits the data in the order an uninterrupted run would. Loading never
+    ``fit(..., initial_epoch=k)`` visits the data in the order an uninterrupted run would, and seeded
+    ``Dropout`` layers get back their own generators' state (files saved with the optimizer). Loading never
     changes the global random state; for dropout masks identical to an uninterrupted run, call
     ``restore_rng_state(filepath)`` as well (``BackupAndRestore`` does both).
 
@@ -143,6 +144,7 @@ def load_model(filepath, custom_objects=None, compile: bool = True):
     _load_weights_by_order(model, _saved_layers(document, tensors, path), path, "load_model")
     training_state = _decode_tree(document.get("training_state"), tensors, path) or {}
     _restore_shuffle_seed(model, training_state, path)
+    _restore_layer_random_states(model, training_state.get("layer_rng"), path)
     if not compile:
         return model
     training_config = document.get("training_config")
@@ -263,9 +265,8 @@ def sequential_config(model) -> dict:
 
 def sequential_from_config(config, custom_objects=None, cls=None):
     """Keras 2.3.1 ``Sequential.from_config``: also accepts the legacy plain list of layer configs."""
-    from kerasish.models import Sequential
     custom_objects = dict(custom_objects or {})
-    cls = cls or Sequential
+    cls = cls or _MODEL_CLASSES["Sequential"]
     if isinstance(config, dict) and "layers" in config:
         name, build_input_shape, layer_configs = config.get("name"), config.get("build_input_shape"), config["layers"]
     elif isinstance(config, list):  # Keras 2.3.1 "legacy config file"
@@ -283,7 +284,7 @@ def sequential_from_config(config, custom_objects=None, cls=None):
 
 def layer_config(layer) -> dict:
     """``{"class_name": ..., "config": layer.get_config()}`` (Keras 2.3.1 ``serialize_keras_object``)."""
-    from kerasish.layers.base import keras_class_name
+    from kerasish.utils.generic_utils import keras_class_name
     return {"class_name": keras_class_name(layer), "config": layer.get_config()}
 
 
@@ -345,6 +346,7 @@ def restore_training_backup(model, filepath) -> tuple[int, int | None]:
         raise ValueError(f"BackupAndRestore: the backup {path!r} does not fit this model and optimizer ({err}). "
                          "The backup belongs to another training; delete it to start afresh.") from None
     _restore_shuffle_seed(model, state, path)
+    _restore_layer_random_states(model, state.get("layer_rng"), path)
     set_rng_state(state["rng"], path)
     step = state.get("step")
     return state["epoch"], step if isinstance(step, int) else None
@@ -415,13 +417,16 @@ def _model_document(model, include_optimizer: bool, with_training_config: bool =
                     optimizer_state = {**optimizer_state, "kerasish_grad_scaler": scaler_state}
                 document["optimizer_state"] = _encode_tree(optimizer_state, tensors, "optimizer")
         training_state["rng"] = get_rng_state()
+        layer_rng = _layer_random_states(model)
+        if layer_rng:  # seeded Dropout layers' own generators
+            training_state["layer_rng"] = layer_rng
     training_state.update(extra_state or {})
     document["training_state"] = _encode_tree(training_state, tensors, "training_state")
     return document, tensors
 
 
 def _model_config(model) -> dict:
-    from kerasish.layers.base import keras_class_name
+    from kerasish.utils.generic_utils import keras_class_name
     return {"class_name": keras_class_name(model), "config": model.get_config(), "keras_version": KERAS_VERSION,
             "backend": "torch"}
 
@@ -552,10 +557,19 @@ def _builtin_layer_class(class_name: str):
     return _builtin_model_class(class_name)
 
 
+# Model classes by the names configs give them: Keras 2.3.1 writes "Model" and "Sequential", tf.keras 2.4+
+# "Functional". kerasish.models registers them (register_model_class), so this module never imports models.
+_MODEL_CLASSES: dict[str, type] = {}
+
+
+def register_model_class(class_name: str, cls: type) -> None:
+    """Make ``cls`` the model class a config's ``class_name`` names (``"Model"`` is also the base that tells
+    a model class from a layer class)."""
+    _MODEL_CLASSES[class_name] = cls
+
+
 def _builtin_model_class(class_name: str):
-    """Keras 2.3.1 writes ``Model`` and ``Sequential``; tf.keras 2.4+ writes ``Functional``."""
-    from kerasish.models import Functional, Model, Sequential
-    return {"Model": Model, "Functional": Functional, "Sequential": Sequential}.get(class_name)
+    return _MODEL_CLASSES.get(class_name)
 
 
 def _model_class_from_config(cls, config, custom_objects: dict):
@@ -566,8 +580,8 @@ def _model_class_from_config(cls, config, custom_objects: dict):
 
 
 def _is_model_class(cls) -> bool:
-    from kerasish.models import Model
-    return isinstance(cls, type) and issubclass(cls, Model)
+    base = _MODEL_CLASSES.get("Model")
+    return isinstance(cls, type) and base is not None and issubclass(cls, base)
 
 
 def _lambda_from_config(config: dict, custom_objects: dict):
@@ -583,9 +597,25 @@ def _lambda_from_config(config: dict, custom_objects: dict):
             f"(or keyed by the layer name, {name!r}).")
     output_shape = config.get("output_shape")
     if config.get("output_shape_type") == "function":
-        output_shape = custom_objects.get(output_shape)
+        output_shape = _lambda_helper_function(custom_objects, output_shape, name, "output_shape")
+    mask = config.get("mask")
+    if config.get("mask_type") == "function":
+        mask = _lambda_helper_function(custom_objects, mask, name, "mask")
+    elif mask is not None:
+        mask = torch.tensor(mask)
     kwargs = {k: config[k] for k in ("name", "trainable", "dtype", "batch_input_shape") if k in config}
-    return Lambda(function, output_shape=output_shape, arguments=config.get("arguments"), **kwargs)
+    return Lambda(function, output_shape=output_shape, mask=mask, arguments=config.get("arguments"), **kwargs)
+
+
+def _lambda_helper_function(custom_objects: dict, function_name, layer_name, argument: str):
+    """A Lambda's ``output_shape`` or ``mask`` function, by the name its config records, from custom_objects."""
+    function = custom_objects.get(function_name) if isinstance(function_name, str) else None
+    if not callable(function):
+        raise ValueError(
+            f"Layer {layer_name!r} is a Lambda layer whose {argument} is a function ({function_name!r}), which "
+            f"kerasish never stores in a file. Pass it when loading: custom_objects={{{function_name!r}: "
+            f"{function_name if _is_identifier(function_name) else 'fn'}}}.")
+    return function
 
 
 def _torch_module_from_config(config: dict, custom_objects: dict):
@@ -702,6 +732,33 @@ def _restore_shuffle_seed(model, training_state: dict, path: str) -> None:
         if not isinstance(seed, int) or isinstance(seed, bool):
             raise UnreadableFileError(f"{path!r}: the recorded shuffle seed is corrupt ({seed!r}).")
         model._shuffle_seed = seed
+
+
+def _layer_random_states(model) -> list:
+    """Per layer, in order (as weights are restored by order), the ``{device: generator state}`` of the layers
+    that draw from their own seeded generator (``{}`` for the others); empty when no layer does."""
+    states = [layer.random_state() if hasattr(layer, "random_state") else {} for layer in model.layers]
+    return states if any(states) else []
+
+
+def _restore_layer_random_states(model, states, path: str) -> None:
+    """Puts back what ``_layer_random_states`` recorded: the model continues each seeded layer's mask
+    sequence where the saved one was, as it continues the data order with the shuffle seed."""
+    if not states:
+        return
+    layers = model.layers
+    if not isinstance(states, list) or len(states) != len(layers):
+        raise UnreadableFileError(f"{path!r}: the recorded random state of the layers is corrupt or belongs to "
+                                  "another model.")
+    for layer, layer_states in zip(layers, states):
+        if not layer_states or not hasattr(layer, "set_random_state"):
+            continue
+        try:
+            checked = {str(device): _checked_tensor(state, torch.uint8) for device, state in layer_states.items()}
+            layer.set_random_state(checked)
+        except (AttributeError, TypeError, ValueError, RuntimeError) as err:
+            raise UnreadableFileError(f"{path!r}: the recorded random state of layer {layer.name!r} is corrupt "
+                                      f"({err}).") from None
 
 
 def _load_optimizer_state(model, state: dict) -> None:

@@ -47,6 +47,24 @@ def test_set_floatx_rejects_unknown_type_and_keeps_the_old_one(restore_globals):
     assert backend.floatx() == "float32"
 
 
+@pytest.mark.parametrize("given", ["float64", "double", torch.float64, np.float64, np.dtype("float64")])
+def test_standardize_dtype_gives_the_keras_name_of_names_torch_and_numpy_dtypes(given):
+    assert backend.standardize_dtype(given) == "float64"
+    assert backend.torch_dtype(given) is torch.float64
+
+
+@pytest.mark.parametrize("given", ["floaty", None, 3, "nn", object])
+def test_standardize_dtype_rejects_what_is_not_a_dtype(given):
+    with pytest.raises(ValueError, match="layer: expected a dtype such as 'float32' or 'float64'"):
+        backend.standardize_dtype(given, "layer")
+
+
+def test_to_numpy_keeps_the_dtype_and_reads_bfloat16_as_float32():
+    assert backend.to_numpy(torch.ones(2, dtype=torch.float64)).dtype == np.float64
+    assert backend.to_numpy(torch.ones(2, dtype=torch.float16)).dtype == np.float16
+    assert backend.to_numpy(torch.tensor([1.5], dtype=torch.bfloat16, requires_grad=True)).tolist() == [1.5]
+
+
 # ---------------------------------------------------------------- image_data_format
 def test_image_data_format_defaults_to_channels_last():
     assert backend.image_data_format() == "channels_last"

@@ -1,5 +1,6 @@
 """Keras 2.3.1 Callback, CallbackList, History and ProgbarLogger (K231 ``keras/callbacks/callbacks.py``)."""
 import sys
+import warnings
 from collections.abc import Mapping
 from unittest import mock
 
@@ -334,3 +335,12 @@ def test_evaluation_progbar_counts_steps_and_is_silent_unless_verbose_1(clock, c
     assert steps.seen == 2 and silent.progbar is None
     assert capsys.readouterr().out == ("\n1/2 [==============>...............] - ETA: 1s"
                                        "\n2/2 [==============================] - 2s 1s/step\n")
+
+
+def test_callback_list_queue_length_other_than_the_default_warns_that_it_is_ignored():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        CallbackList([], queue_length=10)
+    with pytest.warns(UserWarning, match=r"CallbackList: queue_length=20 is ignored: it sizes Keras 2.3.1's "
+                                         "timing of the batch hooks"):
+        CallbackList([], queue_length=20)

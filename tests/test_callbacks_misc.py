@@ -6,6 +6,7 @@ import socket
 import sys
 import threading
 import urllib.parse
+import warnings
 
 import numpy as np
 import pytest
@@ -150,6 +151,12 @@ class FakeWriter:
         self.closed = True
 
 
+@pytest.fixture(autouse=True)
+def graph_warning_already_shown(monkeypatch):
+    """TensorBoard warns once per process that it writes no graph; that warning has its own test."""
+    monkeypatch.setattr(tensorboard_module, "_write_graph_warned", True)
+
+
 @pytest.fixture
 def fake_writer(monkeypatch):
     FakeWriter.instances = []
@@ -213,9 +220,33 @@ def test_tensorboard_histograms_every_histogram_freq_epochs(fake_writer):
                                  ("dense_1/bias_0", (1, 2, 1, 1), 0, "NHWC", 0.0, 1.0)]
 
 
-def test_tensorboard_warns_that_embeddings_are_ignored(fake_writer):
-    with pytest.warns(UserWarning, match="does not write embeddings"):
-        TensorBoard(embeddings_freq=1)
+@pytest.mark.parametrize("argument, value", [
+    ("batch_size", 64), ("embeddings_freq", 1), ("embeddings_layer_names", ["dense_1"]),
+    ("embeddings_metadata", "metadata.tsv"), ("embeddings_data", np.zeros((2, 4)))])
+def test_tensorboard_warns_naming_each_unsupported_argument_given(fake_writer, argument, value):
+    with pytest.warns(UserWarning, match=f"not supported and are ignored: {argument}=") as record:
+        callback = TensorBoard(write_graph=False, **{argument: value})
+    assert len(record) == 1
+    assert callback.embeddings_freq == 0 and not callback.write_graph  # what is done, as v1 records it
+
+
+def test_tensorboard_names_every_unsupported_argument_in_one_warning(fake_writer):
+    with pytest.warns(UserWarning) as record:
+        TensorBoard(write_graph=False, batch_size=8, embeddings_freq=2, embeddings_layer_names=["dense_1"])
+    (message,) = [str(w.message) for w in record]
+    assert "batch_size=8 (" in message and "embeddings_freq=2 (" in message and "embeddings_layer_names=" in message
+
+
+def test_tensorboard_defaults_warn_only_about_the_graph_once_per_process(fake_writer, monkeypatch):
+    monkeypatch.setattr(tensorboard_module, "_write_graph_warned", False)
+    with pytest.warns(UserWarning, match="does not write the model graph, so write_graph was set to False") as record:
+        TensorBoard()
+    assert len(record) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        TensorBoard()  # shown once per process
+        monkeypatch.setattr(tensorboard_module, "_write_graph_warned", False)
+        TensorBoard(write_graph=False, batch_size=32, embeddings_freq=0)  # False asks for what is done
 
 
 def test_tensorboard_writes_real_event_files(tmp_path):

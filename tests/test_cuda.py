@@ -93,3 +93,19 @@ def test_augmented_batches_are_made_on_the_gpu(on_cuda):
     bx, by = ImageDataGenerator(**AUGMENT).flow(x, y, batch_size=8, seed=0).batch_tensors(0, on_cuda)
     assert bx.device.type == "cuda" and by.device.type == "cuda"
     assert bx.is_contiguous() and bx.shape == (8, 16, 16, 3)
+
+
+def test_seeded_dropout_draws_from_its_own_generator_on_the_gpu_without_syncs(on_cuda, syncs_are_errors):
+    from kerasish.layers import Dropout
+    first, second = Dropout(0.5, seed=3).to(on_cuda).train(), Dropout(0.5, seed=3).to(on_cuda).train()
+    ones = torch.ones(8, 10, device=on_cuda)
+    before = torch.cuda.get_rng_state()
+    torch.testing.assert_close(first(ones), second(ones))
+    assert torch.equal(torch.cuda.get_rng_state(), before)  # the global CUDA generator is left alone
+    assert list(first._generators) == [str(ones.device)]
+    model = Sequential([Dense(16, activation="relu", input_shape=(4,)), Dropout(0.5, seed=1),
+                        Dense(2, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    rng = np.random.RandomState(0)
+    model.fit(rng.rand(32, 4).astype("float32"), rng.randint(0, 2, 32), batch_size=8, epochs=2, verbose=0,
+              callbacks=[syncs_are_errors])

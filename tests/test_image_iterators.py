@@ -7,6 +7,7 @@ import threading
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from PIL import Image
@@ -430,7 +431,6 @@ def test_flow_from_dataframe_needs_pandas(monkeypatch):
 
 
 def test_flow_from_dataframe_matches_keras(image_tree):
-    pd = pytest.importorskip("pandas")
     df = pd.DataFrame({"filename": ["dogs/dog0.png", "cats/cat_b.jpeg", "missing.png", "dogs/dog1.png",
                                     "cats/cat_c.png"],
                        "class": ["dog", "cat", "cat", "dog", "cat"], "weight": [1.0, 2.0, 3.0, 4.0, 5.0]})
@@ -444,14 +444,45 @@ def test_flow_from_dataframe_matches_keras(image_tree):
     np.testing.assert_array_equal(bw, [1.0, 2.0, 4.0, 5.0])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        try:
-            ref = kp.ImageDataGenerator().flow_from_dataframe(df, **kwargs)
-        except Exception:  # KP112 predates the installed pandas
-            return
-    np.testing.assert_array_equal(bx, ref[0][0])
+        ref = kp.ImageDataGenerator().flow_from_dataframe(df, **kwargs)
+    assert ref.filenames == ours.filenames and ref.class_indices == ours.class_indices
+    assert list(ref.classes) == ours.classes
+    ref_x, ref_y, ref_w = ref[0]
+    np.testing.assert_array_equal(bx, ref_x)
+    np.testing.assert_array_equal(by, ref_y)
+    np.testing.assert_array_equal(bw, ref_w)
     with pytest.warns(UserWarning, match="invalid image filename"):
         raw = ImageDataGenerator().flow_from_dataframe(df, class_mode="raw", y_col="weight", **kwargs)
     np.testing.assert_array_equal(raw[0][1], [1.0, 2.0, 4.0, 5.0])
+
+
+def small_frame():
+    return pd.DataFrame({"filename": ["dogs/dog0.png", "cats/cat_b.jpeg"], "class": ["dog", "cat"]})
+
+
+def test_flow_from_dataframe_warns_naming_an_unknown_keyword(image_tree):
+    # keras-preprocessing 1.1.2 drops unknown keywords silently; a typo must not pass unnoticed
+    with pytest.warns(UserWarning, match=r"unexpected keyword argument\(s\) 'class_modes' \(did you mean "
+                                         r"'class_mode'\?\), 'follow_links' are ignored") as record:
+        it = ImageDataGenerator().flow_from_dataframe(small_frame(), directory=str(image_tree), target_size=(5, 4),
+                                                      class_modes="binary", follow_links=True)
+    assert len(record) == 1
+    assert it.class_mode == "categorical" and it.samples == 2
+
+
+@pytest.mark.parametrize("keyword", ["has_ext", "sort", "drop_duplicates"])
+def test_flow_from_dataframe_accepts_the_deprecated_keywords_with_keras_preprocessing_warnings(image_tree, keyword):
+    kwargs = dict(directory=str(image_tree), target_size=(5, 4), **{keyword: True})
+    with pytest.warns(DeprecationWarning) as theirs:
+        kp.ImageDataGenerator().flow_from_dataframe(small_frame(), **kwargs)
+    with pytest.warns(DeprecationWarning) as ours:
+        it = ImageDataGenerator().flow_from_dataframe(small_frame(), **kwargs)
+    ours_text = [" ".join(str(w.message).split()) for w in ours]
+    assert [w.category for w in ours] == [DeprecationWarning]  # and no "unexpected keyword" warning
+    assert ours_text[0].startswith(f"{keyword} is deprecated")
+    assert [str(w.message).split(",")[0] for w in theirs if w.category is DeprecationWarning] == \
+        [ours_text[0].split(",")[0]]
+    assert it.samples == 2
 
 
 def test_a_keras_style_iterator_subclass_works_through_the_same_api():
@@ -472,7 +503,6 @@ def test_a_keras_style_iterator_subclass_works_through_the_same_api():
 
 
 def test_flow_from_dataframe_sparse_multi_output_and_subsets(image_tree):
-    pd = pytest.importorskip("pandas")
     df = pd.DataFrame({"filename": ["dogs/dog0.png", "cats/cat_b.jpeg", "dogs/dog1.png", "cats/cat_c.png"],
                        "class": ["dog", "cat", "dog", "cat"], "a": [1.0, 2.0, 3.0, 4.0], "b": [5, 6, 7, 8]})
     kwargs = dict(directory=str(image_tree), target_size=(5, 4), batch_size=4, shuffle=False)

@@ -6,7 +6,7 @@ import pytest
 import scipy.stats
 import torch
 
-from kerasish import initializers
+from kerasish import backend, initializers
 
 TRUNCATED_STD = 0.87962566103423978  # std of N(0, 1) truncated to (-2, 2), Keras 2.3.1 VarianceScaling
 
@@ -144,6 +144,51 @@ def test_initializers_return_float32_tensors():
                  initializers.RandomNormal(), initializers.Zeros()):
         out = init((4, 5))
         assert isinstance(out, torch.Tensor) and out.dtype == torch.float32 and tuple(out.shape) == (4, 5)
+
+
+ALL_KINDS = [initializers.glorot_uniform(seed=1), initializers.he_normal(seed=1), initializers.lecun_normal(seed=1),
+             initializers.VarianceScaling(distribution="untruncated_normal", seed=1), initializers.Orthogonal(seed=1),
+             initializers.RandomNormal(seed=1), initializers.RandomUniform(seed=1),
+             initializers.TruncatedNormal(seed=1), initializers.Zeros(), initializers.Ones(),
+             initializers.Constant(0.5), initializers.Identity()]
+
+
+@pytest.fixture
+def restore_floatx():
+    saved = backend.floatx()
+    yield
+    backend.set_floatx(saved)
+
+
+@pytest.mark.parametrize("init", ALL_KINDS, ids=lambda init: type(init).__name__)
+def test_initializers_default_to_floatx_as_keras_constant_and_random_ops_do(init, restore_floatx):
+    backend.set_floatx("float64")
+    assert init((4, 4)).dtype == torch.float64
+
+
+@pytest.mark.parametrize("init", ALL_KINDS, ids=lambda init: type(init).__name__)
+@pytest.mark.parametrize("dtype", [torch.float64, "float16", "bfloat16"])
+def test_initializers_return_the_dtype_they_are_given(init, dtype):
+    out = init((4, 4), dtype=dtype)
+    assert out.dtype == backend.torch_dtype(dtype) and tuple(out.shape) == (4, 4)
+
+
+def test_float64_draws_are_float64_values_not_rounded_float32_ones():
+    values = initializers.RandomUniform(seed=1)((1000,), dtype=torch.float64).numpy()
+    assert not np.array_equal(values, values.astype(np.float32).astype(np.float64))
+
+
+def test_initial_value_passes_dtype_to_callables_that_take_it_and_converts_what_others_return():
+    received = []
+
+    def keras_style(shape, dtype=None):
+        received.append(dtype)
+        return torch.zeros(shape, dtype=dtype)
+
+    assert initializers.initial_value(keras_style, (2, 3), torch.float64).dtype == torch.float64
+    assert received == [torch.float64]
+    shape_only = initializers.initial_value(lambda shape: np.full(shape, 0.1), (2, 3), torch.float16)
+    assert shape_only.dtype == torch.float16 and float(shape_only[0, 0]) == pytest.approx(0.1, rel=1e-3)
 
 
 # ---------------------------------------------------------------- seeds

@@ -337,6 +337,72 @@ def test_dropout_noise_shape_shares_the_mask_along_none_one_axes():
     assert set(np.unique(out)) <= {0.0, 2.0}
 
 
+def masks(layer, shape=(6, 10), calls=3):
+    """The keep masks (0/1) of ``calls`` training calls of a Dropout layer on ones."""
+    layer.train()
+    return [(layer(torch.ones(shape)) != 0).numpy() for _ in range(calls)]
+
+
+def test_dropout_layers_with_the_same_seed_draw_the_same_masks():
+    first, second = masks(Dropout(0.5, seed=3)), masks(Dropout(0.5, seed=3))
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(first[0], first[1])  # a sequence of masks, not one mask again and again
+    other = masks(Dropout(0.5, seed=4))
+    assert not any(np.array_equal(a, b) for a, b in zip(first, other))
+
+
+def test_seeded_dropout_keeps_to_its_own_generator():
+    torch.manual_seed(1)
+    layer = Dropout(0.5, seed=3).train()
+    before = torch.get_rng_state()
+    first = masks(layer, calls=1)[0]
+    torch.testing.assert_close(torch.get_rng_state(), before)  # the global generator is not advanced
+    torch.manual_seed(99)
+    torch.rand(7)
+    expected = torch.Generator().manual_seed(3)  # the mask is Bernoulli(1 - rate) from a generator seeded 3
+    keep = torch.empty(6, 10).bernoulli_(0.5, generator=expected)
+    np.testing.assert_array_equal(first, keep.numpy() != 0)
+    np.testing.assert_array_equal(masks(Dropout(0.5, seed=3), calls=1)[0], first)
+
+
+def test_unseeded_dropout_draws_from_the_global_generator():
+    torch.manual_seed(5)
+    first = masks(Dropout(0.5), calls=2)
+    torch.manual_seed(5)
+    again = masks(Dropout(0.5), calls=2)
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    torch.manual_seed(6)
+    assert not np.array_equal(masks(Dropout(0.5), calls=1)[0], first[0])
+
+
+def test_seeded_dropout_with_noise_shape_shares_its_seeded_mask():
+    first = Dropout(0.5, noise_shape=(None, 1, 8), seed=2).train()(torch.ones(4, 6, 8)).numpy()
+    second = Dropout(0.5, noise_shape=(None, 1, 8), seed=2).train()(torch.ones(4, 6, 8)).numpy()
+    np.testing.assert_array_equal(first, second)
+    for t in range(1, 6):
+        np.testing.assert_array_equal(first[:, t, :], first[:, 0, :])
+
+
+def test_seeded_dropout_masks_are_drawn_in_the_keras_layout():
+    # so that the masks depend on the seed and the Keras shape, not on whether a conv comes before
+    assert Dropout(0.5, seed=1).input_layout == KERAS and Dropout(0.5).input_layout != KERAS
+
+
+def test_seeded_dropout_from_its_config_starts_the_same_sequence():
+    layer = Dropout(0.25, seed=11)
+    assert layer.get_config()["seed"] == 11
+    for a, b in zip(masks(layer), masks(Dropout.from_config(layer.get_config()))):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("seed", [1.5, "3", True])
+def test_dropout_seed_must_be_an_integer(seed):
+    with pytest.raises(TypeError, match="Dropout: seed must be an integer or None"):
+        Dropout(0.5, seed=seed)
+
+
 def test_flatten_of_channels_last_data_is_numpy_c_order():
     x = RNG.randn(2, 3, 4, 5)
     np.testing.assert_array_equal(Flatten()(f32(x)).numpy(), f32(x).numpy().reshape(2, -1))
@@ -429,6 +495,69 @@ def test_lambda_calls_the_function_with_its_arguments():
 def test_lambda_rejects_a_non_callable():
     with pytest.raises(TypeError, match="callable"):
         Lambda(3)
+
+
+def test_lambda_compute_mask_returns_the_mask_as_keras_2_3_1():
+    x = f32(RNG.randn(2, 3))
+    assert Lambda(lambda t: t).compute_mask(x) is None and not Lambda(lambda t: t).supports_masking
+    fixed = torch.tensor([True, False])
+    layer = Lambda(lambda t: t, mask=fixed)
+    assert layer.supports_masking and layer.compute_mask(x, mask=torch.tensor([True, True])) is fixed
+    seen = []
+
+    def mask_fn(inputs, mask):
+        seen.append((inputs, mask))
+        return inputs[:, 0] > 0
+
+    incoming = torch.tensor([False, True])
+    out = Lambda(lambda t: t, mask=mask_fn).compute_mask(x, incoming)
+    assert seen[0][0] is x and seen[0][1] is incoming  # called with (inputs, mask)
+    torch.testing.assert_close(out, x[:, 0] > 0)
+
+
+def test_lambda_config_records_the_mask():
+    def not_zero(inputs, mask=None):
+        return inputs != 0
+
+    assert Lambda(lambda t: t).get_config()["mask"] is None
+    config = Lambda(lambda t: t, mask=not_zero).get_config()
+    assert (config["mask"], config["mask_type"]) == ("not_zero", "function")
+    config = Lambda(lambda t: t, mask=torch.tensor([[True, False]])).get_config()
+    assert (config["mask"], config["mask_type"]) == ([[True, False]], "raw")
+
+
+def test_lambda_passes_mask_none_to_a_function_that_takes_a_mask():
+    received = []
+
+    def f(t, mask=None, scale=1.0):
+        received.append(mask)
+        return t * scale
+
+    x = f32(RNG.randn(2, 3))
+    torch.testing.assert_close(Lambda(f, arguments={"scale": 2.0})(x), x * 2.0)
+    assert received == [None]
+
+
+def test_lambda_compute_output_shape_follows_keras_2_3_1():
+    assert Lambda(lambda t: t[:, :2], output_shape=(2,)).compute_output_shape((None, 5)) == (None, 2)
+    assert Lambda(lambda t: t, output_shape=[4, 3]).compute_output_shape((8, 4, 3)) == (8, 4, 3)
+    halve = Lambda(lambda t: t[:, ::2], output_shape=lambda shape: (shape[0], shape[1] // 2))
+    assert halve.compute_output_shape((None, 6)) == (None, 3)
+    assert Lambda(lambda t: t.sum(-1)).compute_output_shape((None, 4, 3)) == (None, 4)  # inferred
+    with pytest.raises(TypeError, match="`output_shape` must be a list, a tuple, or a function"):
+        Lambda(lambda t: t, output_shape=3)
+
+
+def test_a_lambda_output_shape_the_function_contradicts_is_an_error_when_building():
+    from kerasish.models import Sequential
+    Sequential([Dense(4, input_shape=(3,)), Lambda(lambda t: t[:, :2], output_shape=(2,))]).build()
+    Sequential([Dense(4, input_shape=(3,)), Lambda(lambda t: t[:, :2], output_shape=(None,))]).build()
+    with pytest.raises(ValueError, match=r"output_shape declares outputs of shape \(None, 3\), but the function "
+                                         r"returns \(None, 2\)"):
+        Sequential([Dense(4, input_shape=(3,)), Lambda(lambda t: t[:, :2], output_shape=(3,))]).build()
+    with pytest.raises(ValueError, match="output_shape declares"):
+        Sequential([Dense(4, input_shape=(3,)),
+                    Lambda(lambda t: t[:, :2], output_shape=lambda shape: (shape[0], 4))]).build()
 
 
 def test_torch_module_wraps_linear_counts_its_params_and_sees_keras_layout():

@@ -152,3 +152,25 @@ def test_convolutions_run_on_channels_first_internally_with_one_conversion_at_ea
         hook.remove()
     # conv layers receive (n, c, h, w); Flatten gets the Keras layout back
     assert seen == [(1, 3, 8, 8), (1, 4, 8, 8), (1, 6, 8, 8), (1, 4, 4, 6), (1, 96)]
+
+
+def test_seeded_dropout_gives_every_model_the_same_mask_sequence():
+    from helpers import InputRecorder
+    from kerasish.layers import TorchModule
+
+    def dropout_masks(global_seed, dropout_seed):
+        torch.manual_seed(global_seed)  # other initial weights and another global random stream
+        recorder = InputRecorder()
+        model = Sequential([Dropout(0.5, seed=dropout_seed, input_shape=(3, 4, 2)), TorchModule(recorder),
+                            Flatten(), Dense(2, activation="softmax")])
+        model.compile("sgd", "categorical_crossentropy")
+        x, y = np.ones((12, 3, 4, 2), "float32"), np.eye(2, dtype="float32")[np.arange(12) % 2]
+        model.fit(x, y, batch_size=4, epochs=2, verbose=0)
+        return [batch.numpy() for batch in recorder.inputs]  # the kept inputs are 2, the dropped ones 0
+
+    first, second = dropout_masks(1, dropout_seed=7), dropout_masks(2, dropout_seed=7)
+    assert len(first) == 6
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(first[0], first[1])
+    assert not np.array_equal(dropout_masks(1, dropout_seed=8)[0], first[0])

@@ -115,9 +115,10 @@ class RaiseAt(Callback):
             raise self.error("interrupted")
 
 
-def dropout_model(seed=0):
+def dropout_model(seed=0, dropout_seed=None):
     torch.manual_seed(seed)
-    model = Sequential([Dense(12, activation="relu", input_shape=(5,)), Dropout(0.3), Dense(2, activation="softmax")])
+    model = Sequential([Dense(12, activation="relu", input_shape=(5,)), Dropout(0.3, seed=dropout_seed),
+                        Dense(2, activation="softmax")])
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["acc"])
     return model
 
@@ -127,30 +128,33 @@ def data():
     return rng.rand(60, 5).astype("float32"), rng.randint(0, 2, 60)
 
 
-def uninterrupted(epochs=5):
+def uninterrupted(epochs=5, dropout_seed=None):
     x, y = data()
-    model = dropout_model()
+    model = dropout_model(dropout_seed=dropout_seed)
     model.fit(x, y, batch_size=10, epochs=epochs, verbose=0)
     return model
 
 
-@pytest.mark.parametrize("save_freq, stop", [("epoch", (3, 1)), (4, (2, 3))])
-def test_backup_and_restore_resumes_exactly_in_process(tmp_path, save_freq, stop):
+@pytest.mark.parametrize("save_freq, stop, dropout_seed", [("epoch", (3, 1), None), (4, (2, 3), None),
+                                                          (4, (2, 3), 5)],
+                         ids=["epoch", "every-4-batches", "seeded-dropout"])
+def test_backup_and_restore_resumes_exactly_in_process(tmp_path, save_freq, stop, dropout_seed):
+    # A seeded Dropout draws from its own generator, which the backup records with the global random state.
     x, y = data()
     backup_dir = tmp_path / "backup"
-    model = dropout_model()
+    model = dropout_model(dropout_seed=dropout_seed)
     with pytest.raises(RuntimeError, match="interrupted"):
         model.fit(x, y, batch_size=10, epochs=5, verbose=0,
                   callbacks=[BackupAndRestore(backup_dir, save_freq=save_freq), RaiseAt(*stop)])
     assert os.listdir(backup_dir) == [BACKUP_FILE]  # an interrupted fit keeps its backup
     torch.manual_seed(123)  # the global random state is whatever it is: the backup puts its own back
-    fresh = dropout_model(seed=7)  # other initial weights, replaced by the backup
+    fresh = dropout_model(seed=7, dropout_seed=dropout_seed)  # other initial weights, replaced by the backup
     history = fresh.fit(x, y, batch_size=10, epochs=5, verbose=0,
                         callbacks=[BackupAndRestore(backup_dir, save_freq)])
     # 6 batches an epoch. Epoch backups: the last was after epoch 2, so epoch 3 is redone. Every 4 batches:
     # the last backup was after global batch 16 (epoch 2, batch 3), so epoch 2 resumes at its batch 4.
     assert history.epoch == ([3, 4] if save_freq == "epoch" else [2, 3, 4])
-    assert_same_weights(fresh, uninterrupted())
+    assert_same_weights(fresh, uninterrupted(dropout_seed=dropout_seed))
     assert not backup_dir.exists()  # deleted at the end of the completed fit, with its now empty directory
 
 
@@ -192,16 +196,17 @@ def test_backup_and_restore_arguments_are_checked(tmp_path, kwargs, message):
         BackupAndRestore("")
 
 
-def test_load_model_then_initial_epoch_continues_exactly(tmp_path):
+@pytest.mark.parametrize("dropout_seed", [None, 5], ids=["global-generator", "seeded-dropout"])
+def test_load_model_then_initial_epoch_continues_exactly(tmp_path, dropout_seed):
     x, y = data()
-    model = dropout_model()
+    model = dropout_model(dropout_seed=dropout_seed)
     model.fit(x, y, batch_size=10, epochs=2, verbose=0)
     model.save(tmp_path / "m.h5")
     torch.manual_seed(99)
-    resumed = load_model(tmp_path / "m.h5")
+    resumed = load_model(tmp_path / "m.h5")  # a seeded Dropout gets its generator's state back with the model
     saving.restore_rng_state(tmp_path / "m.h5")  # load_model itself leaves the global random state alone
     resumed.fit(x, y, batch_size=10, epochs=5, initial_epoch=2, verbose=0)
-    assert_same_weights(resumed, uninterrupted())
+    assert_same_weights(resumed, uninterrupted(dropout_seed=dropout_seed))
 
 
 def test_load_model_restores_the_shuffle_order_and_leaves_global_randomness_alone(tmp_path):

@@ -15,6 +15,7 @@ tells the loop when it need not build batch logs at all.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Iterable
 
 _TRAIN = "train"
@@ -127,12 +128,17 @@ class CallbackList:
 
     Arguments:
         callbacks: list of ``Callback`` instances.
-        queue_length: accepted for K231's signature. K231 times each batch hook against the batch and warns
-            when callbacks are slow; with asynchronous CUDA that timing would blame a callback for the GPU time
-            its first read of a value waits for, so kerasish does not keep it.
+        queue_length: K231 times each batch hook against the batch over the last ``queue_length`` batches and
+            warns when callbacks are slow; with asynchronous CUDA that timing would blame a callback for the GPU
+            time its first read of a value waits for, so kerasish does not time them, and a value other than
+            10 warns that it is ignored.
     """
 
     def __init__(self, callbacks: Iterable[Callback] | None = None, queue_length: int = 10):
+        if queue_length != 10:
+            warnings.warn(f"CallbackList: queue_length={queue_length!r} is ignored: it sizes Keras 2.3.1's timing "
+                          "of the batch hooks for its slow-callback warning, which kerasish does not give.",
+                          stacklevel=2)
         self.callbacks = list(callbacks or [])
         self.queue_length = queue_length
         self.params = {}

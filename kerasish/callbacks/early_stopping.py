@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 import torch
 
+from kerasish import backend
 from kerasish.callbacks.callback import Callback
 from kerasish.distributed import print_main
 
@@ -128,9 +129,9 @@ class EarlyStopping(Callback):
         if self._best_tensors is None:
             return None
         if not hasattr(self.model, "layers"):
-            return [t.cpu().numpy().copy() for t in self._best_tensors]
+            return [backend.to_numpy(t).copy() for t in self._best_tensors]
         layouts = [layout for layer in self.model.layers for _, layout in layer.keras_weight_specs()]
-        return [layout.to_keras(t).cpu().numpy().copy() for t, layout in zip(self._best_tensors, layouts)]
+        return [backend.to_numpy(layout.to_keras(t)).copy() for t, layout in zip(self._best_tensors, layouts)]
 
     @best_weights.setter
     def best_weights(self, weights) -> None:

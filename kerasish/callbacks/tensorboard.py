@@ -9,11 +9,13 @@ What is written, in K231 v1's layout (one run directory, ``log_dir`` itself):
   (``dense_1/kernel_0``), plus ``<name>_grad`` of the last batch's gradients with ``write_grads``;
 * ``write_images``: each kernel and bias as an image (v1's reshaping), at the histogram epochs.
 
-Not written: the graph (``write_graph``: tracing a model is not free and may fail; accepted and ignored, as v1
-does on backends other than TensorFlow), activation histograms (v1 computes them on the validation data, which
-is why v1 requires it; here it is not required), and embeddings (``embeddings_*``: a warning says they are
-ignored). The ``tensorboard`` package is needed; it is optional for kerasish, and constructing the callback
-without it raises an ImportError that says how to install it.
+Not written, each with a warning rather than silently: the graph (``write_graph``: tracing a model is not free
+and may fail; as v1 does on backends other than TensorFlow, ``write_graph=True``, the default, warns that it is
+set to False, here once per process), activation histograms (v1 computes them on the validation data in
+batches of ``batch_size``, which is why v1 requires validation data; here it is not required, and a
+``batch_size`` other than 32 warns that it is ignored), and embeddings (any ``embeddings_*`` argument given
+warns that it is ignored). The ``tensorboard`` package is needed; it is optional for kerasish, and constructing
+the callback without it raises an ImportError that says how to install it.
 """
 from __future__ import annotations
 
@@ -48,14 +50,15 @@ class TensorBoard(Callback):
         log_dir: the path of the directory where to save the log files to be parsed by TensorBoard.
         histogram_freq: frequency (in epochs) at which to write weight histograms (and images and gradient
             histograms, see ``write_images``/``write_grads``). If set to 0, histograms won't be written.
-        batch_size: accepted for Keras's signature; v1 used it to batch the validation data through the model
-            for activation histograms, which kerasish does not write.
-        write_graph: accepted; the graph is not written (see the module docstring).
+        batch_size: v1 used it to batch the validation data through the model for activation histograms,
+            which kerasish does not write; a value other than 32 warns that it is ignored.
+        write_graph: the graph is not written: True (the default) warns once per process that it is set to
+            False; pass False to say so and avoid the warning.
         write_grads: whether to write gradient histograms (of the last batch of the epoch) when
             ``histogram_freq`` is greater than 0.
         write_images: whether to write model weights as images in TensorBoard.
-        embeddings_freq, embeddings_layer_names, embeddings_metadata, embeddings_data: not supported; a
-            warning says they are ignored.
+        embeddings_freq, embeddings_layer_names, embeddings_metadata, embeddings_data: not supported; given
+            (other than their defaults), a warning names them and says they are ignored.
         update_freq: ``'batch'`` or ``'epoch'`` or integer. With ``'batch'`` the losses and metrics are written
             after each batch; with an integer, say ``10000``, every 10000 samples. Writing after batches reads
             the batch values from the device each time, which slows training down.
@@ -75,16 +78,18 @@ class TensorBoard(Callback):
             raise ValueError(f"TensorBoard: update_freq must be 'batch', 'epoch' or a positive number of samples; "
                              f"received update_freq={update_freq!r}.")
         self._writer_class = _summary_writer_class()
-        if embeddings_freq or embeddings_layer_names or embeddings_metadata or embeddings_data is not None:
-            warnings.warn("TensorBoard: kerasish does not write embeddings; the embeddings_* arguments are "
-                          "ignored.", stacklevel=2)
+        _warn_unsupported(batch_size=batch_size, embeddings_freq=embeddings_freq,
+                          embeddings_layer_names=embeddings_layer_names, embeddings_metadata=embeddings_metadata,
+                          embeddings_data=embeddings_data)
+        if write_graph:
+            _warn_write_graph_once()
         self.log_dir = log_dir
         self.histogram_freq = histogram_freq
         self.batch_size = batch_size
-        self.write_graph = write_graph
+        self.write_graph = False  # what is done (v1 on other backends: "write_graph was set to False")
         self.write_grads = write_grads
         self.write_images = write_images
-        self.embeddings_freq = embeddings_freq
+        self.embeddings_freq = 0  # likewise ("embeddings_freq was set to 0")
         self.embeddings_layer_names = embeddings_layer_names
         self.embeddings_metadata = embeddings_metadata or {}
         self.embeddings_data = embeddings_data
@@ -147,6 +152,41 @@ class TensorBoard(Callback):
                     images = _weight_images(layout.to_keras(values))
                     if images is not None:
                         self.writer.add_images(name, images, epoch, dataformats="NHWC")
+
+
+# Why each unsupported argument is ignored, and its default (given any other value, a warning names it).
+_UNSUPPORTED = {
+    "batch_size": (32, "it batches the validation data through the model for activation histograms, which "
+                       "kerasish does not write (its histograms are of the weights)"),
+    "embeddings_freq": (0, "kerasish does not write embeddings"),
+    "embeddings_layer_names": (None, "kerasish does not write embeddings"),
+    "embeddings_metadata": (None, "kerasish does not write embeddings"),
+    "embeddings_data": (None, "kerasish does not write embeddings"),
+}
+_write_graph_warned = False
+
+
+def _warn_unsupported(**given) -> None:
+    """One warning naming every argument given a value other than its default that kerasish does not use."""
+    reasons = [f"{name}={value!r:.60} ({_UNSUPPORTED[name][1]})" for name, value in given.items()
+               if not _is_default(value, _UNSUPPORTED[name][0])]
+    if reasons:
+        warnings.warn(f"TensorBoard: these arguments are not supported and are ignored: {'; '.join(reasons)}.",
+                      stacklevel=3)
+
+
+def _is_default(value, default) -> bool:
+    if default is None:
+        return value is None
+    return not isinstance(value, (np.ndarray, torch.Tensor)) and value == default
+
+
+def _warn_write_graph_once() -> None:
+    global _write_graph_warned
+    if not _write_graph_warned:
+        _write_graph_warned = True
+        warnings.warn("TensorBoard: kerasish does not write the model graph, so write_graph was set to False "
+                      "(pass write_graph=False to avoid this warning; it is shown once per process).", stacklevel=3)
 
 
 def _scalar(value):

@@ -13,7 +13,7 @@ from torch import nn
 from kerasish import activations, initializers
 from kerasish.layers import weight_layouts
 from kerasish.layers.base import ANY, CHANNELS_FIRST, KERAS, Layer
-from kerasish.layers.convolutional import penalties_config, serialize_keras_object
+from kerasish.layers.base import penalties_config, serialize_keras_object
 
 
 class LeakyReLU(Layer):
@@ -155,7 +155,7 @@ class PReLU(Layer):
         if any(d is None for d in param_shape):
             raise ValueError(f"{self.name}: every non-shared axis needs a defined size; received input shape "
                              f"{tuple(input_shape)} with shared_axes={self.shared_axes}.")
-        self.alpha = nn.Parameter(self.alpha_initializer(tuple(param_shape)))
+        self.alpha = nn.Parameter(self.initial_value(self.alpha_initializer, tuple(param_shape)))
 
     def keras_weight_specs(self):
         return [("alpha", weight_layouts.SAME)]

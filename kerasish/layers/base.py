@@ -17,16 +17,18 @@ view whose memory is torch's ``channels_last`` format, which the conv kernels ke
 from __future__ import annotations
 
 import inspect
+import itertools
 import re
 
 import numpy as np
 import torch
 from torch import nn
 
-from kerasish import backend
+from kerasish import backend, initializers, mixed_precision
 from kerasish.layers import weight_layouts
 from kerasish.layers.keras_tensor import KerasTensor, any_symbolic, infer_outputs
 from kerasish.layers.node import Node
+from kerasish.utils.generic_utils import serialize_keras_object, to_snake_case  # noqa: F401 - re-exported
 from kerasish.utils.nest import flatten, map_structure
 
 KERAS = "keras"
@@ -39,18 +41,6 @@ def to_layout(x: torch.Tensor, current: str, wanted: str) -> torch.Tensor:
     if wanted == ANY or wanted == current or x.dim() < 3:
         return x
     return x.movedim(-1, 1) if wanted == CHANNELS_FIRST else x.movedim(1, -1)
-
-
-def to_snake_case(name: str) -> str:
-    """``MaxPooling2D`` -> ``max_pooling2d``, ``LeakyReLU`` -> ``leaky_re_lu`` (Keras generic_utils)."""
-    intermediate = re.sub("(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", intermediate).lower()
-
-
-def keras_class_name(obj) -> str:
-    """The class name Keras writes in configs and prints in summaries. A class may declare its Keras name in
-    its own body (``_keras_class_name``: ``Functional`` is Keras's ``Model``); its subclasses go by theirs."""
-    return type(obj).__dict__.get("_keras_class_name", type(obj).__name__)
 
 
 def normalize_tuple(value, n: int, arg_name: str) -> tuple:
@@ -113,8 +103,14 @@ class Layer(nn.Module):
     """Base of every kerasish layer.
 
     Subclasses implement ``build(input_shape)`` (create parameters from the Keras-layout input shape,
-    batch dimension ``None``) and ``call(x)`` on tensors in ``self.input_layout``. Parameters that have a
-    Keras twin are listed by ``keras_weight_specs()`` in Keras's weight order.
+    batch dimension ``None``, with ``initial_value``) and ``call(x)`` on tensors in ``self.input_layout``.
+    Parameters that have a Keras twin are listed by ``keras_weight_specs()`` in Keras's weight order.
+
+    dtype: ``dtype=`` or else ``backend.floatx()`` when the layer is constructed is the dtype of its weights
+    (Keras 2.3.1 ``Layer.__init__`` and ``add_weight``). A layer with floating weights computes in their
+    dtype: floating inputs of another dtype are cast to it. Keras 2.3.1 has no such cast (TensorFlow refuses
+    ``float32 @ float64``, so a model mixing layer dtypes fails to build there); tf.keras's layers cast their
+    inputs the same way. A layer without weights computes in its input's dtype, as in Keras 2.3.1.
     """
 
     input_layout = KERAS
@@ -129,12 +125,16 @@ class Layer(nn.Module):
         prefix = to_snake_case(type(self).__name__)
         self.name = name if name else f"{prefix}_{backend.get_uid(prefix)}"
         self.batch_input_shape = _batch_input_shape_from(kwargs, type(self).__name__)
-        self.dtype = kwargs.get("dtype") or backend.floatx()
+        dtype = kwargs.get("dtype")
+        self.dtype = (backend.floatx() if dtype is None
+                      else backend.standardize_dtype(dtype, f"{type(self).__name__}: dtype"))
+        self._compute_dtype: torch.dtype | None = None  # its weights' dtype once built (None: no weights)
         self._initial_weights = kwargs.get("weights")
         self._trainable = bool(kwargs.get("trainable", True))
         self.built = False
         self._inbound_nodes: list[Node] = []  # one per call on symbolic tensors (see node.py)
         self.input_spec = None
+        self._call_losses: list = []  # add_loss values of the last call, consumed by regularization_losses()
         self._added_weights: list[tuple[str, bool]] = []  # (attribute, trainable) per add_weight call
         self._weight_penalties: dict = {}   # weight attribute -> (regularizer or None, constraint or None)
         self.activity_regularizer = None
@@ -151,9 +151,41 @@ class Layer(nn.Module):
             self.build(input_shape if isinstance(input_shape, list) else tuple(input_shape))
             self.built = True
             self._apply_trainable()
+            self._follow_weights_dtype()
             if self._initial_weights is not None:
                 self.set_weights(self._initial_weights)
                 self._initial_weights = None
+
+    def initial_value(self, initializer, shape: tuple, layout: weight_layouts.WeightLayout = weight_layouts.SAME):
+        """A new weight's value: ``initializer`` called with the Keras-layout ``shape`` and this layer's dtype
+        (Keras 2.3.1 ``add_weight``), returned in torch layout."""
+        value = initializers.initial_value(initializer, shape, backend.torch_dtype(self.dtype))
+        return layout.from_keras(value).contiguous()
+
+    def _follow_weights_dtype(self) -> None:
+        """The layer computes in its floating weights' dtype, and that is its ``dtype`` (no change without them)."""
+        self._compute_dtype = next((t.dtype for t in itertools.chain(self.parameters(), self.buffers())
+                                    if t.is_floating_point()), None)
+        if self._compute_dtype is not None:
+            self.dtype = backend.standardize_dtype(self._compute_dtype)
+
+    def _apply(self, fn, *args, **kwargs):
+        # torch's .to(dtype)/.double()/.half() convert the weights through here: the dtype follows them
+        result = super()._apply(fn, *args, **kwargs)
+        self._follow_weights_dtype()
+        return result
+
+    def cast_inputs(self, x):
+        """``x`` (a tensor, or a list of them) in the dtype this layer computes in (see the class docstring). Under
+        ``torch.autocast`` (a mixed precision policy) autocast chooses the dtypes, so nothing is cast here."""
+        wanted = self._compute_dtype
+        if wanted is None:
+            return x
+        if not isinstance(x, torch.Tensor):
+            return map_structure(lambda t: self.cast_inputs(t) if isinstance(t, torch.Tensor) else t, x)
+        if x.dtype == wanted or not x.is_floating_point() or mixed_precision.autocast_enabled(x.device):
+            return x
+        return x.to(wanted)
 
     def call(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError(f"{type(self).__name__} must implement call(x)")
@@ -174,7 +206,7 @@ class Layer(nn.Module):
     def forward(self, inputs, *args, **kwargs):
         if kwargs.get("training") is None and self._call_takes_training():
             kwargs["training"] = self.training  # Keras 2's learning phase: the model's mode
-        out = self.call(inputs, *args, **kwargs)
+        out = self.call(self.cast_inputs(inputs), *args, **kwargs)
         if self.activity_regularizer is not None and self.training:
             self._activity_penalty = self.activity_regularizer(out)
         return out
@@ -219,6 +251,14 @@ class Layer(nn.Module):
         for index, (tensor, spec) in enumerate(zip(tensors, specs)):
             if spec is not None and isinstance(tensor, torch.Tensor):
                 spec.check(tuple(tensor.shape), str(tensor.dtype).replace("torch.", ""), index, self.name)
+
+    def __getattr__(self, name):
+        # A property below that raises AttributeError (Keras's error for an unconnected layer) would otherwise
+        # be replaced by nn.Module's "has no attribute": raise the property's own message.
+        prop = getattr(type(self), name, None)
+        if isinstance(prop, property):
+            return prop.fget(self)
+        return super().__getattr__(name)
 
     # ------------------------------------------------------------ nodes: Keras 2.3.1's per-call properties
     @property
@@ -298,7 +338,20 @@ class Layer(nn.Module):
         if self._activity_penalty is not None:
             losses.append(self._activity_penalty)
             self._activity_penalty = None
+        losses += [loss() if callable(loss) else loss for loss in self._call_losses]
+        self._call_losses = []
         return losses
+
+    def add_loss(self, losses, inputs=None) -> None:
+        """Keras 2.3.1 ``Layer.add_loss``, called from ``call``: the loss (a tensor, a list of them, or a
+        zero-argument callable) joins the model's loss for this step. Scalars are added as they are, other
+        tensors by their mean."""
+        for loss in losses if isinstance(losses, (list, tuple)) else [losses]:
+            if isinstance(loss, torch.Tensor) and loss.device.type == "meta":
+                continue  # a shape-inference run, not a step
+            if isinstance(loss, torch.Tensor) and loss.dim() > 0:
+                loss = loss.mean()
+            self._call_losses.append(loss)
 
     def apply_constraints(self) -> None:
         """Project constrained weights after an optimizer step (Keras applies constraints in Keras layout)."""
@@ -373,8 +426,9 @@ class Layer(nn.Module):
         return [t for t in self.weights if not (isinstance(t, nn.Parameter) and t.requires_grad)]
 
     def get_weights(self) -> list[np.ndarray]:
-        """The layer's weights as NumPy arrays in Keras layouts (Dense kernel ``(in, out)`` ...)."""
-        return [layout.to_keras(t.detach()).cpu().numpy().copy() for t, layout in self._weight_tensors()]
+        """The layer's weights as NumPy arrays in Keras layouts (Dense kernel ``(in, out)`` ...), each of its
+        weight's dtype (bfloat16, which NumPy lacks, as float32)."""
+        return [backend.to_numpy(layout.to_keras(t.detach())).copy() for t, layout in self._weight_tensors()]
 
     def set_weights(self, weights) -> None:
         """Set the weights from NumPy arrays in Keras layouts; shapes are checked before anything changes."""
@@ -416,6 +470,19 @@ class Layer(nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
+
+
+def penalties_config(layer: Layer, weights: tuple[str, ...], activity: bool = True) -> dict:
+    """``{'<weight>_regularizer': ..., '<weight>_constraint': ...}`` from what ``set_weight_penalties``
+    resolved, serialised as Keras 2.3.1 writes them (``{'class_name': 'L1L2', 'config': {...}}``)."""
+    config = {}
+    for attr in weights:
+        regularizer, constraint = layer._weight_penalties.get(attr, (None, None))
+        config[f"{attr.replace('_kernel', '')}_regularizer"] = serialize_keras_object(regularizer)
+        config[f"{attr.replace('_kernel', '')}_constraint"] = serialize_keras_object(constraint)
+    if activity:
+        config["activity_regularizer"] = serialize_keras_object(layer.activity_regularizer)
+    return config
 
 
 def _weight_attribute(layer: nn.Module, name: str) -> str:

@@ -2,6 +2,7 @@
 (the adapter that lets any ``torch.nn.Module`` sit in a ``Sequential``)."""
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
@@ -11,7 +12,7 @@ from torch import nn
 
 from kerasish import activations, backend, initializers
 from kerasish.layers import weight_layouts
-from kerasish.layers.base import ANY, KERAS, Layer
+from kerasish.layers.base import ANY, KERAS, InputSpec, Layer, penalties_config, serialize_keras_object
 
 
 class ActivatedLayer(Layer):
@@ -65,9 +66,10 @@ class Dense(ActivatedLayer):
         if in_features is None:
             raise ValueError(f"{self.name}: the last dimension of the inputs to `Dense` should be defined; "
                              f"received input shape {input_shape}.")
-        kernel = self.kernel_initializer((in_features, self.units))
-        self.kernel = nn.Parameter(weight_layouts.DENSE_KERNEL.from_keras(kernel).contiguous())
-        self.bias = nn.Parameter(self.bias_initializer((self.units,))) if self.use_bias else None
+        self.input_spec = InputSpec(min_ndim=2, axes={-1: in_features})  # a shared Dense checks later inputs
+        self.kernel = nn.Parameter(self.initial_value(self.kernel_initializer, (in_features, self.units),
+                                                      weight_layouts.DENSE_KERNEL))
+        self.bias = nn.Parameter(self.initial_value(self.bias_initializer, (self.units,))) if self.use_bias else None
 
     def keras_weight_specs(self):
         specs = [("kernel", weight_layouts.DENSE_KERNEL)]
@@ -77,7 +79,6 @@ class Dense(ActivatedLayer):
         return F.linear(x, self.kernel, self.bias)
 
     def get_config(self):
-        from kerasish.layers.convolutional import penalties_config, serialize_keras_object
         config = {"units": self.units, "use_bias": self.use_bias,
                   "kernel_initializer": serialize_keras_object(self.kernel_initializer),
                   "bias_initializer": serialize_keras_object(self.bias_initializer)}
@@ -94,7 +95,14 @@ class Activation(ActivatedLayer):
 
 
 class Dropout(Layer):
-    """``Dropout(rate, noise_shape=None, seed=None)``: inverted dropout during training only."""
+    """``Dropout(rate, noise_shape=None, seed=None)``: inverted dropout during training only.
+
+    Without ``seed`` the masks come from torch's global generator (``torch.manual_seed`` makes them
+    reproducible). With ``seed`` the layer draws from its own ``torch.Generator`` on the input's device, seeded
+    with ``seed``: as in Keras 2.3.1 (``K.dropout(..., seed=seed)``), layers with the same seed draw the same
+    sequence of masks, in any model and whatever else draws random numbers. A seeded layer works in the Keras
+    layout, so its masks depend only on the seed and the Keras-layout shape, not on the layers around it.
+    """
 
     input_layout = ANY
 
@@ -102,20 +110,52 @@ class Dropout(Layer):
         super().__init__(**kwargs)
         if not 0.0 <= float(rate) < 1.0:
             raise ValueError(f"Dropout: rate must be in [0, 1); received {rate!r}.")
+        if seed is not None and (not isinstance(seed, (int, np.integer)) or isinstance(seed, bool)):
+            raise TypeError(f"Dropout: seed must be an integer or None; received {seed!r}.")
         self.rate = float(rate)
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)
-        self.seed = seed
-        if self.noise_shape is not None:
+        self.seed = None if seed is None else int(seed)
+        self._generators: dict[str, torch.Generator] = {}  # device -> this layer's generator (seeded layers)
+        if self.noise_shape is not None or self.seed is not None:
             self.input_layout = KERAS
 
     def call(self, x):
         if not self.training or self.rate == 0.0:
             return x
-        if self.noise_shape is None:
+        generator = None if self.seed is None else self._generator(x.device)
+        if self.noise_shape is None and generator is None:
             return F.dropout(x, self.rate, training=True)
-        shape = tuple(x.shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
-        keep = torch.empty(shape, device=x.device, dtype=x.dtype).bernoulli_(1.0 - self.rate)
+        if self.noise_shape is None:
+            shape = tuple(x.shape)
+        else:
+            shape = tuple(x.shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
+        keep = torch.empty(shape, device=x.device, dtype=x.dtype).bernoulli_(1.0 - self.rate, generator=generator)
         return x * keep / (1.0 - self.rate)
+
+    def _generator(self, device: torch.device) -> torch.Generator:
+        key = str(device)
+        generator = self._generators.get(key)
+        if generator is None:
+            generator = self._generators[key] = torch.Generator(device=device).manual_seed(self.seed)
+        return generator
+
+    def random_state(self) -> dict:
+        """``{device: generator state}`` of a seeded layer's generators (empty when unseeded or unused); model
+        files and training backups record it so that a resumed run draws the masks an uninterrupted one would."""
+        return {device: generator.get_state() for device, generator in self._generators.items()}
+
+    def set_random_state(self, states: dict) -> None:
+        """Inverse of ``random_state``; states of devices this machine lacks are skipped (those generators
+        start again from the seed)."""
+        if self.seed is None:
+            return
+        for device, state in states.items():
+            try:
+                generator = torch.Generator(device=device)
+            except RuntimeError:
+                continue
+            generator.set_state(state)
+            self._generators[device] = generator
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape, "seed": self.seed}
@@ -187,39 +227,128 @@ class Permute(Layer):
 
 class Lambda(Layer):
     """``Lambda(function, output_shape=None, mask=None, arguments=None)``: ``function(x, **arguments)`` on
-    torch tensors in Keras layout."""
+    torch tensors in Keras layout.
+
+    ``output_shape`` (a shape without the batch axis, or a function of the input shape) is what
+    ``compute_output_shape`` returns, as in Keras 2.3.1; models take the shape from running the function, and a
+    declared shape that the function's output contradicts is an error when the layer is built. ``mask`` is
+    what ``compute_mask(inputs, mask)`` returns (called with ``(inputs, mask)`` when it is a function), as in
+    Keras 2.3.1; kerasish's models do not propagate masks yet, so only ``compute_mask`` reads it. A function
+    that takes a ``mask`` argument gets ``mask=None``, as Keras passes it when no mask comes in.
+    """
 
     def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
         super().__init__(**kwargs)
         if not callable(function):
             raise TypeError(f"Lambda: function must be callable; received {function!r}.")
+        if output_shape is not None and not callable(output_shape) and not isinstance(output_shape, (tuple, list)):
+            # Keras 2.3.1 wording
+            raise TypeError(f"In Lambda, `output_shape` must be a list, a tuple, or a function; received "
+                            f"{output_shape!r}.")
         self.function = function
         self.arguments = dict(arguments or {})
-        self.declared_output_shape = output_shape
+        self.declared_output_shape = output_shape if output_shape is None or callable(output_shape) \
+            else tuple(output_shape)
+        self.mask = mask
+        self.supports_masking = mask is not None
+        self._function_takes_mask = _takes_argument(function, "mask")
+
+    def build(self, input_shape):
+        self._built_input_shape = input_shape if isinstance(input_shape, list) else tuple(input_shape)
 
     def call(self, x):
-        return self.function(x, **self.arguments)
+        return self.function(x, mask=None, **self.arguments) if self._function_takes_mask else \
+            self.function(x, **self.arguments)
+
+    def _call_symbolic(self, inputs, args, kwargs):
+        # A declared output_shape must agree with what the function computes (checked when the graph is made)
+        outputs = super()._call_symbolic(inputs, args, kwargs)
+        if self.declared_output_shape is not None and isinstance(outputs, torch.Tensor):
+            self._check_declared_shape(tuple(outputs.shape[1:]))
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        """Keras 2.3.1: the declared ``output_shape`` (with the input's batch dimension in front), or what the
+        ``output_shape`` function returns; without one, the shape of the function's output on zeros."""
+        input_shape = input_shape if isinstance(input_shape, list) else tuple(input_shape)
+        declared = self.declared_output_shape
+        if declared is None:
+            probe = torch.zeros((1,) + tuple(1 if d is None else d for d in input_shape[1:]))
+            with torch.no_grad():
+                out = self.call(probe)
+            return (input_shape[0],) + tuple(out.shape[1:])
+        if isinstance(declared, tuple):
+            return (input_shape[0] if input_shape else None,) + declared
+        shape = declared(input_shape)
+        if not isinstance(shape, (list, tuple)):
+            raise ValueError("`output_shape` function must return a tuple or a list of tuples.")
+        if isinstance(shape, list) and (not shape or isinstance(shape[0], int) or shape[0] is None):
+            shape = tuple(shape)
+        return shape
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras 2.3.1 ``Lambda.compute_mask``: ``mask(inputs, mask)`` when the layer's ``mask`` is a function,
+        else the layer's ``mask`` itself."""
+        if callable(self.mask):
+            return self.mask(inputs, mask)
+        return self.mask
+
+    def _check_declared_shape(self, actual) -> None:
+        declared = self.compute_output_shape(self._built_input_shape)
+        if actual is None or not isinstance(declared, tuple):
+            return  # several outputs: nothing to compare in a Sequential
+        expected = declared[1:]
+        if len(expected) != len(actual) or any(d is not None and d != a for d, a in zip(expected, actual)):
+            raise ValueError(f"{self.name}: output_shape declares outputs of shape {(None,) + tuple(expected)}, but "
+                             f"the function returns {(None,) + actual} for inputs of shape "
+                             f"{self._built_input_shape}. Correct output_shape, or leave it out: kerasish takes "
+                             "the shape from the function's output.")
 
     def get_config(self):
         # Keras 2.3.1 stores a lambda's marshalled bytecode ('function_type': 'lambda'); kerasish stores only
-        # the function's name and takes the function from load_model's custom_objects: no code in files.
+        # the function's name and takes the function from load_model's custom_objects: no code in files. The
+        # mask is stored likewise (Keras 2.3.1 does not store it at all).
         output_shape = self.declared_output_shape
         shape_is_function = callable(output_shape)
+        mask_is_function = callable(self.mask)
+        mask = self.mask
+        if mask_is_function:
+            mask = getattr(mask, "__name__", "mask")
+        elif mask is not None:
+            mask = np.asarray(mask.detach().cpu() if isinstance(mask, torch.Tensor) else mask).tolist()
         return {**super().get_config(), "function": getattr(self.function, "__name__", "lambda"),
                 "function_type": "function",
                 "output_shape": getattr(output_shape, "__name__", None) if shape_is_function else output_shape,
-                "output_shape_type": "function" if shape_is_function else "raw", "arguments": self.arguments}
+                "output_shape_type": "function" if shape_is_function else "raw", "arguments": self.arguments,
+                "mask": mask, "mask_type": "function" if mask_is_function else "raw"}
+
+
+def _takes_argument(function, name: str) -> bool:
+    """Keras's ``has_arg``: whether ``function`` accepts a keyword argument ``name``."""
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
+    parameter = parameters.get(name)
+    return parameter is not None and parameter.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                                        inspect.Parameter.KEYWORD_ONLY)
 
 
 class TorchModule(Layer):
     """Wraps any ``torch.nn.Module`` so it can be added to a ``Sequential``. The module sees tensors in Keras
-    layout (channels_last); its parameters train with the model and its weights keep torch layouts."""
+    layout (channels_last); its parameters train with the model and its weights keep torch layouts.
+
+    The module's weights were made by torch, so they keep their dtype and the layer's ``dtype`` is theirs;
+    ``dtype=`` converts the module to it (``module.to(dtype)``)."""
 
     def __init__(self, module: nn.Module, name=None, input_shape=None, **kwargs):
         if not isinstance(module, nn.Module):
             raise TypeError(f"TorchModule: expected a torch.nn.Module; received {type(module).__name__}.")
         super().__init__(name=name or _torch_module_name(module), input_shape=input_shape, **kwargs)
         self.module = module
+        if kwargs.get("dtype") is not None:
+            module.to(backend.torch_dtype(self.dtype))
+        self._follow_weights_dtype()
 
     def call(self, x):
         return self.module(x)
@@ -231,7 +360,7 @@ class TorchModule(Layer):
 
 def _torch_module_name(module: nn.Module) -> str:
     from kerasish import backend
-    from kerasish.layers.base import to_snake_case
+    from kerasish.utils.generic_utils import to_snake_case
     prefix = to_snake_case(type(module).__name__)
     return f"{prefix}_{backend.get_uid(prefix)}"
 

@@ -142,10 +142,12 @@ def infer_outputs(fn, args: tuple, kwargs: dict, module: torch.nn.Module | None 
     """Run ``fn(*args, **kwargs)`` (KerasTensors among the arguments) for both example sizes and return the
     outputs as KerasTensors without history. With ``module``, its weights are swapped for meta tensors during
     the run (``functional_call``), so nothing is computed; if the code cannot run on meta tensors, it runs once
-    more on zero tensors on the weights' device, without gradients."""
+    more on zero tensors on the weights' device."""
     runs = []
     for examples_of in (_first_examples, _second_examples):
         call_args, call_kwargs = examples_of(args), examples_of(kwargs)
+        if module is not None:  # float inputs tracked by autograd, as in a training step (K.gradients in a Lambda)
+            call_args, call_kwargs = map_structure(_tracked, call_args), map_structure(_tracked, call_kwargs)
         try:
             with _DISABLED():
                 runs.append(_run_on_meta(fn, call_args, call_kwargs, module))
@@ -156,12 +158,17 @@ def infer_outputs(fn, args: tuple, kwargs: dict, module: torch.nn.Module | None 
     return _pair_outputs(*runs)
 
 
+def _tracked(t):
+    return t.detach().requires_grad_() if isinstance(t, torch.Tensor) and t.is_floating_point() else t
+
+
 def _run_on_meta(fn, args, kwargs, module):
     if module is None:  # a torch op: constant tensors among its arguments join the meta run as meta tensors
         as_meta = lambda t: torch.empty_like(t, device="meta") if isinstance(t, torch.Tensor) else t  # noqa: E731
         return fn(*map_structure(as_meta, args), **map_structure(as_meta, kwargs))
     runner = _WeightsSwapped(module, fn)
-    state = {"owner." + name: torch.empty_like(t, device="meta")
+    # weights keep requires_grad, so code that differentiates inside a layer (K.gradients in a Lambda) runs too
+    state = {"owner." + name: torch.empty_like(t, device="meta").requires_grad_(t.requires_grad)
              for name, t in list(module.named_parameters()) + list(module.named_buffers())}
     return functional_call(runner, state, args, kwargs, strict=False, tie_weights=False)
 
@@ -180,10 +187,9 @@ class _WeightsSwapped(torch.nn.Module):
 
 def _run_on_zeros(fn, args, kwargs, module):
     device = next((t.device for t in list(module.parameters()) + list(module.buffers())), torch.device("cpu"))
-    to_zeros = lambda t: torch.zeros(t.shape, dtype=t.dtype, device=device) \
+    to_zeros = lambda t: _tracked(torch.zeros(t.shape, dtype=t.dtype, device=device)) \
         if isinstance(t, torch.Tensor) and t.device.type == "meta" else t  # noqa: E731
-    with torch.no_grad():
-        outputs = fn(*map_structure(to_zeros, args), **map_structure(to_zeros, kwargs))
+    outputs = fn(*map_structure(to_zeros, args), **map_structure(to_zeros, kwargs))
     return map_structure(lambda t: torch.empty_like(t, device="meta") if isinstance(t, torch.Tensor) else t, outputs)
 
 

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from kerasish.layers.base import ANY, KERAS, Layer
+from kerasish.layers.keras_tensor import any_symbolic
 
 _NOT_A_LIST = "A merge layer should be called on a list of inputs."
 
@@ -35,10 +36,13 @@ class _Merge(Layer):
         self.supports_masking = True
 
     # ------------------------------------------------------------ building
-    def forward(self, inputs):
-        if not self.built:
-            # Eager first call: the tensors are at the API, so in Keras's layout.
+    def __call__(self, inputs, *args, **kwargs):
+        if not self.built and not any_symbolic(inputs):
+            # Eager first call: the tensors are at the API, so in Keras's layout (and must be tensors).
             self._build_once(_keras_shapes(inputs))
+        return super().__call__(inputs, *args, **kwargs)
+
+    def forward(self, inputs):
         if not _is_sequence(inputs):
             raise ValueError(_NOT_A_LIST)
         return super().forward(list(inputs))

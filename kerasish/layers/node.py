@@ -23,6 +23,17 @@ class Node:
         for tensor_index, tensor in enumerate(self.output_tensors):
             tensor._keras_history = (operation, self.node_index, tensor_index)
 
+    @classmethod
+    def model_internal(cls, model, inputs: list, outputs: list) -> "Node":
+        """A graph model's node 0 (Keras 2.3.1 Network): its own inputs to its own outputs. Unlike a call, it
+        leaves the tensors' histories alone; calls of the model on other tensors are nodes 1, 2, ..."""
+        node = cls.__new__(cls)
+        node.operation = model
+        node.call_args, node.call_kwargs = (inputs if len(inputs) > 1 else inputs[0],), {}
+        node.input_tensors, node.outputs, node.output_tensors = list(inputs), outputs, list(outputs)
+        node.node_index = 0
+        return node
+
     @property
     def inputs(self):
         """The first positional argument as it was given (a tensor or a list of tensors), as Keras's

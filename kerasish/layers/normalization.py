@@ -19,7 +19,7 @@ from torch import nn
 from kerasish import initializers
 from kerasish.layers import weight_layouts
 from kerasish.layers.base import CHANNELS_FIRST, KERAS, Layer
-from kerasish.layers.convolutional import penalties_config, serialize_keras_object
+from kerasish.layers.base import penalties_config, serialize_keras_object
 
 
 class BatchNormalization(Layer):
@@ -74,10 +74,10 @@ class BatchNormalization(Layer):
         else:
             self.input_layout, self._feature_dim = KERAS, axis
         shape = (int(dim),)
-        self.gamma = nn.Parameter(self.gamma_initializer(shape)) if self.scale else None
-        self.beta = nn.Parameter(self.beta_initializer(shape)) if self.center else None
-        self.register_buffer("moving_mean", self.moving_mean_initializer(shape))
-        self.register_buffer("moving_variance", self.moving_variance_initializer(shape))
+        self.gamma = nn.Parameter(self.initial_value(self.gamma_initializer, shape)) if self.scale else None
+        self.beta = nn.Parameter(self.initial_value(self.beta_initializer, shape)) if self.center else None
+        self.register_buffer("moving_mean", self.initial_value(self.moving_mean_initializer, shape))
+        self.register_buffer("moving_variance", self.initial_value(self.moving_variance_initializer, shape))
 
     def keras_weight_specs(self):
         names = (["gamma"] if self.scale else []) + (["beta"] if self.center else [])

@@ -1,31 +1,31 @@
 """Models: ``Model`` (the training API, and the functional API through ``Model(inputs, outputs)``),
 ``Sequential``, and loading them from files and configs."""
+from kerasish import saving
 from kerasish.models.cloning import clone_model
 from kerasish.models.functional import Functional
 from kerasish.models.model import Model
 from kerasish.models.sequential import Sequential
 
+for _name, _cls in (("Model", Model), ("Functional", Functional), ("Sequential", Sequential)):
+    saving.register_model_class(_name, _cls)  # the names configs give them (Keras 2.3.1; tf.keras: Functional)
+
 
 def save_model(model, filepath, overwrite=True, include_optimizer=True):
     """Keras 2.3.1 ``keras.models.save_model``: ``model.save(filepath)`` (kerasish's own file format)."""
-    from kerasish import saving
     saving.save_model(model, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
 
 
 def load_model(filepath, custom_objects=None, compile=True):
     """Load a model written by ``model.save``: safe by default (no pickle, no code from the file). A functional
     model comes back as a functional model, a Sequential as a Sequential."""
-    from kerasish import saving
     return saving.load_model(filepath, custom_objects=custom_objects, compile=compile)
 
 
 def model_from_json(json_string, custom_objects=None):
-    from kerasish import saving
     return saving.model_from_json(json_string, custom_objects=custom_objects)
 
 
 def model_from_config(config, custom_objects=None):
-    from kerasish import saving
     return saving.model_from_config(config, custom_objects=custom_objects)
 
 

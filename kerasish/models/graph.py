@@ -196,16 +196,9 @@ def nodes_by_depth(nodes: list) -> dict[int, list]:
     return grouped
 
 
-def keras_node_index(operation, node_index: int) -> int:
-    """The number Keras 2.3.1 gives node ``node_index`` of ``operation`` in configs and summaries. A functional
-    or Sequential model used as a layer counts its calls from 1: Keras gives each such model a node 0 linking
-    its own inputs to its outputs (``Network._init_graph_network``), which kerasish does not make."""
-    return node_index + 1 if getattr(operation, "_is_graph_network", False) else node_index
-
-
 def structure_of(value):
     """``pack_like``'s template for a model's inputs or outputs as the user gave them."""
     return map_structure(lambda _: None, value)
 
 
-__all__ = ["GraphPlan", "keras_depths", "keras_node_index", "nodes_by_depth", "structure_of", "pack_like"]
+__all__ = ["GraphPlan", "keras_depths", "nodes_by_depth", "structure_of", "pack_like"]

@@ -11,8 +11,8 @@
 An entry ``[layer_name, node_index, tensor_index, kwargs]`` names the tensor a call read: output
 ``tensor_index`` of call ``node_index`` of layer ``layer_name``; ``kwargs`` are the call's keyword arguments.
 Node indices count only the calls that belong to the model, in the order they were made (a layer also used
-by another model keeps its numbering here dense); a model used as a layer counts from 1 (see
-``graph.keras_node_index``). Rebuilding calls each layer on the tensors its entries name, deferring a call
+by another model keeps its numbering here dense); a model used as a layer counts from 1, its node 0 being
+its own graph. Rebuilding calls each layer on the tensors its entries name, deferring a call
 whose inputs do not exist yet, as Keras does for layers shared at several depths (``A(B(A(B(x))))``).
 """
 from __future__ import annotations
@@ -21,8 +21,9 @@ import copy
 import json
 import warnings
 
-from kerasish.layers.base import Layer, keras_class_name
-from kerasish.models.graph import keras_node_index
+from kerasish.layers.base import Layer
+from kerasish.models.graph import GraphPlan
+from kerasish.utils.generic_utils import keras_class_name
 from kerasish.utils.nest import flatten
 
 
@@ -30,13 +31,20 @@ from kerasish.utils.nest import flatten
 def functional_config(model) -> dict:
     """``model.get_config()`` of a functional model, in Keras 2.3.1's format (see the module docstring)."""
     plan = model._plan
+    if model._graph_losses or model._graph_metrics:
+        # Keras 2.3.1 writes the graph from the inputs to the outputs only; add_loss/add_metric terms are lost
+        warnings.warn(f"get_config: the add_loss/add_metric terms of model {model.name!r} computed from its graph "
+                      "are not part of its config (Keras 2.3.1 leaves them out too): a model loaded from this "
+                      "config or file lacks them. Add them again with model.add_loss(...)/add_metric(...) after "
+                      "loading, before compile.", stacklevel=3)
+        plan = GraphPlan(model.inputs, model.outputs)
     for node in plan.nodes:
         if not isinstance(node.operation, Layer):
             raise ValueError(_torch_op_message(model, node.operation))
     in_model = {id(node) for node in plan.nodes}
     kept_index: dict[int, int] = {}  # id(node) -> its index among the model's calls of its layer
     for layer in plan.layers:
-        index = keras_node_index(layer, 0)
+        index = 1 if hasattr(layer, "_is_graph_network") else 0  # a model's node 0 is its own (Keras: Network)
         for node in layer._inbound_nodes:
             if id(node) in in_model:
                 kept_index[id(node)] = index
@@ -109,12 +117,11 @@ def _is_symbolic(value) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------- reading
-def functional_from_config(config, custom_objects=None, cls=None):
-    """The functional model ``config`` describes: each layer made from its config (``custom_objects`` for
-    classes and functions of yours), then called on the tensors its ``inbound_nodes`` name."""
-    from kerasish.models.functional import Functional
+def functional_from_config(config, custom_objects, cls):
+    """The functional model (of class ``cls``) ``config`` describes: each layer made from its config
+    (``custom_objects`` for classes and functions of yours), then called on the tensors its ``inbound_nodes``
+    name."""
     from kerasish.saving import deserialize_layer
-    cls = cls or Functional
     custom_objects = dict(custom_objects or {})
     if not isinstance(config, dict) or not all(isinstance(config.get(key), list)
                                                for key in ("layers", "input_layers", "output_layers")):
@@ -190,13 +197,12 @@ def _output_of(coordinates, created: dict, reader: str):
     if not isinstance(node_index, int) or not isinstance(tensor_index, int):
         raise ValueError(f"Improperly formatted model config: {reader} reads {coordinates!r}; node and tensor "
                          "indices must be integers.")
-    index = node_index - keras_node_index(layer, 0)
-    if index < 0:
+    if node_index < 0:
         raise ValueError(f"Improperly formatted model config: {reader} reads node {node_index} of {layer_name!r}, "
                          "which does not exist.")
-    if index >= len(layer._inbound_nodes):
+    if node_index >= len(layer._inbound_nodes):
         return None
-    outputs = layer._inbound_nodes[index].output_tensors
+    outputs = layer._inbound_nodes[node_index].output_tensors
     if not 0 <= tensor_index < len(outputs):
         raise ValueError(f"Improperly formatted model config: {reader} reads output {tensor_index} of "
                          f"{layer_name!r}, which has {len(outputs)} output(s).")

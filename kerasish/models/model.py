@@ -28,7 +28,6 @@ import warnings
 
 import numpy as np
 import torch
-from torch import nn
 
 from kerasish import activations, backend, distributed, mixed_precision
 from kerasish import optimizers as optimizers_module
@@ -37,11 +36,14 @@ from kerasish.layers.base import Layer
 from kerasish.layers.core import ActivatedLayer
 from kerasish.training import arguments as args
 from kerasish.training import trainer
-from kerasish.training.compile_utils import CompiledLoss, CompiledMetrics, MetricsTracker
+from kerasish.training.compile_utils import (CompiledLoss, CompiledMetrics, MetricsTracker, MultiOutputLoss,
+                                             MultiOutputMetrics, AddedLossesOnly)
 from kerasish.training.data_adapters import get_data_adapter, get_stream_adapter, is_stream, stream_length
 from kerasish.training.data_adapters.order import new_seed, replica_steps
+from kerasish.training.data_adapters.standardize import BatchStandardizer, DataSpec
 from kerasish.training.epoch_iterator import EpochIterator
 from kerasish.training.jit import CompiledFunction, resolve_jit_compile
+from kerasish.utils.nest import batch_rows, first_leaf, map_structure
 from kerasish.utils.summary import print_summary
 
 _FIT_ARGS = ["x", "y", "batch_size", "epochs", "verbose", "callbacks", "validation_split", "validation_data",
@@ -54,12 +56,12 @@ class Model(Layer):
     its layers in ``__init__`` and uses them in ``call(inputs, training=None)``."""
 
     _is_graph_network = False  # Keras 2.3.1's name: a Model subclass's graph is the code of its call
+    _functional_class = None  # functional.py registers Functional: Model(inputs, outputs) makes one
 
     def __new__(cls, *args, **kwargs):
         # Keras: Model(inputs, outputs) makes a functional (graph) model; a subclass of Model is itself.
         if cls is Model and (args or {"inputs", "outputs", "input", "output"} & set(kwargs)):
-            from kerasish.models.functional import Functional
-            return super().__new__(Functional)
+            return super().__new__(Model._functional_class)
         return super().__new__(cls)
 
     def __init__(self, *args, name: str | None = None, **kwargs):
@@ -70,7 +72,7 @@ class Model(Layer):
         self._init_training_state()
 
     def _default_name(self) -> str:
-        from kerasish.layers.base import to_snake_case
+        from kerasish.utils.generic_utils import to_snake_case
         prefix = to_snake_case(type(self).__name__)
         return f"{prefix}_{backend.get_uid(prefix)}"
 
@@ -109,6 +111,7 @@ class Model(Layer):
                 finally:
                     self.train(was_training)
             self.__dict__["_built_output_shape"] = (None,) + tuple(out.shape[1:])
+            self.__dict__["_built_output_dtype"] = out.dtype
             self.built = True
 
     @property
@@ -166,18 +169,39 @@ class Model(Layer):
         forward = self._forward_impl or self._cast_and_run
         if training and self._data_parallel is not None:
             forward = self._data_parallel  # torchrun: DDP's hooks average the gradients of this forward
-        with self.dtype_policy.autocast(x.device):
+        with self.dtype_policy.autocast(first_leaf(x).device):
             output = forward(x, logits=use_logits)
         return output.float() if self.dtype_policy.autocast_dtype is not None else output, use_logits
 
     def _cast_and_run(self, x, logits: bool):
-        if not x.is_floating_point() and self._casts_integer_inputs:
-            x = x.to(backend.torch_floatx())  # integer images are cast on the device, batch by batch
+        # each input in its dtype: integer images are cast on the device, batch by batch
+        if isinstance(x, list):
+            x = [_cast_input(t, dtype) for t, dtype in zip(x, self._input_dtypes())]
+        else:
+            x = _cast_input(x, self._input_dtypes()[0])
         return self._run_graph(x, logits)
 
+    # ------------------------------------------------------------------ dtypes (floatx, layer dtype=)
+    def _input_dtypes(self) -> list[torch.dtype]:
+        """The dtype each input is fed in (Keras feeds placeholders of the model's input dtypes)."""
+        return [backend.torch_floatx()]
+
+    def _target_dtypes(self) -> list[torch.dtype]:
+        """The dtype float targets are cast to, per output: the output's (Keras 2.3.1 ``compile`` makes each
+        target placeholder with ``K.dtype(output)``)."""
+        return [self.__dict__.get("_built_output_dtype") or backend.torch_floatx()]
+
     @property
-    def _casts_integer_inputs(self) -> bool:
-        return True
+    def _accumulator_dtype(self) -> torch.dtype:
+        """The dtype of the loss and metric totals of an epoch (see ``MetricsTracker``)."""
+        return torch.float64 if torch.float64 in self._target_dtypes() else torch.float32
+
+    def _check_loss_scaling(self) -> None:
+        # torch's GradScaler unscales float32 gradients only ("Attempting to unscale FP16 gradients")
+        if self.dtype_policy.needs_loss_scaling and any(p.dtype == torch.float16 for p in self.parameters()):
+            raise ValueError(f"fit: dtype_policy={self.dtype_policy.name!r} keeps float32 weights and scales the "
+                             "loss, but this model has float16 weights (floatx 'float16' or a layer's dtype). "
+                             "Use one or the other: float32 weights with the policy, or float16 weights without it.")
 
     def final_activation(self, logits: torch.Tensor) -> torch.Tensor:
         return self._output_layer().apply_activation(logits)
@@ -193,9 +217,18 @@ class Model(Layer):
         """Every layer inside, nested models opened up (regularizers and constraints live on these)."""
         return [m for m in self.modules() if isinstance(m, Layer) and not isinstance(m, Model)]
 
-    def add_regularization(self, loss: torch.Tensor, training: bool = True) -> torch.Tensor:
+    def add_regularization(self, loss: torch.Tensor) -> torch.Tensor:
+        """The loss plus weight and activity penalties and the losses layers and the model added (add_loss)."""
         penalties = [p for layer in self._penalized_layers for p in layer.regularization_losses()]
-        return loss + torch.stack(penalties).sum() if penalties else loss
+        penalties += self._graph_loss_terms() + [loss_() if callable(loss_) else loss_ for loss_ in self._call_losses]
+        self._call_losses = []
+        return loss + torch.stack([p.to(loss.dtype) for p in penalties]).sum() if penalties else loss
+
+    def _graph_loss_terms(self) -> list:
+        return []
+
+    def _has_added_losses(self) -> bool:
+        return False
 
     def apply_constraints(self) -> None:
         for layer in self._constrained_layers:
@@ -203,8 +236,10 @@ class Model(Layer):
 
     @property
     def _penalized_layers(self):
+        # layers of user classes may add_loss in call
         return [layer for layer in self._all_layers()
-                if layer._weight_penalties or layer.activity_regularizer is not None]
+                if layer._weight_penalties or layer.activity_regularizer is not None
+                or not type(layer).__module__.startswith("kerasish.")]
 
     @property
     def _constrained_layers(self):
@@ -226,17 +261,26 @@ class Model(Layer):
         args.reject_unknown_kwargs(kwargs, ["optimizer", "loss", "metrics", "loss_weights", "sample_weight_mode",
                                             "weighted_metrics", "target_tensors", "jit_compile", "dtype_policy"],
                                    "compile")
-        if loss is None:
-            raise ValueError("compile: loss is required, e.g. loss='categorical_crossentropy'; received None.")
+        if loss is None and not self._has_added_losses():
+            raise ValueError("compile: loss is required, e.g. loss='categorical_crossentropy', unless the model "
+                             "has losses of its own (model.add_loss(...) before compile); received None.")
         if target_tensors is not None:
             raise ValueError("compile: target_tensors is a TensorFlow graph feature with no torch equivalent; "
                              "pass the targets to fit() instead.")
         if sample_weight_mode not in (None, "temporal"):
             raise ValueError(f"compile: sample_weight_mode must be None or 'temporal'; received {sample_weight_mode!r}.")
-        loss, loss_weight = _single_output(loss, loss_weights, self)
-        compiled_loss = CompiledLoss(loss, loss_weight, sample_weight_mode)
-        output_shape = self.output_shape if self.built else None
-        compiled_metrics = CompiledMetrics(metrics, weighted_metrics, compiled_loss.fn, output_shape)
+        if loss is None:  # only the model's own add_loss losses (a VAE)
+            compiled_loss = AddedLossesOnly()
+            compiled_metrics = CompiledMetrics(metrics, weighted_metrics, None, self.output_shape if self.built else None)
+        elif len(self.output_names) > 1:
+            compiled_loss, compiled_metrics = _compile_outputs(self, loss, loss_weights, metrics, weighted_metrics,
+                                                               sample_weight_mode)
+        else:
+            loss, loss_weight = _single_output(loss, loss_weights, self)
+            compiled_loss = CompiledLoss(loss, loss_weight, sample_weight_mode)
+            output_shape = self.output_shape if self.built else None
+            compiled_metrics = CompiledMetrics(metrics, weighted_metrics, compiled_loss.fn, output_shape)
+        _add_graph_metrics(self, compiled_metrics)
         resolved_optimizer = optimizers_module.get(optimizer)
         policy = mixed_precision.Policy(dtype_policy) if dtype_policy is not None else mixed_precision.global_policy()
         resolve_jit_compile(jit_compile, torch.device("cpu"))  # validates the value
@@ -277,9 +321,11 @@ class Model(Layer):
                 self.compiled_metrics = CompiledMetrics(self._compile_args["metrics"],
                                                         self._compile_args["weighted_metrics"],
                                                         self.compiled_loss.fn, self.output_shape)
+                _add_graph_metrics(self, self.compiled_metrics)
             self._update_logits_path()
             self._prepare_execution()
             if training:
+                self._check_loss_scaling()
                 self._bind_optimizer()
                 self._wrap_data_parallel()
 
@@ -321,23 +367,25 @@ class Model(Layer):
             self._bound_to = key
 
     # ------------------------------------------------------------------ data checks
-    def _check_input(self, x: torch.Tensor, caller: str) -> None:
-        expected = self._expected_input_shape()
-        if expected is None:
-            return
-        input_name = self.input_names[0]
-        if x.dim() != len(expected):
-            # Keras 2.3.1 training_utils.standardize_input_data wording
-            raise ValueError(f"{caller}: Error when checking input: expected {input_name} to have {len(expected)} "
-                             f"dimensions, but got array with shape {tuple(x.shape)}")
-        for want, got in zip(expected[1:], x.shape[1:]):
-            if want is not None and want != got:
-                raise ValueError(f"{caller}: Error when checking input: expected {input_name} to have shape "
-                                 f"{tuple(expected[1:])} but got array with shape {tuple(x.shape[1:])}")
+    def _data_spec(self) -> DataSpec:
+        """What the data must look like for this model (host metadata; see data_adapters/standardize.py)."""
+        several = len(self.output_names) > 1
+        losses = (self.compiled_loss.losses if several else [self.compiled_loss]) if self.compiled_loss else []
+        return DataSpec(input_names=self.input_names, input_shapes=self._input_shapes(),
+                        input_dtypes=self._input_dtypes(), target_dtypes=self._target_dtypes(),
+                        output_names=self.output_names, output_shapes=self._output_shapes(),
+                        output_losses=losses,
+                        sample_weight_mode=self.compiled_loss.sample_weight_mode if self.compiled_loss else None)
 
-    def _expected_input_shape(self):
-        """The one input's Keras shape once known (graph models), else None (no check)."""
-        return None
+    def _standardizer(self, caller: str) -> BatchStandardizer:
+        return BatchStandardizer(self._data_spec(), caller)
+
+    def _input_shapes(self) -> list:
+        """Each input's Keras shape once known (graph models), else None (no check)."""
+        return [None]
+
+    def _output_shapes(self) -> list:
+        return [self.output_shape if self.built else None]
 
     @property
     def input_names(self) -> list[str]:
@@ -347,37 +395,19 @@ class Model(Layer):
     def output_names(self) -> list[str]:
         return ["output_1"]
 
-    def _standardize_targets(self, y, caller: str, validate: bool = True) -> torch.Tensor:
-        from kerasish import losses
-        y = args.to_tensor(y, "y", caller)
-        output_shape = self.output_shape
-        if validate:
-            losses.validate_targets(self.compiled_loss.fn, y, output_shape[1:])
-        if self.compiled_loss.is_sparse:
-            return y.to(torch.int64)
-        if y.dim() == 1 and len(output_shape) == 2:
-            y = y.reshape(-1, 1)  # Keras expands (n,) targets to (n, 1)
-        if not y.is_floating_point():
-            y = y.to(backend.torch_floatx())
-        if validate and tuple(y.shape[1:]) != tuple(output_shape[1:]):
-            raise ValueError(f"{caller}: Error when checking target: expected {self.output_names[0]} to have shape "
-                             f"{tuple(output_shape[1:])} but got array with shape {tuple(y.shape[1:])}")
-        return y
-
     def _standardize_xy(self, x, y, sample_weight, class_weight, caller: str, training: bool = False):
-        if x is None:
-            raise ValueError(f"{caller}: x is required; received None.")
-        x = args.to_tensor(x, "x", caller, allow_lazy=True)
+        x = self._standardizer(caller).inputs(x, allow_lazy=True)
+        if y is None and isinstance(self.compiled_loss, AddedLossesOnly):
+            args.check_same_length(caller, x)
+            self._prepare(x, training)
+            return x, None, None
         if y is None:
             raise ValueError(f"{caller}: y is required with array inputs; received None.")
         args.check_same_length(caller, x, y, sample_weight)
-        self._check_input(x, caller)
         self._prepare(x, training)
-        y = self._standardize_targets(y, caller)
-        weights = args.standardize_sample_weight(sample_weight, y, self.compiled_loss.sample_weight_mode, caller)
-        class_weights = args.class_weights_from(class_weight, caller)
-        if class_weights is not None:
-            weights = class_weights(y, weights)
+        standardizer = self._standardizer(caller)  # the model may have been built just now: full shapes
+        y = standardizer.targets(y)
+        weights = standardizer.sample_weights(sample_weight, y, standardizer.class_weights(class_weight))
         return x, y, weights
 
     def _seed(self) -> int:
@@ -406,9 +436,11 @@ class Model(Layer):
         first = None
         if not self.built or self.device != backend.get_device() or (training and self._bound_to is None):
             first, raw_x = self._peek(source, caller, need_targets)
-            self._prepare(args.to_tensor(raw_x, "x", caller), training)
+            self._prepare(self._standardizer(caller).inputs(raw_x), training)
+        standardizer = self._standardizer(caller)
         adapter = get_stream_adapter(
-            source, prepare=self._batch_preparer(caller, need_targets, args.class_weights_from(class_weight, caller)),
+            source, prepare=standardizer.batch_preparer(self.device, need_targets,
+                                                        standardizer.class_weights(class_weight)),
             device=self.device, shuffle=shuffle, seed=self._seed(), workers=workers,
             use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size,
             first_batch=first)
@@ -428,28 +460,6 @@ class Model(Layer):
             raw = first = next(source)
         x, _, _ = args.unpack_batch(raw, caller, need_targets)
         return first, x
-
-    def _batch_preparer(self, caller: str, need_targets, class_weights):
-        """Raw generator batch -> device tensors ``(x, y, sample_weight)``; the first batch is fully checked."""
-        device = self.device
-        checked = []
-        mode = self.compiled_loss.sample_weight_mode if self.compiled_loss else None
-
-        def prepare(raw):
-            x, y, sample_weight = args.unpack_batch(raw, caller, need_targets)
-            x = args.to_tensor(x, "x", caller)
-            first = not checked
-            if first:
-                self._check_input(x, caller)
-            if y is not None:
-                y = self._standardize_targets(y, caller, validate=first)
-                sample_weight = args.standardize_sample_weight(sample_weight, y, mode, caller)
-                if class_weights is not None:
-                    sample_weight = class_weights(y, sample_weight)
-            checked.append(True)
-            return tuple(None if t is None else backend.to_device(t, device) for t in (x, y, sample_weight))
-
-        return prepare
 
     def _fit_callbacks(self, callbacks, verbose: int, count_mode: str, params: dict, validation_data):
         self.history = History()
@@ -515,10 +525,10 @@ class Model(Layer):
         train_iterator = self._array_iterator(train_tensors, batch_size, steps_per_epoch, shuffle)
         cbks = self._fit_callbacks(callback_list, verbose, "samples" if steps_per_epoch is None else "steps",
                                    {"batch_size": batch_size, "epochs": epochs, "steps": steps_per_epoch,
-                                    "samples": len(train_tensors[0]), "do_validation": val_iterator is not None},
+                                    "samples": batch_rows(train_tensors[0]), "do_validation": val_iterator is not None},
                                    val_tensors)
         if verbose and val_tensors is not None and steps_per_epoch is None:
-            print(f"Train on {len(train_tensors[0])} samples, validate on {len(val_tensors[0])} samples")
+            print(f"Train on {batch_rows(train_tensors[0])} samples, validate on {batch_rows(val_tensors[0])} samples")
         trainer.run_fit(self, train_iterator, epochs=epochs, initial_epoch=initial_epoch, callbacks=cbks,
                         validation=val_iterator, validation_freq=validation_freq)
         return self.history
@@ -581,7 +591,7 @@ class Model(Layer):
         callback_list = _user_callbacks(callbacks, caller)
         tensors = list(self._standardize_xy(x, y, sample_weight, None, caller))
         iterator = self._array_iterator(tensors, batch_size, steps)
-        return self._evaluate(iterator, callback_list, verbose, len(tensors[0]))
+        return self._evaluate(iterator, callback_list, verbose, batch_rows(tensors[0]))
 
     @args.legacy_generator_support(allowed_positional=2)
     def evaluate_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,
@@ -615,12 +625,11 @@ class Model(Layer):
         verbose = _rank_verbosity(args.check_verbose(verbose, caller))
         steps = args.check_positive_int(steps, "steps", caller, allow_none=True)
         callback_list = _user_callbacks(callbacks, caller)
-        x = args.to_tensor(x, "x", caller, allow_lazy=True)
+        x = self._standardizer(caller).inputs(x, allow_lazy=True)
         args.check_same_length(caller, x)
-        self._check_input(x, caller)
         self._build_for(x)
         self.to(backend.get_device())
-        return self._predict(self._array_iterator([x], batch_size, steps), callback_list, verbose, len(x))
+        return self._predict(self._array_iterator([x], batch_size, steps), callback_list, verbose, batch_rows(x))
 
     @args.legacy_generator_support(allowed_positional=2)
     def predict_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,
@@ -656,9 +665,11 @@ class Model(Layer):
         device = self.device
         tracker = self._on_batch_tracker
         if tracker is None or reset_metrics or tracker.device != device:
-            tracker = self._on_batch_tracker = MetricsTracker(self.compiled_metrics, device)
+            tracker = self._on_batch_tracker = MetricsTracker(self.compiled_metrics, device, self._accumulator_dtype)
         self.train(step is trainer.train_step)
-        step(self, x.to(device), y.to(device), None if sample_weight is None else sample_weight.to(device), tracker)
+        x, y, sample_weight = (map_structure(lambda t: None if t is None else t.to(device), t)
+                               for t in (x, y, sample_weight))
+        step(self, x, y, sample_weight, tracker)
         self.train(False)
         results = tracker.results()
         if step is trainer.train_step or reset_metrics:
@@ -667,12 +678,13 @@ class Model(Layer):
         return values[0] if len(values) == 1 else values
 
     def predict_on_batch(self, x) -> np.ndarray:
-        x = args.to_tensor(x, "x", "predict_on_batch")
-        self._check_input(x, "predict_on_batch")
+        x = self._standardizer("predict_on_batch").inputs(x)
         self._build_for(x)
         self.to(backend.get_device())
         self.train(False)
-        return trainer.predict_step(self, x.to(self.device)).cpu().numpy()
+        device = self.device
+        output = trainer.predict_step(self, map_structure(lambda t: t.to(device), x))
+        return map_structure(backend.to_numpy, output)
 
     # ------------------------------------------------------------------ weights
     def _weight_tensors(self):
@@ -752,9 +764,9 @@ class Model(Layer):
         """Keras 2.3.1 ``Model.from_config``: the functional model a ``get_config()`` describes. Each layer is
         made from its config (classes and functions of yours come from ``custom_objects``) and called on the
         tensors its ``inbound_nodes`` name (models/graph_config.py)."""
-        from kerasish.models.functional import Functional
         from kerasish.models.graph_config import functional_from_config
-        return functional_from_config(config, custom_objects, cls if issubclass(cls, Functional) else Functional)
+        functional = Model._functional_class
+        return functional_from_config(config, custom_objects, cls if issubclass(cls, functional) else functional)
 
 # ---------------------------------------------------------------------------- helpers
 def _single_output(loss, loss_weights, model):
@@ -777,6 +789,80 @@ def _single_output(loss, loss_weights, model):
             raise ValueError(f"compile: loss_weights must have 1 entry for a Sequential model; received {loss_weights!r}.")
         weight = float(values[0])
     return loss, weight
+
+
+class _AddedMetric:
+    """A metric given by ``model.add_metric(tensor, name)``: its value in this step, counted once per sample."""
+
+    def __init__(self, model, index: int):
+        self.model = model
+        self.index = index
+
+    def __call__(self, y_true, y_pred):
+        value = self.model.__dict__["_graph_metric_values"][self.index]
+        value = value.mean() if value.dim() else value
+        return value.expand(batch_rows(y_pred))
+
+
+def _cast_input(x: torch.Tensor, wanted: torch.dtype) -> torch.Tensor:
+    if x.dtype == wanted or (x.is_floating_point() and mixed_precision.autocast_enabled(x.device)):
+        return x
+    return x.to(wanted)
+
+
+def _add_graph_metrics(model, compiled_metrics) -> None:
+    """add_metric names come after the compiled metrics (Keras 2.3.1), before the weighted ones (the tracker keeps
+    weighted metrics last)."""
+    graph_metrics = model.__dict__.get("_graph_metrics", [])
+    if not graph_metrics:
+        return
+    entries = compiled_metrics.entries
+    at = next((i for i, (_, _, weighted) in enumerate(entries) if weighted), len(entries))
+    added = [(name, _AddedMetric(model, i), False) for i, (name, _) in enumerate(graph_metrics)]
+    entries[at:at] = added
+
+
+def _compile_outputs(model, loss, loss_weights, metrics, weighted_metrics, sample_weight_mode):
+    """compile for a model of several outputs (Keras 2.3.1): ``loss`` one for all, a list in output order or a
+    dict by output name (an output left out of the dict is not trained, with Keras's warning); ``loss_weights``
+    and ``metrics`` alike (metrics as one list for every output, a list of lists, or a dict)."""
+    names = model.output_names
+    if weighted_metrics:
+        raise ValueError("compile: weighted_metrics with several outputs are not supported yet; use metrics, or "
+                         "pass sample weights to the loss.")
+    losses = _per_output(loss, names, "loss", broadcast=not isinstance(loss, (list, dict)))
+    for name, value in zip(names, losses):
+        if value is None:
+            warnings.warn(f"Output {name} missing from loss dictionary. We assume this was done on purpose. The "
+                          f"fit and evaluate APIs will not be expecting any data to be passed to {name}.",
+                          stacklevel=3)
+    weights = [1.0 if w is None else float(w) for w in
+               (_per_output(loss_weights, names, "loss_weights", broadcast=False) if loss_weights is not None
+                else [1.0] * len(names))]
+    compiled = [CompiledLoss(value, 1.0, sample_weight_mode) if value is not None else None for value in losses]
+    multi_loss = MultiOutputLoss(compiled, weights, names, sample_weight_mode)
+    nested = isinstance(metrics, dict) or (isinstance(metrics, (list, tuple)) and metrics
+                                           and all(isinstance(m, (list, tuple)) for m in metrics))
+    per_output_metrics = _per_output(metrics, names, "metrics", broadcast=not nested) if metrics else [None] * len(names)
+    shapes = model._output_shapes()
+    per_output = [CompiledMetrics(m, None, c.fn if c is not None else None, shape)
+                  for m, c, shape in zip(per_output_metrics, compiled, shapes)]
+    return multi_loss, MultiOutputMetrics(multi_loss, per_output)
+
+
+def _per_output(value, names: list, arg_name: str, broadcast: bool) -> list:
+    if isinstance(value, dict):
+        unknown = [k for k in value if k not in names]
+        if unknown:
+            raise ValueError(f"compile: unknown entries in {arg_name} dictionary: {unknown}. Only expected the "
+                             f"following keys: {names}")
+        return [value.get(name) for name in names]
+    if isinstance(value, (list, tuple)) and not broadcast:
+        if len(value) != len(names):
+            raise ValueError(f"compile: when passing a list as {arg_name}, it should have one entry per model "
+                             f"output. The model has {len(names)} outputs, but you passed {arg_name}={value!r}")
+        return list(value)
+    return [value] * len(names)
 
 
 def _batch_size_of(generator, default: int = 32) -> int:

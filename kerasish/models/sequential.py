@@ -102,9 +102,22 @@ class Sequential(Functional):
         if not self.built:
             self.build((None,) + tuple(x.shape[1:]))
 
+    def _input_dtypes(self) -> list:
+        """The first layer's dtype (Keras 2.3.1 ``Sequential.add`` makes the model's ``Input`` with
+        ``first_layer.dtype``), or floatx while there is no layer or it is not a float type: integer images are
+        cast on the device."""
+        first = self.layers[0] if self.layers else None
+        dtype = backend.torch_dtype(first.dtype) if first is not None else backend.torch_floatx()
+        return [dtype if dtype.is_floating_point else backend.torch_floatx()]
+
     @property
-    def _casts_integer_inputs(self) -> bool:
-        return True  # integer images are cast to floatx on the device (Keras feeds them as floatx)
+    def input_names(self) -> list[str]:
+        # Keras 2.3.1 names the implicit input after the first layer, also before it exists
+        return super().input_names if self.built or not self.layers else [f"{self.layers[0].name}_input"]
+
+    @property
+    def output_names(self) -> list[str]:
+        return super().output_names if self.built or not self.layers else [self.layers[-1].name]
 
     # ------------------------------------------------------------------ Keras 2.3.1 Sequential extras
     def predict_proba(self, x, batch_size=32, verbose=0):

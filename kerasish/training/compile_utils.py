@@ -14,6 +14,7 @@ import torch
 from kerasish import distributed
 from kerasish import losses as losses_module
 from kerasish import metrics as metrics_module
+from kerasish.utils.nest import batch_rows, first_leaf
 
 
 class CompiledLoss:
@@ -88,10 +89,10 @@ class CompiledMetrics:
                 # Keras: sum(v * w) / sum(w) over the weighted elements; (N, T) values with (N,) weights are
                 # averaged over T first, (N, T) weights weight every element.
                 values = _mean_to_rank(values, sample_weight.dim())
-                sums.append((values * sample_weight).sum().to(torch.float32))
-                weight_sums.append(sample_weight.sum().to(torch.float32))
+                sums.append((values * sample_weight).sum())
+                weight_sums.append(sample_weight.sum())
                 continue
-            sums.append(_mean_to_rank(values, 1).sum().to(torch.float32))
+            sums.append(_mean_to_rank(values, 1).sum())
             if weighted:  # no weights given: every sample counts once (a fill, not a host->device copy)
                 weight_sums.append(torch.full((), float(len(values)), device=values.device))
         return sums, weight_sums
@@ -105,13 +106,18 @@ def _mean_to_rank(values: torch.Tensor, rank: int) -> torch.Tensor:
 
 class MetricsTracker:
     """Running epoch totals of the loss (weighted by batch size, as Keras's BaseLogger averages it) and of
-    each metric (total / count, as Keras's stateful metrics). All on the device, updated without syncs."""
+    each metric (total / count, as Keras's stateful metrics). All on the device, updated without syncs.
 
-    def __init__(self, compiled_metrics: CompiledMetrics | None, device: torch.device):
+    ``dtype``: the totals' type: float64 for a float64 model (Keras 2.3.1's BaseLogger sums the float64 values of
+    such a model), else float32 (also for half precision models, whose sums would round away in float16)."""
+
+    def __init__(self, compiled_metrics: CompiledMetrics | None, device: torch.device,
+                 dtype: torch.dtype = torch.float32):
         self.compiled_metrics = compiled_metrics
         self.names = ["loss"] + (compiled_metrics.names if compiled_metrics else [])
         self.weighted = [False] + [w for _, _, w in (compiled_metrics.entries if compiled_metrics else [])]
         self.device = device
+        self.dtype = dtype
         self.reset()
 
     @property
@@ -119,30 +125,30 @@ class MetricsTracker:
         return len(self.names) > 1
 
     def reset(self) -> None:
-        self.sums = torch.zeros(len(self.names), device=self.device, dtype=torch.float32)
-        self.weight_sums = torch.zeros(len(self.names), device=self.device, dtype=torch.float32)
+        self.sums = torch.zeros(len(self.names), device=self.device, dtype=self.dtype)
+        self.weight_sums = torch.zeros(len(self.names), device=self.device, dtype=self.dtype)
         self.samples_seen = 0
         self.last_loss: torch.Tensor | None = None
         self.last_size = 0
 
     @torch.no_grad()
     def update(self, loss: torch.Tensor, y_true, y_pred, sample_weight) -> None:
-        batch_size = len(y_pred)
+        batch_size = batch_rows(y_pred)
         self.last_size = batch_size
         if batch_size == 0:  # a replica's empty batch (torchrun): nothing to count, and its mean loss is 0/0
             self.last_loss = None
             return
-        loss = loss.detach().to(torch.float32)
+        loss = loss.detach().to(self.dtype)
         self.last_loss = loss
         self.samples_seen += batch_size
         if self.compiled_metrics is None or not self.compiled_metrics.entries:
             self.sums[0] += loss * batch_size
             return
         sums, weight_sums = self.compiled_metrics.batch_values(y_true, y_pred, sample_weight)
-        self.sums += torch.stack([loss * batch_size] + [s.to(torch.float32) for s in sums])
+        self.sums += torch.stack([loss * batch_size] + [s.to(self.dtype) for s in sums])
         if weight_sums:
             # Weighted metrics come last (compile lists them after the plain ones): a slice, no index tensor.
-            self.weight_sums[-len(weight_sums):] += torch.stack([w.to(torch.float32) for w in weight_sums])
+            self.weight_sums[-len(weight_sums):] += torch.stack([w.to(self.dtype) for w in weight_sums])
 
     def results(self, local: bool = False) -> dict[str, float]:
         """Epoch-so-far values, read from the device in one transfer (a host sync).
@@ -153,7 +159,7 @@ class MetricsTracker:
         if local or not distributed.is_distributed():
             return self._averages(self.sums, self.weight_sums, self.samples_seen)
         n = len(self.names)
-        seen = torch.full((1,), float(self.samples_seen), device=self.device)
+        seen = torch.full((1,), float(self.samples_seen), device=self.device, dtype=self.dtype)
         totals = distributed.all_reduce_sum(torch.cat([self.sums, self.weight_sums, seen]))
         return self._averages(totals[:n], totals[n:2 * n], int(totals[2 * n].item()))
 
@@ -171,10 +177,10 @@ class MetricsTracker:
         if local or not distributed.is_distributed():
             return float(self.last_loss) if self.last_loss is not None else float("nan")
         if self.last_loss is None:  # this replica's part was empty
-            pair = torch.zeros(2, device=self.device)
+            pair = torch.zeros(2, device=self.device, dtype=self.dtype)
         else:
             pair = torch.stack([self.last_loss * self.last_size,
-                                torch.full((), float(self.last_size), device=self.device)])
+                                torch.full((), float(self.last_size), device=self.device, dtype=self.dtype)])
         total, rows = distributed.all_reduce_sum(pair).tolist()
         return total / rows if rows else float("nan")
 
@@ -190,3 +196,89 @@ def _as_list(value, arg_name: str) -> list:
     if isinstance(value, (list, tuple)):
         return list(value)
     raise TypeError(f"compile: {arg_name} must be a list of metric names or functions; received {value!r}.")
+
+
+# ---------------------------------------------------------------------------- models of several outputs
+class MultiOutputLoss:
+    """Keras 2.3.1's loss of a model with several outputs: each output's own loss (None: the output is not
+    trained), and ``loss = sum(loss_weight_i * loss_i)``. Each output's unweighted loss is logged as
+    ``<output>_loss``; ``output_losses`` holds this batch's values (detached, on the device) for the tracker."""
+
+    absorbable_activation = None  # outputs are probabilities; no logits path for several outputs
+    is_sparse = False
+
+    def __init__(self, losses: list, loss_weights: list, output_names: list, sample_weight_mode=None):
+        self.losses = losses
+        self.loss_weights = loss_weights
+        self.output_names = output_names
+        self.sample_weight_mode = sample_weight_mode
+        self.output_losses: list[torch.Tensor] = []
+        self.name = [loss.name if loss is not None else None for loss in losses]
+
+    @property
+    def fn(self):
+        return None
+
+    def __call__(self, y_true, y_pred, sample_weight=None, from_logits: bool = False) -> torch.Tensor:
+        weights = sample_weight if sample_weight is not None else [None] * len(self.losses)
+        total, parts = None, []
+        for loss, weight, target, output, w in zip(self.losses, self.loss_weights, y_true, y_pred, weights):
+            if loss is None:
+                continue
+            value = loss(target, output, w)
+            parts.append(value.detach())
+            total = value * weight if total is None else total + value * weight
+        self.output_losses = parts
+        return total
+
+    def sum_and_count(self, *args, **kwargs):
+        raise ValueError("Training a model of several outputs under torchrun is not supported yet; train it in one "
+                         "process, or give the model one output.")
+
+
+class MultiOutputMetrics:
+    """The metrics of a model with several outputs, named as Keras 2.3.1 names them: first ``<output>_loss`` for
+    each output with a loss, then ``<output>_<metric>`` output by output."""
+
+    def __init__(self, multi_loss: MultiOutputLoss, per_output: list[CompiledMetrics]):
+        self.multi_loss = multi_loss
+        self.per_output = per_output
+        self.output_shape = [m.output_shape for m in per_output]
+        names = [f"{name}_loss" for name, loss in zip(multi_loss.output_names, multi_loss.losses) if loss is not None]
+        for output_name, metrics in zip(multi_loss.output_names, per_output):
+            names += [metrics_module.unique_name(n, names, output_name) for n in metrics.names]
+        self.entries = [(name, None, False) for name in names]
+
+    @property
+    def names(self) -> list[str]:
+        return [name for name, _, _ in self.entries]
+
+    @property
+    def any_weighted(self) -> bool:
+        return False
+
+    def batch_values(self, y_true, y_pred, sample_weight):
+        rows = batch_rows(y_pred)
+        sums = [loss * rows for loss in self.multi_loss.output_losses]
+        for metrics, target, output in zip(self.per_output, y_true, y_pred):
+            sums += metrics.batch_values(target, output, None)[0]
+        return sums, []
+
+
+class AddedLossesOnly:
+    """``compile(optimizer)`` without a loss, for a model whose losses come from ``add_loss`` (a VAE): the
+    outputs have no loss of their own, and ``fit`` takes no targets."""
+
+    fn = None
+    name = None
+    loss_weight = 1.0
+    sample_weight_mode = None
+    absorbable_activation = None
+    is_sparse = False
+
+    def __call__(self, y_true, y_pred, sample_weight=None, from_logits: bool = False) -> torch.Tensor:
+        return first_leaf(y_pred).new_zeros(())
+
+    def sum_and_count(self, y_true, y_pred, sample_weight=None, from_logits: bool = False):
+        output = first_leaf(y_pred)
+        return output.new_zeros(()), torch.full((), float(len(output)), device=output.device)

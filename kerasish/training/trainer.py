@@ -27,10 +27,11 @@ import warnings
 import numpy as np
 import torch
 
-from kerasish import distributed
+from kerasish import backend, distributed
 from kerasish.training.compile_utils import MetricsTracker
 from kerasish.training.epoch_iterator import EpochIterator
 from kerasish.training.logs import BatchLogs
+from kerasish.utils.nest import batch_rows
 
 
 # ---------------------------------------------------------------------------- steps
@@ -67,7 +68,7 @@ def _data_parallel_loss(model, x, y, sample_weight):
     connected to every weight, so that DDP's gradient all-reduce runs on every replica; it runs in inference
     mode so that BatchNormalization does not fold zero rows into its moving statistics.
     """
-    empty = len(x) == 0
+    empty = batch_rows(x) == 0
     if empty:
         model.train(False)
     try:
@@ -88,7 +89,7 @@ def _data_parallel_loss(model, x, y, sample_weight):
 def test_step(model, x, y, sample_weight, tracker: MetricsTracker) -> None:
     output, from_logits = model.compute_output(x, training=False)
     loss = model.compiled_loss(y, output, sample_weight, from_logits=from_logits)
-    loss = model.add_regularization(loss, training=False)
+    loss = model.add_regularization(loss)
     tracker.update(loss, y, _metric_input(model, output, from_logits, tracker), sample_weight)
 
 
@@ -109,7 +110,7 @@ def predict_step(model, x) -> torch.Tensor:
 # ---------------------------------------------------------------------------- loops
 def run_fit(model, iterator: EpochIterator, *, epochs: int, initial_epoch: int, callbacks,
             validation: EpochIterator | None = None, validation_freq=1) -> None:
-    tracker = MetricsTracker(model.compiled_metrics, model.device)
+    tracker = MetricsTracker(model.compiled_metrics, model.device, model._accumulator_dtype)
     model.stop_training = False
     callbacks.on_train_begin()
     initial_epoch, initial_step = _resume_point(model, iterator, initial_epoch)
@@ -175,7 +176,7 @@ def _run_train_epoch(model, iterator, epoch, tracker, callbacks, skip: int = 0) 
     for step, (x, y, sample_weight) in iterator.epoch(epoch):
         if step < skip:
             continue
-        logs = BatchLogs(step, iterator.logged_size(step, len(x)), tracker) if want_batch_logs else None
+        logs = BatchLogs(step, iterator.logged_size(step, batch_rows(x)), tracker) if want_batch_logs else None
         if want_batch_logs:
             callbacks.on_train_batch_begin(step, logs)
         with interrupt_after_step():
@@ -189,13 +190,13 @@ def _run_train_epoch(model, iterator, epoch, tracker, callbacks, skip: int = 0) 
 
 
 def run_evaluate(model, iterator: EpochIterator, callbacks) -> dict[str, float]:
-    tracker = MetricsTracker(model.compiled_metrics, model.device)
+    tracker = MetricsTracker(model.compiled_metrics, model.device, model._accumulator_dtype)
     want_batch_logs = callbacks.needs_batch_hooks("test")
     was_training = model.training
     model.train(False)
     callbacks.on_test_begin()
     for step, (x, y, sample_weight) in iterator.epoch(0):
-        logs = BatchLogs(step, iterator.logged_size(step, len(x)), tracker) if want_batch_logs else None
+        logs = BatchLogs(step, iterator.logged_size(step, batch_rows(x)), tracker) if want_batch_logs else None
         if want_batch_logs:
             callbacks.on_test_batch_begin(step, logs)
         test_step(model, x, y, sample_weight, tracker)
@@ -214,7 +215,7 @@ def run_predict(model, iterator: EpochIterator, callbacks) -> np.ndarray:
     outputs = []
     for step, batch in iterator.epoch(0):
         x = batch[0]
-        size = iterator.logged_size(step, len(x))
+        size = iterator.logged_size(step, batch_rows(x))
         if want_batch_logs:
             callbacks.on_predict_batch_begin(step, {"batch": step, "size": size})
         out = predict_step(model, x)
@@ -224,11 +225,17 @@ def run_predict(model, iterator: EpochIterator, callbacks) -> np.ndarray:
     callbacks.on_predict_end()
     if not outputs:
         raise ValueError("predict: the input produced no batches.")
+    if isinstance(outputs[0], (list, tuple)):  # a model of several outputs: one array per output
+        return [_joined(list(per_output), iterator) for per_output in zip(*outputs)]
+    return _joined(outputs, iterator)
+
+
+def _joined(outputs: list, iterator: EpochIterator) -> np.ndarray:
     if getattr(iterator.adapter, "sharded", False):
         # torchrun: every replica predicted its share; all of them, in the data's order, on every rank.
-        return distributed.gather_in_order(outputs).cpu().numpy()
+        return backend.to_numpy(distributed.gather_in_order(outputs))
     # One device->host copy at the end instead of one per batch.
-    return torch.cat(outputs).cpu().numpy()
+    return backend.to_numpy(torch.cat(outputs))
 
 
 @contextlib.contextmanager

@@ -31,3 +31,12 @@ def pack_like(structure, leaves):
     """Rebuild ``structure`` with ``leaves`` (in ``flatten`` order) in place of its own leaves."""
     it = iter(leaves)
     return map_structure(lambda _: next(it), structure)
+
+
+def batch_rows(structure) -> int:
+    """Rows (the batch dimension) of a batch that may be one tensor or a list/dict of them."""
+    return len(structure) if not isinstance(structure, (list, tuple, dict)) else len(flatten(structure)[0])
+
+
+def first_leaf(structure):
+    return flatten(structure)[0] if isinstance(structure, (list, tuple, dict)) else structure

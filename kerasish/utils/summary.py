@@ -13,7 +13,7 @@ however many times a layer appears.
 """
 from __future__ import annotations
 
-from kerasish.layers.base import keras_class_name
+from kerasish.utils.generic_utils import keras_class_name
 
 
 def print_summary(model, line_length=None, positions=None, print_fn=None) -> None:
@@ -87,7 +87,6 @@ def _output_shape(layer):
 def _connections(layer, model_nodes: list) -> list[str]:
     """``inbound_layer[node_index][tensor_index]`` per tensor read by the layer's calls in the model. The node
     index is the inbound layer's own count of its calls (Keras's ``node.node_indices``), not the config's."""
-    from kerasish.models.graph import keras_node_index
     in_model = {id(node) for node in model_nodes}
     connections = []
     for node in layer._inbound_nodes:
@@ -95,7 +94,7 @@ def _connections(layer, model_nodes: list) -> list[str]:
             continue
         for tensor in node.input_tensors:
             operation, node_index, tensor_index = tensor._keras_history
-            connections.append(f"{operation.name}[{keras_node_index(operation, node_index)}][{tensor_index}]")
+            connections.append(f"{operation.name}[{node_index}][{tensor_index}]")
     return connections
 
 

@@ -19,6 +19,7 @@ keras-preprocessing 1.1.2's centre ``(h/2 + 0.5, w/2 + 0.5)``, one pixel off the
 """
 from __future__ import annotations
 
+import inspect
 import warnings
 
 import numpy as np
@@ -30,6 +31,7 @@ from kerasish.preprocessing.image.iterators import (DataFrameIterator, Directory
                                                     require_pandas)
 from kerasish.preprocessing.image.params import (ShiftRange, TransformRanges, draw_transform_params,
                                                  params_from_keras_dict, params_to_keras_dicts, parse_zoom_range)
+from kerasish.training.arguments import describe_unknown_kwargs
 from kerasish.training.data_adapters.order import new_seed
 
 GEOMETRIES = kernels.CENTERS
@@ -41,6 +43,8 @@ _FEATUREWISE = (("featurewise_center", "mean"), ("featurewise_std_normalization"
                 ("zca_whitening", "principal_components"))
 # Images per kernel call in fit(augment=True).
 _FIT_CHUNK = 256
+# flow_from_dataframe keywords keras-preprocessing 1.1.2 accepts in **kwargs with a DeprecationWarning.
+_DEPRECATED_DATAFRAME_KWARGS = ("has_ext", "sort", "drop_duplicates")
 
 
 class ImageDataGenerator:
@@ -152,8 +156,17 @@ class ImageDataGenerator:
                             seed=None, save_to_dir=None, save_prefix: str = "", save_format: str = "png",
                             subset=None, interpolation: str = "nearest", validate_filenames: bool = True,
                             **kwargs) -> DataFrameIterator:
-        """Batches of augmented images whose paths are in a pandas DataFrame (needs pandas)."""
+        """Batches of augmented images whose paths are in a pandas DataFrame (needs pandas).
+
+        ``**kwargs`` takes the deprecated ``has_ext``, ``sort`` and ``drop_duplicates``, which keras-preprocessing
+        1.1.2 accepts with a DeprecationWarning and ignores; any other keyword is ignored too (keras-preprocessing
+        drops it silently), with a warning naming it, so that a misspelt argument does not go unnoticed."""
         require_pandas("flow_from_dataframe")
+        unknown = [key for key in kwargs if key not in _DEPRECATED_DATAFRAME_KWARGS]
+        if unknown:
+            warnings.warn(f"flow_from_dataframe: unexpected keyword argument(s) "
+                          f"{describe_unknown_kwargs(unknown, _dataframe_parameters())} are ignored (keras-preprocessing "
+                          "1.1.2 ignores them too). Check their spelling.", stacklevel=2)
         if "has_ext" in kwargs:
             warnings.warn("has_ext is deprecated, filenames in the dataframe have to match the exact filenames in "
                           "disk.", DeprecationWarning, stacklevel=2)
@@ -355,6 +368,11 @@ class ImageDataGenerator:
         state = self.__dict__.copy()
         state["_device_constants"] = {}
         return state
+
+
+def _dataframe_parameters() -> list[str]:
+    names = inspect.signature(ImageDataGenerator.flow_from_dataframe).parameters
+    return [name for name in names if name not in ("self", "kwargs")] + list(_DEPRECATED_DATAFRAME_KWARGS)
 
 
 def _compute_dtype(dtype) -> np.dtype:

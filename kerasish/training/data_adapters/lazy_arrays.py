@@ -29,13 +29,15 @@ def is_lazy_array(data) -> bool:
 
 
 class LazyRows:
-    """Rows ``[start, stop)`` of an on-disk array; nothing is read until ``rows()`` is called."""
+    """Rows ``[start, stop)`` of an on-disk array; nothing is read until ``rows()`` is called. Float rows are read
+    as ``dtype`` (default floatx), as ``to_tensor`` converts arrays in memory."""
 
-    def __init__(self, source, start: int = 0, stop: int | None = None):
+    def __init__(self, source, start: int = 0, stop: int | None = None, dtype: torch.dtype | None = None):
         self.source = source.source if isinstance(source, LazyRows) else source
         base = source.start if isinstance(source, LazyRows) else 0
         self.start = base + start
         self.stop = base + (len(source) if stop is None else stop)
+        self.float_dtype = dtype or (source.float_dtype if isinstance(source, LazyRows) else backend.torch_floatx())
 
     def __len__(self) -> int:
         return self.stop - self.start
@@ -65,11 +67,10 @@ class LazyRows:
         restored[ascending] = block
         return self._as_tensor(restored)
 
-    @staticmethod
-    def _as_tensor(array: np.ndarray) -> torch.Tensor:
+    def _as_tensor(self, array: np.ndarray) -> torch.Tensor:
         tensor = torch.from_numpy(array)
-        if tensor.is_floating_point() and tensor.dtype != backend.torch_floatx():
-            tensor = tensor.to(backend.torch_floatx())
+        if tensor.is_floating_point() and tensor.dtype != self.float_dtype:
+            tensor = tensor.to(self.float_dtype)
         return tensor
 
 

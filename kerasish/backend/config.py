@@ -81,10 +81,13 @@ def set_epsilon(value: float) -> None:
 
 
 def floatx() -> str:
+    """The default float type: the dtype of the weights of layers created from now on, of inputs and targets."""
     return _FLOATX
 
 
 def set_floatx(value: str) -> None:
+    """Set the default float type. As in Keras 2.3.1, it applies to layers created afterwards (a layer reads
+    it in its constructor; ``Dense(3, dtype='float64')`` overrides it for one layer)."""
     global _FLOATX
     if value not in ("float16", "bfloat16", "float32", "float64"):
         raise ValueError(f"set_floatx: expected one of 'float16', 'bfloat16', 'float32', 'float64'; received {value!r}.")
@@ -93,6 +96,38 @@ def set_floatx(value: str) -> None:
 
 def torch_floatx() -> torch.dtype:
     return getattr(torch, _FLOATX)
+
+
+def standardize_dtype(dtype, arg_name: str = "dtype") -> str:
+    """A dtype given as a name (``'float64'``, ``'double'``), a torch or a NumPy dtype, as its Keras name
+    (``'float64'``)."""
+    if isinstance(dtype, torch.dtype):
+        resolved = dtype
+    else:
+        name = dtype if isinstance(dtype, str) else None
+        if isinstance(dtype, (np.dtype, type)):
+            try:
+                name = np.dtype(dtype).name
+            except TypeError:
+                name = None
+        resolved = getattr(torch, name, None) if name else None
+    if not isinstance(resolved, torch.dtype):
+        raise ValueError(f"{arg_name}: expected a dtype such as 'float32' or 'float64' (a name, a torch or a NumPy "
+                         f"dtype); received {dtype!r}.")
+    return str(resolved).replace("torch.", "")
+
+
+def torch_dtype(name: str) -> torch.dtype:
+    """The torch dtype of a Keras dtype name (``'float64'`` -> ``torch.float64``)."""
+    return getattr(torch, standardize_dtype(name))
+
+
+def to_numpy(t: torch.Tensor) -> np.ndarray:
+    """A tensor's values as a NumPy array of its dtype; bfloat16, which NumPy lacks, as float32."""
+    t = t.detach()
+    if t.dtype == torch.bfloat16:
+        t = t.float()
+    return t.cpu().numpy()
 
 
 def image_data_format() -> str:
@@ -135,6 +170,18 @@ def clear_session() -> None:
 
 
 # ---------------------------------------------------------------- values
+class ValueHandle:
+    """A value that lives elsewhere and is read and written through ``read()``/``assign(value)``: what
+    ``get_value``/``set_value`` accept besides tensors (``optimizers.HyperparameterValue``, ``model.optimizer.lr``
+    is one). Defined here so that the backend never imports the modules that build on it."""
+
+    def read(self):
+        raise NotImplementedError
+
+    def assign(self, value) -> None:
+        raise NotImplementedError
+
+
 def get_value(x):
     """The value of a tensor (a NumPy array), of an optimizer hyper-parameter, or a plain value unchanged.
 
@@ -142,10 +189,9 @@ def get_value(x):
     ``floatx()``, as Keras 2.3.1 reads its float32 variable (so ``float(...)`` of 0.001 is
     0.0010000000474974513 there and here, and messages printing it agree).
     """
-    from kerasish.optimizers import HyperparameterValue  # optimizers imports this module
     if isinstance(x, torch.Tensor):
         return x.detach().cpu().numpy()
-    if isinstance(x, HyperparameterValue):
+    if isinstance(x, ValueHandle):
         value = x.read()
         if isinstance(value, torch.Tensor):
             return value.detach().cpu().numpy()
@@ -160,8 +206,7 @@ def eval(x):  # noqa: A001 - Keras's name
 
 def set_value(x, value) -> None:
     """``K.set_value``: set a tensor in place, or an optimizer hyper-parameter such as ``model.optimizer.lr``."""
-    from kerasish.optimizers import HyperparameterValue
-    if isinstance(x, HyperparameterValue):
+    if isinstance(x, ValueHandle):
         x.assign(value)
         return
     if not isinstance(x, torch.Tensor):
