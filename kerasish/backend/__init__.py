@@ -198,4 +198,4 @@ from kerasish.backend.variables import (
     zeros,
     zeros_like,
 )
-from kerasish.backend.symbolic import function, is_placeholder, placeholder  # noqa: E402
+from kerasish.backend.graph_api import function, is_placeholder, placeholder  # noqa: E402

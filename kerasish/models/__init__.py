@@ -1,6 +1,6 @@
 """Models: ``Model`` (the training API, and the functional API through ``Model(inputs, outputs)``),
 ``Sequential``, and loading them from files and configs."""
-from kerasish.backend import symbolic
+from kerasish.backend import graph_api
 from kerasish.layers.input_layer import Input, InputLayer
 from kerasish.layers.keras_tensor import KerasTensor
 from kerasish.models.functional import Functional
@@ -20,7 +20,7 @@ def _is_placeholder(x) -> bool:
     return isinstance(x, KerasTensor) and isinstance(x._keras_history[0], InputLayer)
 
 
-symbolic.install(placeholder=_placeholder, is_placeholder=_is_placeholder, function=GraphFunction)
+graph_api.install(placeholder=_placeholder, is_placeholder=_is_placeholder, function=GraphFunction)
 
 
 def load_model(filepath, custom_objects=None, compile=True):
