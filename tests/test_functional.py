@@ -7,7 +7,9 @@ import pytest
 import torch
 
 from kerasish import backend
-from kerasish.layers import (Activation, BatchNormalization, Concatenate, Conv2D, Dense, Flatten, Input, InputSpec,
+from kerasish import backend as K
+from kerasish.layers import (Activation, BatchNormalization, Concatenate, Conv2D, Dense, Dropout, Flatten, Input,
+                             InputSpec,
                              KerasTensor, Lambda, Layer, MaxPooling2D, add, concatenate)
 from kerasish.models import Model, Sequential
 from kerasish.optimizers import SGD
@@ -122,23 +124,36 @@ def test_layers_are_listed_in_keras_order_and_found_by_name():
 
 # ---------------------------------------------------------------------------------------------- the Done-when models
 def contrastive_loss(y_true, y_pred, margin=1.0):
-    return torch.mean(y_true * y_pred ** 2 + (1 - y_true) * torch.clamp(margin - y_pred, min=0) ** 2, dim=-1)
+    """The Keras mnist_siamese example's loss, written with K."""
+    return K.mean(y_true * K.square(y_pred) + (1 - y_true) * K.square(K.maximum(margin - y_pred, 0)), axis=-1)
+
+
+def pair_accuracy(y_true, y_pred):
+    return K.mean(K.equal(y_true, K.cast(y_pred < 0.5, y_true.dtype)), axis=-1)
+
+
+def euclidean_distance(vects):
+    x, y = vects
+    return K.sqrt(K.maximum(K.sum(K.square(x - y), axis=1, keepdims=True), K.epsilon()))
 
 
 def test_siamese_network_with_a_shared_sub_model_and_a_distance_lambda_trains():
     base_in = Input(shape=(6,))
     base = Model(base_in, Dense(4, activation="relu")(Dense(8, activation="relu")(base_in)), name="base")
     left, right = Input(shape=(6,)), Input(shape=(6,))
-    distance = Lambda(lambda t: torch.sqrt(torch.clamp(((t[0] - t[1]) ** 2).sum(-1, keepdim=True), min=1e-7)),
-                      output_shape=(1,))([base(left), base(right)])
+    distance = Lambda(euclidean_distance, output_shape=(1,))([base(left), base(right)])
     model = Model([left, right], distance)
     assert len(base.inbound_nodes) == 3 and model.count_params() == base.count_params() == 56 + 36
-    model.compile(SGD(lr=0.1), contrastive_loss)
+    model.compile(SGD(lr=0.1), contrastive_loss, metrics=[pair_accuracy])
+    assert model.metrics_names == ["loss", "pair_accuracy"]
     x1, x2 = f32(64, 6), f32(64, 6)
     y = (np.abs(x1 - x2).sum(1, keepdims=True) < 2.0).astype("float32")
-    before = model.evaluate([x1, x2], y, verbose=0)
-    expected = contrastive_loss(torch.as_tensor(y), torch.as_tensor(model.predict([x1, x2]))).mean().item()
-    assert before == pytest.approx(expected, rel=1e-5)
+    before, accuracy = model.evaluate([x1, x2], y, verbose=0)
+    d = np.sqrt(np.maximum(((base.predict(x1) - base.predict(x2)) ** 2).sum(1, keepdims=True),
+                           1e-7))
+    np.testing.assert_allclose(model.predict([x1, x2]), d, rtol=1e-5)
+    assert before == pytest.approx(np.mean(y * d ** 2 + (1 - y) * np.maximum(1 - d, 0) ** 2), rel=1e-5)
+    assert accuracy == pytest.approx(np.mean(y == (d < 0.5)))
     history = model.fit([x1, x2], y, epochs=15, batch_size=16, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
 
@@ -189,18 +204,18 @@ def test_vae_with_a_sampling_lambda_and_add_loss_compiles_without_a_loss_and_fit
     h = Dense(16, activation="relu")(x)
     z_mean, z_log_var = Dense(latent)(h), Dense(latent)(h)
 
-    def sampling(args):
+    def sampling(args):  # the Keras variational_autoencoder example's sampling, written with K
         mean, log_var = args
-        epsilon = torch.randn(mean.shape[0], latent, device=mean.device)
-        return mean + torch.exp(0.5 * log_var) * epsilon
+        epsilon = K.random_normal(shape=(K.shape(mean)[0], K.int_shape(mean)[1]))
+        return mean + K.exp(0.5 * log_var) * epsilon
 
     z = Lambda(sampling, output_shape=(latent,))([z_mean, z_log_var])
     decoded = Dense(dim, activation="sigmoid")(Dense(16, activation="relu")(z))
     vae = Model(x, decoded)
-    reconstruction = ((x - decoded) ** 2).sum(dim=-1)
-    kl = -0.5 * (1 + z_log_var - z_mean ** 2 - torch.exp(z_log_var)).sum(dim=-1)
-    vae.add_loss((reconstruction + kl).mean())
-    vae.add_metric(kl.mean(), name="kl")
+    reconstruction = K.sum(K.square(x - decoded), axis=-1)
+    kl = -0.5 * K.sum(1 + z_log_var - K.square(z_mean) - K.exp(z_log_var), axis=-1)
+    vae.add_loss(K.mean(reconstruction + kl))
+    vae.add_metric(K.mean(kl), name="kl")
     vae.compile("adam")
     assert vae.metrics_names == ["loss", "kl"]
     data = f32(128, dim)
@@ -253,7 +268,7 @@ class CenteredDense(Layer):
 def test_custom_layer_with_add_weight_input_spec_and_in_place_input_changes():
     x = Input(shape=(5,))
     layer = CenteredDense(3)
-    model = Model(x, layer(Dense(4)(x)))
+    model = Model(x, layer(Dense(4, activation="relu")(x)))  # relu keeps its output for backward
     assert [w.shape for w in layer.get_weights()] == [(4, 3), (3,)]
     assert len(layer.trainable_weights) == 1 and len(layer.non_trainable_weights) == 1
     kernel = layer.get_weights()[0]
@@ -358,3 +373,19 @@ def test_subclassed_model_uses_the_training_flag():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model.evaluate(f32(4, 2), f32(4, 1), verbose=0)
+
+
+def test_k_function_reads_intermediate_activations_in_either_learning_phase():
+    model = Sequential([Dense(4, activation="relu", input_shape=(3,)), Dropout(0.5), Dense(2)])
+    read = K.function([model.input, K.learning_phase()], [model.layers[0].output, model.layers[1].output])
+    x = f32(5, 3)
+    hidden, dropped = read([x, 0])
+    kernel, bias = model.layers[0].get_weights()
+    np.testing.assert_allclose(hidden, np.maximum(x @ kernel + bias, 0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(hidden, dropped)  # inference: Dropout passes through
+    hidden, dropped = read([x, 1])
+    assert not np.array_equal(hidden, dropped)  # training: Dropout drops
+    p = K.placeholder(shape=(None, 3))
+    assert K.is_placeholder(p) and K.is_keras_tensor(p) and K.int_shape(p) == (None, 3)
+    np.testing.assert_allclose(K.function([p], K.sum(p * 2, axis=-1))([x]), (x * 2).sum(-1), rtol=1e-6)
+

@@ -56,6 +56,8 @@ ALLOWED = {
     "kerasish.preprocessing.image.utils.apply_channel_shift: channel_axis":
         "the same intensity is added to every channel and clipped to the image's overall min and max, so the "
         "axis does not change the result (keras-preprocessing 1.1.2 moves it to the front and back)",
+    "kerasish.backend.config.ValueHandle.assign: value":
+        "abstract: raises NotImplementedError, optimizers.HyperparameterValue implements assign",
     "kerasish.layers.base.Layer.add_loss: inputs":
         "Keras 2.3.1 only files the loss under get_losses_for(inputs), for layers shared between models; kerasish "
         "adds a layer's call losses to the step that ran the call, which is what that filing is for",

@@ -198,3 +198,4 @@ from kerasish.backend.variables import (
     zeros,
     zeros_like,
 )
+from kerasish.backend.graph_api import function, is_placeholder, placeholder  # noqa: E402

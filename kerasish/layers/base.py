@@ -206,10 +206,22 @@ class Layer(nn.Module):
     def forward(self, inputs, *args, **kwargs):
         if kwargs.get("training") is None and self._call_takes_training():
             kwargs["training"] = self.training  # Keras 2's learning phase: the model's mode
+        if self._is_user_layer():
+            # Keras 2 custom layers may change their inputs in place (`inputs -= K.mean(inputs)`): give them a
+            # copy, so the tensor another layer made (and autograd may need) stays as it was
+            inputs = map_structure(lambda t: t.clone() if isinstance(t, torch.Tensor) else t, inputs)
         out = self.call(self.cast_inputs(inputs), *args, **kwargs)
         if self.activity_regularizer is not None and self.training:
             self._activity_penalty = self.activity_regularizer(out)
         return out
+
+    def _is_user_layer(self) -> bool:
+        cls = type(self)
+        user = cls.__dict__.get("_user_layer_cache")
+        if user is None:
+            user = not cls.__module__.startswith("kerasish.")
+            cls._user_layer_cache = user
+        return user
 
     def _call_takes_training(self) -> bool:
         takes = type(self).__dict__.get("_takes_training_cache")

@@ -159,7 +159,8 @@ def infer_outputs(fn, args: tuple, kwargs: dict, module: torch.nn.Module | None 
 
 
 def _tracked(t):
-    return t.detach().requires_grad_() if isinstance(t, torch.Tensor) and t.is_floating_point() else t
+    # not a leaf (the clone), so a layer may still change its inputs in place, as Keras examples do
+    return t.detach().requires_grad_().clone() if isinstance(t, torch.Tensor) and t.is_floating_point() else t
 
 
 def _run_on_meta(fn, args, kwargs, module):

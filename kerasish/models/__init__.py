@@ -1,8 +1,12 @@
 """Models: ``Model`` (the training API, and the functional API through ``Model(inputs, outputs)``),
 ``Sequential``, and loading them from files and configs."""
 from kerasish import saving
+from kerasish.backend import graph_api
+from kerasish.layers.input_layer import Input, InputLayer
+from kerasish.layers.keras_tensor import KerasTensor
 from kerasish.models.cloning import clone_model
 from kerasish.models.functional import Functional
+from kerasish.models.graph import GraphFunction
 from kerasish.models.model import Model
 from kerasish.models.sequential import Sequential
 
@@ -13,6 +17,20 @@ for _name, _cls in (("Model", Model), ("Functional", Functional), ("Sequential",
 def save_model(model, filepath, overwrite=True, include_optimizer=True):
     """Keras 2.3.1 ``keras.models.save_model``: ``model.save(filepath)`` (kerasish's own file format)."""
     saving.save_model(model, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+
+
+def _placeholder(shape=None, ndim=None, dtype=None, sparse=False, name=None):
+    if shape is None and ndim is None:
+        raise ValueError("K.placeholder: give shape=(...) or ndim=n.")
+    return Input(batch_shape=tuple(shape) if shape is not None else (None,) * int(ndim), dtype=dtype, sparse=sparse,
+                 name=name)
+
+
+def _is_placeholder(x) -> bool:
+    return isinstance(x, KerasTensor) and isinstance(x._keras_history[0], InputLayer)
+
+
+graph_api.install(placeholder=_placeholder, is_placeholder=_is_placeholder, function=GraphFunction)
 
 
 def load_model(filepath, custom_objects=None, compile=True):

@@ -12,8 +12,10 @@ outputs leave in Keras's layout.
 """
 from __future__ import annotations
 
+import torch
 from torch import nn
 
+from kerasish import backend
 from kerasish.layers.base import ANY, KERAS, Layer, to_layout
 from kerasish.utils.nest import flatten, map_structure, pack_like
 
@@ -201,4 +203,46 @@ def structure_of(value):
     return map_structure(lambda _: None, value)
 
 
-__all__ = ["GraphPlan", "keras_depths", "nodes_by_depth", "structure_of", "pack_like"]
+__all__ = ["GraphPlan", "GraphFunction", "keras_depths", "nodes_by_depth", "structure_of", "pack_like"]
+
+
+# ---------------------------------------------------------------------------------------------- K.function
+class GraphFunction:
+    """What ``K.function(inputs, outputs)`` returns: the graph between them as a callable on arrays (reading
+    intermediate activations: ``K.function([model.input], [model.layers[2].output])([x])``)."""
+
+    def __init__(self, inputs, outputs, updates=None, **kwargs):
+        if updates:
+            raise ValueError("K.function: updates (assignments run with each call) are a TensorFlow graph feature; "
+                             "kerasish functions compute outputs only. Apply the updates yourself after the call.")
+        if kwargs:
+            raise TypeError(f"K.function: unexpected keyword arguments {sorted(kwargs)} (TensorFlow session options "
+                            "have no kerasish equivalent).")
+        self._single_output = not isinstance(outputs, (list, tuple))
+        inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        self._phase_positions = [i for i, t in enumerate(inputs) if not _symbolic(t)]  # K.learning_phase()
+        self._symbolic_inputs = [t for t in inputs if _symbolic(t)]
+        self._plan = GraphPlan(self._symbolic_inputs, list(outputs) if not self._single_output else [outputs])
+
+    def __call__(self, values):
+        values = list(values) if isinstance(values, (list, tuple)) else [values]
+        count = len(self._symbolic_inputs) + len(self._phase_positions)
+        if len(values) != count:
+            raise ValueError(f"K.function: expected {count} input values (one per input), received {len(values)}.")
+        training = bool(values[self._phase_positions[0]]) if self._phase_positions else False
+        device = backend.get_device()
+        tensors = [torch.as_tensor(v).to(device) for i, v in enumerate(values) if i not in self._phase_positions]
+        tensors = [t.to(backend.torch_floatx()) if t.is_floating_point() and s.dtype.is_floating_point
+                   and t.dtype != s.dtype else t for t, s in zip(tensors, self._symbolic_inputs)]
+        layers = self._plan.layers
+        modes = [layer.training for layer in layers]
+        for layer in layers:
+            layer.to(device).train(training)
+        try:
+            with torch.no_grad():
+                outputs = self._plan.run(tensors)
+        finally:
+            for layer, mode in zip(layers, modes):
+                layer.train(mode)
+        arrays = [backend.to_numpy(t) for t in outputs]
+        return arrays[0] if self._single_output else arrays
