@@ -224,3 +224,20 @@ def test_a_subclassed_model_trains_with_backup_and_restore_and_its_backup_is_no_
     assert_same_weights(resumed, model)
     with pytest.raises(ValueError, match="backup of a subclassed model.*load_weights"):
         load_model(tmp_path / BACKUP_FILE)
+
+
+def test_add_loss_terms_of_the_graph_are_not_in_the_config_and_saving_says_so(tmp_path):
+    # Keras 2.3.1 writes the graph from the inputs to the outputs; terms added with add_loss are not in it
+    def shift(t):
+        return t + 1.0
+
+    x = Input(shape=(4,), name="x")
+    code = Dense(2, name="code")(x)
+    model = Model(x, Dense(4, name="decoded")(Lambda(shift, name="shift")(code)))
+    model.add_loss((code * code).mean())  # a torch op outside the outputs' graph: no obstacle to saving
+    with pytest.warns(UserWarning, match="add_loss/add_metric terms .* are not part of its config"):
+        model.save(tmp_path / "with_loss.h5")
+    loaded = load_model(tmp_path / "with_loss.h5", custom_objects={"shift": shift}, compile=False)
+    assert [layer.name for layer in loaded.layers] == ["x", "code", "shift", "decoded"]
+    assert not loaded._graph_losses
+    assert_same_weights(loaded, model)
