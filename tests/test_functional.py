@@ -389,3 +389,22 @@ def test_k_function_reads_intermediate_activations_in_either_learning_phase():
     assert K.is_placeholder(p) and K.is_keras_tensor(p) and K.int_shape(p) == (None, 3)
     np.testing.assert_allclose(K.function([p], K.sum(p * 2, axis=-1))([x]), (x * 2).sum(-1), rtol=1e-6)
 
+
+
+def test_the_learning_phase_follows_fit_and_predict_inside_a_lambda():
+    seen = []
+
+    def probe(t):
+        seen.append(K.learning_phase())
+        return K.in_train_phase(t * 2, t)
+
+    x = Input(shape=(2,))
+    model = Model(x, Lambda(probe)(Dense(1, kernel_initializer="ones", use_bias=False)(x)))
+    model.compile("sgd", "mse")
+    seen.clear()
+    model.fit(f32(4, 2), f32(4, 1), batch_size=4, verbose=0)
+    assert seen == [1]
+    data = np.ones((1, 2), "float32")
+    kernel = model.layers[1].get_weights()[0]
+    np.testing.assert_allclose(model.predict(data), data @ kernel, rtol=1e-6)  # test phase: the alternative, t
+    assert K.learning_phase() == 0

@@ -13,13 +13,21 @@ from kerasish.backend import config
 from kerasish.backend.variables import as_torch_dtype, int_shape, operands, to_tensor
 
 _learning_phase: int | None = None  # the value set_learning_phase (or a learning_phase_scope) set
+_model_phase = 0  # the mode a model last entered: 1 while fit trains, 0 in evaluate and predict
 
 
 # ---------------------------------------------------------------- learning phase and session
 def learning_phase() -> int:
-    """0 (test) or 1 (train): the value ``set_learning_phase`` or ``learning_phase_scope`` set; 0 when none
-    did, as eager TensorFlow 2 Keras answers."""
-    return 0 if _learning_phase is None else _learning_phase
+    """0 (test) or 1 (train): the value ``set_learning_phase`` or ``learning_phase_scope`` set; when none did,
+    the mode of the model running (Keras 2.3.1 feeds 1 during ``fit``, 0 in ``evaluate``/``predict``), so
+    ``K.in_train_phase`` in a Lambda or custom layer follows training as in Keras."""
+    return _model_phase if _learning_phase is None else _learning_phase
+
+
+def follow_model_mode(training: bool) -> None:
+    """Called by ``Model.train(mode)``: the learning phase that applies while nothing fixed one."""
+    global _model_phase
+    _model_phase = 1 if training else 0
 
 
 def _check_phase(value) -> int:

@@ -28,8 +28,10 @@ import warnings
 
 import numpy as np
 import torch
+from torch import nn
 
 from kerasish import activations, backend, distributed, mixed_precision
+from kerasish.backend import control
 from kerasish import optimizers as optimizers_module
 from kerasish.callbacks import CallbackList, History, ProgbarLogger
 from kerasish.layers.base import Layer
@@ -70,6 +72,7 @@ class Model(Layer):
                             "passes only name=... (and layer keywords) to Model.__init__.")
         super().__init__(name=name or self._default_name(), **kwargs)
         self._init_training_state()
+        nn.Module.train(self, False)  # inference until fit trains (Keras's learning phase 0 outside fit)
 
     def _default_name(self) -> str:
         from kerasish.utils.generic_utils import to_snake_case
@@ -93,6 +96,11 @@ class Model(Layer):
         self._data_parallel_key = None
         self.stop_training = False
         self.history = None
+
+    def train(self, mode: bool = True):
+        """torch's ``train``; also the learning phase ``K.learning_phase()`` reads while none is fixed."""
+        control.follow_model_mode(mode)
+        return super().train(mode)
 
     # ------------------------------------------------------------------ the graph interface (see above)
     @property

@@ -24,3 +24,41 @@ def keras_class_name(obj) -> str:
     """The class name Keras writes in configs and prints in summaries. A class may declare its Keras name in
     its own body (``_keras_class_name``: ``Functional`` is Keras's ``Model``); its subclasses go by theirs."""
     return type(obj).__dict__.get("_keras_class_name", type(obj).__name__)
+
+
+# ---------------------------------------------------------------------------------------------- custom objects
+_GLOBAL_CUSTOM_OBJECTS: dict = {}
+
+
+def get_custom_objects() -> dict:
+    """The global registry of custom classes and functions that loading resolves names with (Keras 2.3.1): add
+    to it directly, ``get_custom_objects()['MyLayer'] = MyLayer``, or for a while with ``custom_object_scope``."""
+    return _GLOBAL_CUSTOM_OBJECTS
+
+
+class CustomObjectScope:
+    """``with CustomObjectScope({'MyLayer': MyLayer}): load_model(path)``: the objects are known by name inside
+    the block (nested scopes add to the outer ones), and the registry is as it was after it."""
+
+    def __init__(self, *scopes: dict):
+        for scope in scopes:
+            if not isinstance(scope, dict):
+                raise TypeError(f"CustomObjectScope: each argument must be a dict of name -> object; received "
+                                f"{type(scope).__name__}.")
+        self.custom_objects = scopes
+        self._backup: dict | None = None
+
+    def __enter__(self):
+        self._backup = dict(_GLOBAL_CUSTOM_OBJECTS)
+        for scope in self.custom_objects:
+            _GLOBAL_CUSTOM_OBJECTS.update(scope)
+        return self
+
+    def __exit__(self, *exc_info):
+        _GLOBAL_CUSTOM_OBJECTS.clear()
+        _GLOBAL_CUSTOM_OBJECTS.update(self._backup)
+
+
+def custom_object_scope(*scopes: dict) -> CustomObjectScope:
+    """Keras 2.3.1 ``custom_object_scope``: ``CustomObjectScope(*scopes)``, for ``with`` blocks."""
+    return CustomObjectScope(*scopes)
