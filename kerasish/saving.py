@@ -59,6 +59,7 @@ import torch
 
 from kerasish import backend
 from kerasish import optimizers as optimizers_module
+from kerasish.utils.generic_utils import get_custom_objects
 from kerasish.utils.io_utils import atomic_write
 
 KERAS_VERSION = "2.3.1"  # the Keras API whose config format we write
@@ -130,7 +131,7 @@ def load_model(filepath, custom_objects=None, compile: bool = True):
         UnreadableFileError (a ValueError): not a kerasish file, tampered with, truncated or corrupt.
         ValueError: the file holds only weights, or names objects not supplied in ``custom_objects``.
     """
-    custom_objects = dict(custom_objects or {})
+    custom_objects = known_objects(custom_objects)
     path, document, tensors = _read_container(filepath, "load_model")
     if document["kind"] != "model":
         raise ValueError(f"load_model: {path!r} holds only weights (written by save_weights), not a model. "
@@ -232,7 +233,7 @@ def model_from_json(json_string: str, custom_objects=None):
     except (TypeError, ValueError) as err:
         raise ValueError(f"model_from_json: expected the JSON string written by model.to_json(); it does not "
                          f"parse: {err}") from None
-    return _model_from_config(config, dict(custom_objects or {}), "model_from_json")
+    return _model_from_config(config, known_objects(custom_objects), "model_from_json")
 
 
 def model_from_config(config: dict, custom_objects=None):
@@ -241,7 +242,7 @@ def model_from_config(config: dict, custom_objects=None):
     if isinstance(config, list):
         raise TypeError("`model_from_config` expects a dictionary, not a list. Maybe you meant to use "
                         "`Sequential.from_config(config)`?")
-    return _model_from_config(config, dict(custom_objects or {}), "model_from_config")
+    return _model_from_config(config, known_objects(custom_objects), "model_from_config")
 
 
 def sequential_config(model) -> dict:
@@ -265,7 +266,7 @@ def sequential_config(model) -> dict:
 
 def sequential_from_config(config, custom_objects=None, cls=None):
     """Keras 2.3.1 ``Sequential.from_config``: also accepts the legacy plain list of layer configs."""
-    custom_objects = dict(custom_objects or {})
+    custom_objects = known_objects(custom_objects)
     cls = cls or _MODEL_CLASSES["Sequential"]
     if isinstance(config, dict) and "layers" in config:
         name, build_input_shape, layer_configs = config.get("name"), config.get("build_input_shape"), config["layers"]
@@ -288,11 +289,17 @@ def layer_config(layer) -> dict:
     return {"class_name": keras_class_name(layer), "config": layer.get_config()}
 
 
+def known_objects(custom_objects) -> dict:
+    """The names loading resolves: the global registry (``get_custom_objects``, ``custom_object_scope``), then
+    the ``custom_objects`` argument, which wins (Keras 2.3.1 ``deserialize_keras_object``)."""
+    return {**get_custom_objects(), **dict(custom_objects or {})}
+
+
 def deserialize_layer(layer_data: dict, custom_objects=None):
     """A layer from ``layer_config``'s output; classes come from ``custom_objects`` first, then
     ``kerasish.layers`` (Keras 2.3.1 ``layers.deserialize``). Never runs code from the config."""
     from kerasish.layers.core import Lambda, TorchModule
-    custom_objects = custom_objects or {}
+    custom_objects = known_objects(custom_objects)
     if not isinstance(layer_data, dict) or not isinstance(layer_data.get("class_name"), str):
         raise ValueError(f"Improperly formatted layer config: expected {{'class_name': ..., 'config': {{...}}}}; "
                          f"received {layer_data!r:.200}.")

@@ -408,3 +408,12 @@ def test_the_learning_phase_follows_fit_and_predict_inside_a_lambda():
     kernel = model.layers[1].get_weights()[0]
     np.testing.assert_allclose(model.predict(data), data @ kernel, rtol=1e-6)  # test phase: the alternative, t
     assert K.learning_phase() == 0
+
+
+def test_dropout_called_with_training_true_drops_at_inference_too():
+    x = Input(shape=(200,))
+    model = Model(x, Dropout(0.5)(x, training=True))
+    out = model.predict(np.ones((4, 200), "float32"))
+    assert set(np.unique(out)) == {0.0, 2.0}
+    plain = Model(x, Dropout(0.5)(x))
+    np.testing.assert_array_equal(plain.predict(np.ones((4, 200), "float32")), np.ones((4, 200)))

@@ -241,3 +241,33 @@ def test_add_loss_terms_of_the_graph_are_not_in_the_config_and_saving_says_so(tm
     assert [layer.name for layer in loaded.layers] == ["x", "code", "shift", "decoded"]
     assert not loaded._graph_losses
     assert_same_weights(loaded, model)
+
+
+def test_custom_layers_load_through_custom_object_scope_and_the_global_registry(tmp_path):
+    from kerasish.layers import Layer
+    from kerasish.utils import custom_object_scope, get_custom_objects
+
+    class Scale(Layer):
+        def build(self, input_shape):
+            self.factor = self.add_weight("factor", (input_shape[-1],), initializer="ones")
+            super().build(input_shape)
+
+        def call(self, inputs):
+            return inputs * self.factor
+
+    x = Input(shape=(3,))
+    model = Model(x, Scale(name="scale")(Dense(3)(x)))
+    model.layers[-1].set_weights([np.array([1.0, 2.0, 3.0], "float32")])
+    path = str(tmp_path / "m.kerasish")
+    model.save(path)
+    data = np.ones((2, 3), "float32")
+    with pytest.raises(ValueError, match="Scale"):
+        load_model(path)
+    with custom_object_scope({"Scale": Scale}):
+        np.testing.assert_allclose(load_model(path).predict(data), model.predict(data), rtol=1e-6)
+    assert "Scale" not in get_custom_objects()
+    get_custom_objects()["Scale"] = Scale
+    try:
+        np.testing.assert_allclose(load_model(path).predict(data), model.predict(data), rtol=1e-6)
+    finally:
+        del get_custom_objects()["Scale"]

@@ -119,8 +119,10 @@ class Dropout(Layer):
         if self.noise_shape is not None or self.seed is not None:
             self.input_layout = KERAS
 
-    def call(self, x):
-        if not self.training or self.rate == 0.0:
+    def call(self, x, training=None):
+        """``training``: Keras's call argument (``Dropout(0.5)(x, training=True)`` keeps dropping at inference,
+        as Monte Carlo dropout does); by default the model's mode decides."""
+        if not (self.training if training is None else bool(training)) or self.rate == 0.0:
             return x
         generator = None if self.seed is None else self._generator(x.device)
         if self.noise_shape is None and generator is None:

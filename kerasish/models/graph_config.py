@@ -23,6 +23,7 @@ import warnings
 
 from kerasish.layers.base import Layer
 from kerasish.models.graph import GraphPlan
+from kerasish.saving import deserialize_layer, known_objects
 from kerasish.utils.generic_utils import keras_class_name
 from kerasish.utils.nest import flatten
 
@@ -121,8 +122,7 @@ def functional_from_config(config, custom_objects, cls):
     """The functional model (of class ``cls``) ``config`` describes: each layer made from its config
     (``custom_objects`` for classes and functions of yours), then called on the tensors its ``inbound_nodes``
     name."""
-    from kerasish.saving import deserialize_layer
-    custom_objects = dict(custom_objects or {})
+    custom_objects = known_objects(custom_objects)
     if not isinstance(config, dict) or not all(isinstance(config.get(key), list)
                                                for key in ("layers", "input_layers", "output_layers")):
         raise ValueError("Improperly formatted model config: a functional model's config is {'name': ..., "
