@@ -260,6 +260,46 @@ def test_steps_per_epoch_with_arrays_runs_that_many_batches_per_epoch():
     assert recorder.ids[:4] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9], [0, 1, 2, 3]]
 
 
+@pytest.mark.parametrize("shuffle", [False, True, "batch"])
+def test_data_streamed_from_the_host_gives_the_batches_and_order_of_data_on_the_device(monkeypatch, shuffle):
+    # Arrays too large for the GPU are gathered on the host (into pinned memory on CUDA) and copied a batch
+    # ahead; that path is reached here, on any device, by making the fits-on-device check answer no.
+    from kerasish.training.data_adapters import arrays
+
+    rng = np.random.RandomState(0)
+    x = rng.randn(30, 3).astype("float32")
+    x[:, 0] = np.arange(30)  # the sample's number, recorded by InputRecorder
+    y = to_categorical(np.arange(30) % 2, 2)
+    weights = np.linspace(0.5, 2.0, 30).astype("float32")
+
+    def run():
+        torch.manual_seed(0)
+        recorder = InputRecorder()
+        model = Sequential([TorchModule(recorder, input_shape=(3,)), Dense(2, activation="softmax")])
+        model.compile(optimizer=SGD(lr=0.1), loss="categorical_crossentropy", metrics=["acc"])
+        history = model.fit(x, y, sample_weight=weights, batch_size=7, epochs=3, shuffle=shuffle, verbose=0,
+                            validation_data=(x[:9], y[:9]))
+        return recorder.ids, history.history, model.get_weights(), model.predict(x, batch_size=4)
+
+    on_device = run()
+    streamed_passes = []
+    real_streamed_batches = arrays.ArrayDataAdapter._streamed_batches
+    monkeypatch.setattr(arrays, "fits_on_device", lambda tensors, device: False)
+
+    def counted_streamed_batches(self, order):
+        streamed_passes.append(order)
+        return real_streamed_batches(self, order)
+
+    monkeypatch.setattr(arrays.ArrayDataAdapter, "_streamed_batches", counted_streamed_batches)
+    streamed = run()
+    assert len(streamed_passes) == 3 + 3 + 1  # the epochs, their validations and predict all streamed
+    assert streamed[0] == on_device[0] and len(streamed[0]) == 3 * 5
+    assert streamed[1] == on_device[1]
+    for a, b in zip(streamed[2], on_device[2]):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(streamed[3], on_device[3])
+
+
 # ------------------------------------------------------------------------------------------ syncs
 @pytest.fixture
 def device_reads(monkeypatch):
@@ -332,15 +372,32 @@ def test_training_steps_read_no_single_values_from_tensors(source):
 
 
 # ------------------------------------------------------------------------------------------ on_batch
-def test_train_on_batch_returns_the_pre_update_loss_and_changes_weights():
+def test_train_on_batch_returns_the_pre_update_loss_and_accuracy():
     x, labels, y = make_data(n=8)
     model = softmax_model(lr=0.5)
     per_sample, probs = reference_ce(model, x, y)
-    before = model.get_weights()
     loss, acc = model.train_on_batch(x, y)
     assert loss == pytest.approx(per_sample.mean(), rel=1e-5)
     assert acc == pytest.approx((probs.argmax(1) == labels).mean())
-    assert not np.allclose(before[0], model.get_weights()[0])
+
+
+def test_train_on_batch_applies_one_sgd_step_with_the_hand_derived_mse_gradient():
+    rng = np.random.RandomState(1)
+    x, y = rng.randn(6, 3).astype("float32"), rng.randn(6, 2).astype("float32")
+    kernel, bias = rng.randn(3, 2).astype("float32"), rng.randn(2).astype("float32")
+    model = Sequential([Dense(2, input_shape=(3,))])
+    model.compile(optimizer=SGD(lr=0.1), loss="mse")
+    model.set_weights([kernel, bias])
+    loss = model.train_on_batch(x, y)
+    # loss = 1/(N*U) * sum((x W + b - y)^2), so dloss/dpred = 2 (pred - y) / (N*U), dW = x^T dpred,
+    # db = sum over the batch of dpred; plain SGD: w <- w - lr * grad.
+    x64, y64 = x.astype("float64"), y.astype("float64")
+    error = x64 @ kernel + bias - y64
+    d_pred = 2 * error / error.size
+    np.testing.assert_allclose(loss, (error ** 2).mean(), rtol=1e-5)
+    new_kernel, new_bias = model.get_weights()
+    np.testing.assert_allclose(new_kernel, kernel - 0.1 * (x64.T @ d_pred), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(new_bias, bias - 0.1 * d_pred.sum(axis=0), rtol=1e-5, atol=1e-6)
 
 
 def test_test_on_batch_matches_numpy_and_leaves_weights_alone():
@@ -426,7 +483,7 @@ def test_resuming_at_initial_epoch_with_steps_per_epoch_continues_the_data_strea
     assert resumed.ids == uninterrupted == [[4, 5, 6, 7], [8, 9]]
 
 
-def test_ctrl_c_during_a_step_stops_after_the_step_with_the_update_fully_applied():
+def test_ctrl_c_during_a_step_stops_after_the_step_with_the_update_fully_applied(default_sigint_handler):
     import os
     import signal
 
