@@ -53,6 +53,7 @@ class Sequential(nn.Module):
         # torchrun: the DistributedDataParallel wrapper training goes through (see _wrap_data_parallel)
         self._data_parallel = None
         self._data_parallel_key = None
+        self._penalty_layers_cache = None  # see _penalty_layers
         self.stop_training = False
         self.history = None
         for layer in layers or []:
@@ -83,6 +84,7 @@ class Sequential(nn.Module):
         if not self.layers:
             raise TypeError("There are no layers in the model.")
         self._stack = nn.ModuleList(list(self._stack)[:-1])
+        self._penalty_layers_cache = None
         if not self.layers:
             self.built = False
 
@@ -130,6 +132,7 @@ class Sequential(nn.Module):
         self.train(was_training)
         self._batch_input_shape = (batch_input_shape[0],) + tuple(batch_input_shape[1:])
         self.built = True
+        self._penalty_layers_cache = None
         self._update_logits_path()
 
     def _current_device(self) -> torch.device:
@@ -185,9 +188,11 @@ class Sequential(nn.Module):
         forward = self._forward_impl or self._run_layers
         if training and self._data_parallel is not None:
             forward = self._data_parallel  # torchrun: DDP's hooks average the gradients of this forward
+        if self.dtype_policy.autocast_dtype is None:  # float32: no context to enter and leave every step
+            return forward(x, logits=use_logits), use_logits
         with self.dtype_policy.autocast(x.device):
             output = forward(x, logits=use_logits)
-        return output.float() if self.dtype_policy.autocast_dtype is not None else output, use_logits
+        return output.float(), use_logits
 
     def final_activation(self, logits: torch.Tensor) -> torch.Tensor:
         last = self._stack[-1]
@@ -202,21 +207,25 @@ class Sequential(nn.Module):
             and last.activation is getattr(activations, self.compiled_loss.absorbable_activation))
 
     def add_regularization(self, loss: torch.Tensor, training: bool = True) -> torch.Tensor:
-        penalties = [p for layer in self._penalized_layers for p in layer.regularization_losses()]
+        penalties = [p for layer in self._penalty_layers()[0] for p in layer.regularization_losses()]
         return loss + torch.stack(penalties).sum() if penalties else loss
 
     def apply_constraints(self) -> None:
-        for layer in self._constrained_layers:
+        for layer in self._penalty_layers()[1]:
             layer.apply_constraints()
 
-    @property
-    def _penalized_layers(self):
-        return [layer for layer in self._stack
-                if layer._weight_penalties or layer.activity_regularizer is not None]
-
-    @property
-    def _constrained_layers(self):
-        return [layer for layer in self._stack if any(c is not None for _, c in layer._weight_penalties.values())]
+    def _penalty_layers(self) -> tuple[list, list]:
+        """``(layers with regularizers, layers with constraints)``, found once and kept rather than by walking
+        every layer's penalties at every training step (a few microseconds of a small step, for nothing). Keras 2
+        collects a model's losses when it is compiled; the lists are found again after ``compile``, ``build``
+        (which ``add`` runs on a built model) and ``pop``."""
+        if self._penalty_layers_cache is None:
+            penalized = [layer for layer in self._stack
+                         if layer._weight_penalties or layer.activity_regularizer is not None]
+            constrained = [layer for layer in self._stack
+                           if any(c is not None for _, c in layer._weight_penalties.values())]
+            self._penalty_layers_cache = (penalized, constrained)
+        return self._penalty_layers_cache
 
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, sample_weight_mode=None,
@@ -259,6 +268,7 @@ class Sequential(nn.Module):
         self._grad_scaler = None
         self._forward_impl = None  # set in _prepare once the device is known (torch.compile or plain)
         self._on_batch_tracker = None
+        self._penalty_layers_cache = None
         self.loss = loss
         if self.built:
             self._update_logits_path()
