@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from kerasish import backend
+from kerasish.backend.nn import sparse_labels
 
 LossFunction = Callable[..., torch.Tensor]
 
@@ -174,6 +175,39 @@ LOGIT_ACTIVATION: dict[LossFunction, str] = {
     categorical_crossentropy: "softmax",
     sparse_categorical_crossentropy: "softmax",
     binary_crossentropy: "sigmoid",
+}
+
+
+# ---------------------------------------------------------------------------- batch means from logits
+# The unweighted batch mean of each crossentropy above with from_logits=True, in torch's own fused reduction
+# (``reduction='mean'``) instead of per-sample values and then ``.mean()``: the same number up to float
+# rounding, with one op and one autograd node fewer per training step (~20 us on a CPU), which is what a
+# hand-written loop pays. compile's loss uses them when a batch has no sample weights.
+def _class_rows(t: torch.Tensor) -> torch.Tensor:
+    # (N, ..., C) -> (M, C), class axis last, as tf.keras flattens; (N, C) as it is (no view, no autograd node)
+    return t if t.dim() == 2 else t.reshape(-1, t.shape[-1])
+
+
+def _sparse_crossentropy_mean_from_logits(y_true, logits: torch.Tensor) -> torch.Tensor:
+    logits = _floating(logits)
+    labels = sparse_labels(y_true, logits.shape, logits.device)
+    return F.cross_entropy(_class_rows(logits), labels.reshape(-1))
+
+
+def _crossentropy_mean_from_logits(y_true, logits: torch.Tensor) -> torch.Tensor:
+    y_true, logits = _prepare(y_true, logits)
+    return F.cross_entropy(_class_rows(logits), _class_rows(y_true))  # class probabilities as targets
+
+
+def _binary_crossentropy_mean_from_logits(y_true, logits: torch.Tensor) -> torch.Tensor:
+    y_true, logits = _prepare(y_true, logits)
+    return F.binary_cross_entropy_with_logits(logits, y_true)  # every sample has as many values: mean of means
+
+
+MEAN_FROM_LOGITS: dict[LossFunction, LossFunction] = {
+    categorical_crossentropy: _crossentropy_mean_from_logits,
+    sparse_categorical_crossentropy: _sparse_crossentropy_mean_from_logits,
+    binary_crossentropy: _binary_crossentropy_mean_from_logits,
 }
 
 # Every name Keras 2.3.1 ``losses.get`` resolves to a loss function.

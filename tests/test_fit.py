@@ -1,5 +1,8 @@
 """fit/evaluate/predict semantics of Keras 2.3.1, checked against NumPy references."""
+import os
 import re
+import signal
+import threading
 
 import numpy as np
 import pytest
@@ -484,9 +487,6 @@ def test_resuming_at_initial_epoch_with_steps_per_epoch_continues_the_data_strea
 
 
 def test_ctrl_c_during_a_step_stops_after_the_step_with_the_update_fully_applied(default_sigint_handler):
-    import os
-    import signal
-
     class InterruptInForward(torch.nn.Module):
         def __init__(self, at_call):
             super().__init__()
@@ -514,4 +514,119 @@ def test_ctrl_c_during_a_step_stops_after_the_step_with_the_update_fully_applied
     reference.fit(x[:12], y[:12], batch_size=4, epochs=1, shuffle=False, verbose=0)  # exactly 3 full steps
     for a, b in zip(interrupted.get_weights(), reference.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-6)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+class SendSigintAtBatchEnd(Callback):
+    """Sends SIGINT to this process at the end of training batch ``batch``, between two steps; records the
+    batches it saw end and whether the code after the signal ran."""
+
+    def __init__(self, batch):
+        super().__init__()
+        self.batch, self.ended, self.ran_on = batch, [], False
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.ended.append(batch)
+        if batch == self.batch:
+            os.kill(os.getpid(), signal.SIGINT)
+            self.ran_on = True
+
+
+def test_ctrl_c_between_steps_interrupts_at_once_and_the_handler_is_restored(default_sigint_handler):
+    x, _, y = make_data(n=32)
+    model = softmax_model(lr=0.1)
+    sender = SendSigintAtBatchEnd(batch=2)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0, callbacks=[sender])
+    assert sender.ended == [0, 1, 2] and not sender.ran_on  # as Python's own handler: no step after batch 2
+    assert model.optimizer.iterations == 3
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_sigint_handler_is_installed_once_per_epoch_not_per_step(monkeypatch, default_sigint_handler):
+    installs = []
+    real_signal = signal.signal
+
+    def counting_signal(signum, handler):
+        installs.append(handler)
+        return real_signal(signum, handler)
+
+    monkeypatch.setattr(signal, "signal", counting_signal)
+    x, _, y = make_data(n=32)
+    softmax_model().fit(x, y, batch_size=4, epochs=3, verbose=0)  # 8 steps an epoch
+    assert len(installs) == 2 * 3  # installed and restored once per epoch
+    assert installs[1::2] == [signal.default_int_handler] * 3
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_sigint_handler_the_program_installed_is_left_alone():
+    received = []
+
+    def handler(signum, frame):
+        received.append(signum)
+
+    class SeesHandler(Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            self.seen = signal.getsignal(signal.SIGINT)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        x, _, y = make_data(n=32)
+        model, seer = softmax_model(lr=0.1), SeesHandler()
+        sender = SendSigintAtBatchEnd(batch=1)
+        model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[seer, sender])
+        assert received == [signal.SIGINT] and sender.ran_on  # the program's handler decided: training went on
+        assert model.optimizer.iterations == 8
+        assert seer.seen is handler and signal.getsignal(signal.SIGINT) is handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_a_sigint_handler_installed_during_training_is_kept_after_fit(default_sigint_handler):
+    def handler(signum, frame):
+        pass
+
+    class InstallsHandler(Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 1:
+                signal.signal(signal.SIGINT, handler)
+
+    try:
+        x, _, y = make_data(n=32)
+        softmax_model().fit(x, y, batch_size=4, epochs=2, verbose=0, callbacks=[InstallsHandler()])
+        assert signal.getsignal(signal.SIGINT) is handler
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def test_an_error_in_a_step_restores_the_sigint_handler():
+    class FailsInTraining(torch.nn.Module):
+        def forward(self, x):
+            if self.training:
+                raise RuntimeError("boom")
+            return x
+
+    model = Sequential([TorchModule(FailsInTraining(), input_shape=(4,)), Dense(3, activation="softmax")])
+    model.compile(optimizer=SGD(lr=0.1), loss="categorical_crossentropy")
+    x, _, y = make_data(n=8)
+    with pytest.raises(RuntimeError, match="boom"):
+        model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_fit_outside_the_main_thread_trains_and_leaves_sigint_alone():
+    x, _, y = make_data(n=32)
+    model = softmax_model(lr=0.1)
+    errors = []
+
+    def train():
+        try:
+            model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+        except Exception as err:  # surfaced below: an assertion in a thread would be lost
+            errors.append(err)
+
+    thread = threading.Thread(target=train)
+    thread.start()
+    thread.join()
+    assert errors == [] and model.optimizer.iterations == 8
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -74,7 +74,7 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
         output = output.movedim(axis, -1)
     num_classes = output.shape[-1]
     out_shape = output.shape[:-1]
-    labels = _sparse_labels(target, output.shape, output.device)
+    labels = sparse_labels(target, output.shape, output.device)
     if from_logits:
         logits = output
     else:
@@ -87,7 +87,7 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
     return per_value.reshape(out_shape)
 
 
-def _sparse_labels(target, pred_shape: torch.Size, device) -> torch.Tensor:
+def sparse_labels(target, pred_shape: torch.Size, device) -> torch.Tensor:
     target = torch.as_tensor(target, device=device)
     out_shape = pred_shape[:-1]
     if target.numel() != math.prod(out_shape):

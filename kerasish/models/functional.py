@@ -76,6 +76,7 @@ class Functional(Model):
         else:
             self._inbound_nodes.append(internal)
         self._logits_step = self._find_logits_step(plan) if len(self.outputs) == 1 else None
+        self._penalty_layers_cache = None  # the layers may have changed (see Model._penalty_layers)
         self.built = True
         if self.compiled_loss is not None:
             self._update_logits_path()

@@ -94,6 +94,7 @@ class Model(Layer):
         # torchrun: the DistributedDataParallel wrapper training goes through (see _wrap_data_parallel)
         self._data_parallel = None
         self._data_parallel_key = None
+        self._penalty_layers_cache = None  # see _penalty_layers
         self.stop_training = False
         self.history = None
 
@@ -121,6 +122,7 @@ class Model(Layer):
             self.__dict__["_built_output_shape"] = (None,) + tuple(out.shape[1:])
             self.__dict__["_built_output_dtype"] = out.dtype
             self.built = True
+            self._penalty_layers_cache = None
 
     @property
     def output_shape(self):
@@ -177,9 +179,11 @@ class Model(Layer):
         forward = self._forward_impl or self._cast_and_run
         if training and self._data_parallel is not None:
             forward = self._data_parallel  # torchrun: DDP's hooks average the gradients of this forward
+        if self.dtype_policy.autocast_dtype is None:  # float32: no context to enter and leave every step
+            return forward(x, logits=use_logits), use_logits
         with self.dtype_policy.autocast(first_leaf(x).device):
             output = forward(x, logits=use_logits)
-        return output.float() if self.dtype_policy.autocast_dtype is not None else output, use_logits
+        return map_structure(lambda t: t.float(), output), use_logits
 
     def _cast_and_run(self, x, logits: bool):
         # each input in its dtype: integer images are cast on the device, batch by batch
@@ -227,7 +231,7 @@ class Model(Layer):
 
     def add_regularization(self, loss: torch.Tensor) -> torch.Tensor:
         """The loss plus weight and activity penalties and the losses layers and the model added (add_loss)."""
-        penalties = [p for layer in self._penalized_layers for p in layer.regularization_losses()]
+        penalties = [p for layer in self._penalty_layers()[0] for p in layer.regularization_losses()]
         penalties += self._graph_loss_terms() + [loss_() if callable(loss_) else loss_ for loss_ in self._call_losses]
         self._call_losses = []
         return loss + torch.stack([p.to(loss.dtype) for p in penalties]).sum() if penalties else loss
@@ -239,20 +243,23 @@ class Model(Layer):
         return False
 
     def apply_constraints(self) -> None:
-        for layer in self._constrained_layers:
+        for layer in self._penalty_layers()[1]:
             layer.apply_constraints()
 
-    @property
-    def _penalized_layers(self):
-        # layers of user classes may add_loss in call
-        return [layer for layer in self._all_layers()
-                if layer._weight_penalties or layer.activity_regularizer is not None
-                or not type(layer).__module__.startswith("kerasish.")]
-
-    @property
-    def _constrained_layers(self):
-        return [layer for layer in self._all_layers()
-                if any(c is not None for _, c in layer._weight_penalties.values())]
+    def _penalty_layers(self) -> tuple[list, list]:
+        """``(layers with regularizers or call losses, layers with constraints)``, found once and kept rather than
+        by walking every layer at every training step (a few microseconds of a small step, for nothing). Keras 2
+        collects a model's losses when it is compiled; the lists are found again after ``compile`` and whenever
+        the graph changes (``add``, ``pop``, a first build)."""
+        if self._penalty_layers_cache is None:
+            layers = self._all_layers()
+            # layers of user classes may add_loss in call
+            penalized = [layer for layer in layers if layer._weight_penalties or layer.activity_regularizer is not None
+                         or not type(layer).__module__.startswith("kerasish.")]
+            constrained = [layer for layer in layers
+                           if any(c is not None for _, c in layer._weight_penalties.values())]
+            self._penalty_layers_cache = (penalized, constrained)
+        return self._penalty_layers_cache
 
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, sample_weight_mode=None,
@@ -304,6 +311,7 @@ class Model(Layer):
         self._grad_scaler = None
         self._forward_impl = None  # set in _prepare once the device is known (torch.compile or plain)
         self._on_batch_tracker = None
+        self._penalty_layers_cache = None
         self.loss = loss
         if self.built:
             self._update_logits_path()
