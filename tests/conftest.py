@@ -1,3 +1,5 @@
+import signal
+
 import numpy as np
 import pytest
 import torch
@@ -17,3 +19,19 @@ def fresh_session():
     np.random.seed(0)
     yield
     backend.set_device(None)
+
+
+@pytest.fixture
+def default_sigint_handler():
+    """SIGINT raises KeyboardInterrupt for the test's duration, as in an interactive Python; the previous
+    handler is put back after it.
+
+    A process started in the background by a non-interactive shell (``scripts/test &``, nohup, many CI
+    runners) inherits SIGINT ignored, and Python then installs no ``default_int_handler``; kerasish leaves
+    such a process's signals alone, so a test of what Ctrl-C does must set up the handler itself.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

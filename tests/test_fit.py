@@ -426,7 +426,7 @@ def test_resuming_at_initial_epoch_with_steps_per_epoch_continues_the_data_strea
     assert resumed.ids == uninterrupted == [[4, 5, 6, 7], [8, 9]]
 
 
-def test_ctrl_c_during_a_step_stops_after_the_step_with_the_update_fully_applied():
+def test_ctrl_c_during_a_step_stops_after_the_step_with_the_update_fully_applied(default_sigint_handler):
     import os
     import signal
 
