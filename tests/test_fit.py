@@ -260,6 +260,46 @@ def test_steps_per_epoch_with_arrays_runs_that_many_batches_per_epoch():
     assert recorder.ids[:4] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9], [0, 1, 2, 3]]
 
 
+@pytest.mark.parametrize("shuffle", [False, True, "batch"])
+def test_data_streamed_from_the_host_gives_the_batches_and_order_of_data_on_the_device(monkeypatch, shuffle):
+    # Arrays too large for the GPU are gathered on the host (into pinned memory on CUDA) and copied a batch
+    # ahead; that path is reached here, on any device, by making the fits-on-device check answer no.
+    from kerasish.training.data_adapters import arrays
+
+    rng = np.random.RandomState(0)
+    x = rng.randn(30, 3).astype("float32")
+    x[:, 0] = np.arange(30)  # the sample's number, recorded by InputRecorder
+    y = to_categorical(np.arange(30) % 2, 2)
+    weights = np.linspace(0.5, 2.0, 30).astype("float32")
+
+    def run():
+        torch.manual_seed(0)
+        recorder = InputRecorder()
+        model = Sequential([TorchModule(recorder, input_shape=(3,)), Dense(2, activation="softmax")])
+        model.compile(optimizer=SGD(lr=0.1), loss="categorical_crossentropy", metrics=["acc"])
+        history = model.fit(x, y, sample_weight=weights, batch_size=7, epochs=3, shuffle=shuffle, verbose=0,
+                            validation_data=(x[:9], y[:9]))
+        return recorder.ids, history.history, model.get_weights(), model.predict(x, batch_size=4)
+
+    on_device = run()
+    streamed_passes = []
+    real_streamed_batches = arrays.ArrayDataAdapter._streamed_batches
+    monkeypatch.setattr(arrays, "fits_on_device", lambda tensors, device: False)
+
+    def counted_streamed_batches(self, order):
+        streamed_passes.append(order)
+        return real_streamed_batches(self, order)
+
+    monkeypatch.setattr(arrays.ArrayDataAdapter, "_streamed_batches", counted_streamed_batches)
+    streamed = run()
+    assert len(streamed_passes) == 3 + 3 + 1  # the epochs, their validations and predict all streamed
+    assert streamed[0] == on_device[0] and len(streamed[0]) == 3 * 5
+    assert streamed[1] == on_device[1]
+    for a, b in zip(streamed[2], on_device[2]):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(streamed[3], on_device[3])
+
+
 # ------------------------------------------------------------------------------------------ syncs
 @pytest.fixture
 def device_reads(monkeypatch):
