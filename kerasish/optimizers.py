@@ -18,7 +18,8 @@ Where the numbers come from: K231 ``keras/optimizers.py`` (the 2.3.x file: ``lea
 * ``clipnorm`` rescales every gradient by one global norm over all of them.
 
 Every step-dependent scalar is a Python float computed from the Python step counter ``iterations``, and the
-tensor work is ``torch._foreach_*`` multi-tensor kernels, so ``step()`` never waits for the device.
+tensor work is ``torch._foreach_*`` multi-tensor kernels (torch's fused Adam and SGD-with-momentum kernels where
+they take the tensors), so ``step()`` never waits for the device.
 """
 from __future__ import annotations
 
@@ -387,6 +388,9 @@ class SGD(Optimizer):
             torch._foreach_add_(params, grads, alpha=-lr)
             return
         (velocities,) = self._state_buffers(params, "velocity")
+        if not group["nesterov"] and hasattr(torch, "_fused_sgd_") and _fusable(params, grads):
+            self._fused_update(params, grads, velocities, momentum, lr)
+            return
         # K231 SGD.get_updates: v = momentum * m - lr * g
         torch._foreach_mul_(velocities, momentum)
         torch._foreach_add_(velocities, grads, alpha=-lr)
@@ -396,6 +400,15 @@ class SGD(Optimizer):
             torch._foreach_add_(params, grads, alpha=-lr)
         else:
             torch._foreach_add_(params, velocities)
+
+    @staticmethod
+    def _fused_update(params, grads, velocities, momentum, lr):
+        """The same update in torch's fused SGD kernel (one pass over each tensor instead of three). torch keeps
+        ``b = m*b + (1 - dampening)*g`` and steps ``p -= lr' * b``: with ``dampening = 1 + lr`` and ``lr' = -1``
+        that is Keras's ``v = m*v - lr*g; p += v``, with Keras's velocity as the buffer (so the optimizer's state
+        is the same on both paths). Not for Nesterov momentum, whose torch form differs from Keras's."""
+        torch._fused_sgd_(params, grads, velocities, weight_decay=0.0, momentum=momentum, lr=-1.0,
+                          dampening=1.0 + lr, nesterov=False, maximize=False, is_first_step=False)
 
 
 class RMSprop(Optimizer):
