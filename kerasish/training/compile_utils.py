@@ -143,7 +143,7 @@ class MetricsTracker:
             self.sums[0] += loss * batch_size
             return
         sums, weight_sums = self.compiled_metrics.batch_values(y_true, y_pred, sample_weight)
-        self.sums += torch.stack([loss * batch_size] + [s.to(torch.float32) for s in sums])
+        self.sums += torch.stack([loss * batch_size] + sums)  # batch_values gives float32 sums
         if weight_sums:
             # Weighted metrics come last (compile lists them after the plain ones): a slice, no index tensor.
             self.weight_sums[-len(weight_sums):] += torch.stack([w.to(torch.float32) for w in weight_sums])

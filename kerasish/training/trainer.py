@@ -93,10 +93,10 @@ def test_step(model, x, y, sample_weight, tracker: MetricsTracker) -> None:
 
 
 def _metric_input(model, output, from_logits, tracker):
-    # Metrics see probabilities, as in Keras; the softmax/sigmoid is only paid when there are metrics.
+    # Metrics see probabilities, as in Keras; the softmax/sigmoid is only paid when there are metrics, on the
+    # detached output (no graph is recorded, without entering and leaving a no_grad context every step).
     if from_logits and tracker.has_metrics:
-        with torch.no_grad():
-            return model.final_activation(output)
+        return model.final_activation(output.detach())
     return output
 
 
