@@ -121,6 +121,11 @@ METRICS: dict[str, MetricFunction] = {
 
 _LOSS_DEPENDENT = ("accuracy", "acc", "crossentropy", "ce")
 
+# Metrics whose value depends on the output only through the index of its largest entry on the last axis. A final
+# softmax or sigmoid keeps that index (both are increasing along the axis), so the loop gives these metrics the
+# logits it already has rather than computing probabilities for them every step (see trainer._metric_input).
+ARGMAX_METRICS = frozenset({categorical_accuracy, sparse_categorical_accuracy})
+
 
 # ---------------------------------------------------------------------------- stateful metrics
 class Metric:

@@ -73,6 +73,7 @@ class CompiledMetrics:
                 name, fn = metrics_module.resolve(metric, loss_fn, output_shape, weighted=weighted)
                 # Keras 2.3.1 renames a repeated name to name_1, name_2 ... (Model._add_unique_metric_name)
                 self.entries.append((metrics_module.unique_name(name, self.names), fn, weighted))
+        self.argmax_only = all(fn in metrics_module.ARGMAX_METRICS for _, fn, _ in self.entries)
 
     @property
     def names(self) -> list[str]:
