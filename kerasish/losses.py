@@ -183,8 +183,11 @@ def _sparse_labels(y_true, pred_shape: torch.Size, device) -> torch.Tensor:
             f"sparse_categorical_crossentropy: expected class indices of shape {tuple(out_shape)} or "
             f"{tuple(out_shape) + (1,)} for predictions of shape {tuple(pred_shape)}; received targets "
             f"of shape {tuple(y_true.shape)}. Pass one integer class index per prediction.")
-    # Keras casts labels to int (float labels truncate toward zero) and flattens them.
-    return y_true.reshape(out_shape).long()
+    # Keras casts labels to int (float labels truncate toward zero) and flattens them. (Each no-op reshape or
+    # cast skipped here is a dispatch less in every training step.)
+    if y_true.shape != out_shape:
+        y_true = y_true.reshape(out_shape)
+    return y_true if y_true.dtype == torch.int64 else y_true.long()
 
 
 def binary_crossentropy(y_true: torch.Tensor, y_pred: torch.Tensor, from_logits: bool = False,
@@ -233,7 +236,7 @@ def _class_rows(t: torch.Tensor) -> torch.Tensor:
 def _sparse_crossentropy_mean_from_logits(y_true, logits: torch.Tensor) -> torch.Tensor:
     logits = _floating(logits)
     labels = _sparse_labels(y_true, logits.shape, logits.device)
-    return F.cross_entropy(_class_rows(logits), labels.reshape(-1))
+    return F.cross_entropy(_class_rows(logits), labels if labels.dim() == 1 else labels.reshape(-1))
 
 
 def _crossentropy_mean_from_logits(y_true, logits: torch.Tensor) -> torch.Tensor:

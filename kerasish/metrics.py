@@ -50,7 +50,7 @@ def sparse_categorical_accuracy(y_true: torch.Tensor, y_pred: torch.Tensor) -> t
     # Keras compares the labels as floats with the argmax cast to float: 1.0 matches class 1, 1.5 matches none.
     if labels.is_floating_point():
         return (labels == predicted.to(labels.dtype)).to(y_pred.dtype)
-    return (labels.long() == predicted).to(y_pred.dtype)
+    return (labels == predicted).to(y_pred.dtype)  # any integer labels: == promotes them to int64
 
 
 def top_k_categorical_accuracy(y_true: torch.Tensor, y_pred: torch.Tensor, k: int = 5) -> torch.Tensor:

@@ -71,7 +71,7 @@ def test_categorical_accuracy_compares_argmaxes(shape):
 
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("trailing_one", [False, True])
-@pytest.mark.parametrize("dtype", [np.int64, np.float32])
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8, np.float32])
 def test_sparse_categorical_accuracy_takes_int_or_float_labels_with_or_without_trailing_1(shape, trailing_one, dtype):
     rng = np.random.default_rng(2)
     labels = rng.integers(0, shape[-1], size=shape[:-1])

@@ -96,10 +96,15 @@ class CompiledMetrics:
                 sums.append((values * sample_weight).sum().to(torch.float32))
                 weight_sums.append(sample_weight.sum().to(torch.float32))
                 continue
-            sums.append(_mean_to_rank(values, 1).sum().to(torch.float32))
+            sums.append(_float32(_mean_to_rank(values, 1).sum()))
             if weighted:  # no weights given: every sample counts once (a fill, not a host->device copy)
                 weight_sums.append(torch.full((), float(len(values)), device=values.device))
         return sums, weight_sums
+
+
+def _float32(t: torch.Tensor) -> torch.Tensor:
+    # .to() of a float32 tensor returns it, but still costs a dispatch (~1 us) every step
+    return t if t.dtype == torch.float32 else t.to(torch.float32)
 
 
 def _mean_to_rank(values: torch.Tensor, rank: int) -> torch.Tensor:
@@ -137,7 +142,7 @@ class MetricsTracker:
         if batch_size == 0:  # a replica's empty batch (torchrun): nothing to count, and its mean loss is 0/0
             self.last_loss = None
             return
-        loss = loss.detach().to(torch.float32)
+        loss = _float32(loss.detach())
         self.last_loss = loss
         self.samples_seen += batch_size
         if self.compiled_metrics is None or not self.compiled_metrics.entries:
