@@ -191,7 +191,7 @@ def _class_rows(t: torch.Tensor) -> torch.Tensor:
 def _sparse_crossentropy_mean_from_logits(y_true, logits: torch.Tensor) -> torch.Tensor:
     logits = _floating(logits)
     labels = sparse_labels(y_true, logits.shape, logits.device)
-    return F.cross_entropy(_class_rows(logits), labels.reshape(-1))
+    return F.cross_entropy(_class_rows(logits), labels if labels.dim() == 1 else labels.reshape(-1))
 
 
 def _crossentropy_mean_from_logits(y_true, logits: torch.Tensor) -> torch.Tensor:

@@ -50,7 +50,7 @@ def sparse_categorical_accuracy(y_true: torch.Tensor, y_pred: torch.Tensor) -> t
     # Keras compares the labels as floats with the argmax cast to float: 1.0 matches class 1, 1.5 matches none.
     if labels.is_floating_point():
         return (labels == predicted.to(labels.dtype)).to(y_pred.dtype)
-    return (labels.long() == predicted).to(y_pred.dtype)
+    return (labels == predicted).to(y_pred.dtype)  # any integer labels: == promotes them to int64
 
 
 def top_k_categorical_accuracy(y_true: torch.Tensor, y_pred: torch.Tensor, k: int = 5) -> torch.Tensor:
@@ -110,6 +110,11 @@ METRICS: dict[str, MetricFunction] = {
 }
 
 _LOSS_DEPENDENT = ("accuracy", "acc", "crossentropy", "ce")
+
+# Metrics whose value depends on the output only through the index of its largest entry on the last axis. A final
+# softmax or sigmoid keeps that index (both are increasing along the axis), so the loop gives these metrics the
+# logits it already has rather than computing probabilities for them every step (see trainer._metric_input).
+ARGMAX_METRICS = frozenset({categorical_accuracy, sparse_categorical_accuracy})
 
 
 # ---------------------------------------------------------------------------- stateful metrics

@@ -74,6 +74,22 @@ def test_evaluate_returns_loss_then_metrics_in_metrics_names_order():
     assert mse == pytest.approx(((probs - y) ** 2).mean(), rel=1e-5)
 
 
+def test_accuracies_read_the_argmax_of_the_logits_and_other_metrics_the_probabilities(monkeypatch):
+    x, labels, y = make_data(n=30)
+    for metrics, softmax_for_metrics in ((["acc", "categorical_accuracy"], False), (["acc", "mse"], True)):
+        model = softmax_model(metrics=metrics)
+        _, probs = reference_ce(model, x, y)
+        activations = []
+        final_activation = model.final_activation
+        monkeypatch.setattr(model, "final_activation", lambda out: activations.append(1) or final_activation(out))
+        _, acc, second = model.evaluate(x, y, batch_size=8, verbose=0)
+        # the softmax keeps the argmax: accuracies need no probabilities, mse does
+        assert bool(activations) is softmax_for_metrics
+        assert acc == pytest.approx((probs.argmax(1) == labels).mean())
+        want = ((probs - y) ** 2).mean() if "mse" in metrics else (probs.argmax(1) == labels).mean()
+        assert second == pytest.approx(want, rel=1e-5)
+
+
 def test_evaluate_without_metrics_returns_a_scalar():
     x, _, y = make_data()
     model = softmax_model(metrics=())

@@ -95,8 +95,11 @@ def sparse_labels(target, pred_shape: torch.Size, device) -> torch.Tensor:
             f"sparse_categorical_crossentropy: expected class indices of shape {tuple(out_shape)} or "
             f"{tuple(out_shape) + (1,)} for predictions of shape {tuple(pred_shape)}; received targets "
             f"of shape {tuple(target.shape)}. Pass one integer class index per prediction.")
-    # Keras casts labels to int (float labels truncate toward zero) and flattens them.
-    return target.reshape(out_shape).long()
+    # Keras casts labels to int (float labels truncate toward zero) and flattens them. (Each no-op reshape or
+    # cast skipped here is a dispatch less in every training step.)
+    if target.shape != out_shape:
+        target = target.reshape(out_shape)
+    return target if target.dtype == torch.int64 else target.long()
 
 
 def binary_crossentropy(target, output, from_logits=False):

@@ -836,6 +836,7 @@ def _add_graph_metrics(model, compiled_metrics) -> None:
     at = next((i for i, (_, _, weighted) in enumerate(entries) if weighted), len(entries))
     added = [(name, _AddedMetric(model, i), False) for i, (name, _) in enumerate(graph_metrics)]
     entries[at:at] = added
+    compiled_metrics.argmax_only = False  # these read the model's own tensors, not the output's argmax
 
 
 def _compile_outputs(model, loss, loss_weights, metrics, weighted_metrics, sample_weight_mode):

@@ -74,6 +74,7 @@ class CompiledMetrics:
                 name, fn = metrics_module.resolve(metric, loss_fn, output_shape, weighted=weighted)
                 # Keras 2.3.1 renames a repeated name to name_1, name_2 ... (Model._add_unique_metric_name)
                 self.entries.append((metrics_module.unique_name(name, self.names), fn, weighted))
+        self.argmax_only = all(fn in metrics_module.ARGMAX_METRICS for _, fn, _ in self.entries)
 
     @property
     def names(self) -> list[str]:
@@ -100,6 +101,11 @@ class CompiledMetrics:
             if weighted:  # no weights given: every sample counts once (a fill, not a host->device copy)
                 weight_sums.append(torch.full((), float(len(values)), device=values.device))
         return sums, weight_sums
+
+
+def _in_dtype(t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    # .to() of a tensor already in dtype returns it, but still costs a dispatch (~1 us) every step
+    return t if t.dtype == dtype else t.to(dtype)
 
 
 def _mean_to_rank(values: torch.Tensor, rank: int) -> torch.Tensor:
@@ -142,17 +148,17 @@ class MetricsTracker:
         if batch_size == 0:  # a replica's empty batch (torchrun): nothing to count, and its mean loss is 0/0
             self.last_loss = None
             return
-        loss = loss.detach().to(self.dtype)
+        loss = _in_dtype(loss.detach(), self.dtype)
         self.last_loss = loss
         self.samples_seen += batch_size
         if self.compiled_metrics is None or not self.compiled_metrics.entries:
             self.sums[0] += loss * batch_size
             return
         sums, weight_sums = self.compiled_metrics.batch_values(y_true, y_pred, sample_weight)
-        self.sums += torch.stack([loss * batch_size] + [s.to(self.dtype) for s in sums])
+        self.sums += torch.stack([loss * batch_size] + [_in_dtype(s, self.dtype) for s in sums])
         if weight_sums:
             # Weighted metrics come last (compile lists them after the plain ones): a slice, no index tensor.
-            self.weight_sums[-len(weight_sums):] += torch.stack([w.to(self.dtype) for w in weight_sums])
+            self.weight_sums[-len(weight_sums):] += torch.stack([_in_dtype(w, self.dtype) for w in weight_sums])
 
     def results(self, local: bool = False) -> dict[str, float]:
         """Epoch-so-far values, read from the device in one transfer (a host sync).

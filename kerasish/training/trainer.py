@@ -94,11 +94,12 @@ def test_step(model, x, y, sample_weight, tracker: MetricsTracker) -> None:
 
 
 def _metric_input(model, output, from_logits, tracker):
-    # Metrics see probabilities, as in Keras; the softmax/sigmoid is only paid when there are metrics.
-    if from_logits and tracker.has_metrics:
-        with torch.no_grad():
-            return model.final_activation(output)
-    return output
+    # Metrics see probabilities, as in Keras. The softmax/sigmoid is paid only when there are metrics, and not
+    # when they are all accuracies that read the argmax of the output (which the activation keeps); it runs on
+    # the detached output (no graph is recorded, without a no_grad context to enter and leave every step).
+    if not (from_logits and tracker.has_metrics) or tracker.compiled_metrics.argmax_only:
+        return output
+    return model.final_activation(output.detach())
 
 
 @torch.no_grad()
