@@ -2,7 +2,7 @@
 
     python scripts/bench.py                   # everything (about 3-4 minutes on 2 CPU cores)
     python scripts/bench.py --json bench.json # also write the rows as JSON
-    python scripts/bench.py --only fit        # one group: fit, augment, generator, memory
+    python scripts/bench.py --only fit        # one group: fit, functional, augment, generator, memory
 
 Every comparison runs in this process, interleaved (A, B, C, A, B, C ...), and reports medians, so a change
 in machine load hits all sides alike. Rows:
@@ -13,6 +13,9 @@ in machine load hits all sides alike. Rows:
   784-256-256-10 MLP and a small CNN at batch 128, 32 and 8. Each configuration has three rows (bench_fit.py):
   Adam against that loop, Adam against the loop with torch's default ``torch.optim.Adam``, and
   ``SGD(momentum=0.9)`` on both sides (the cheapest update, so the loop's own overhead shows);
+* functional: the fit MLP and CNN built with the functional API against the same Sequential, and a small
+  residual network (Conv2D/BatchNormalization/``add`` blocks) against the same hand-written ``nn.Module`` with
+  torch's fastest Adam (bench_functional.py);
 * augment: images/s of ``ImageDataGenerator.flow`` batches (32x32x3, the classic parameter set) in kerasish
   vs keras-preprocessing 1.1.2 (``pip install keras-preprocessing==1.1.2``) when installed;
 * generator: epoch time of ``fit_generator`` with augmentation vs plain ``fit`` on the same data and model
@@ -39,6 +42,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_fit import CONFIGS, compare_fit, ratio_rows, run_interleaved  # noqa: E402
+from bench_functional import functional_rows  # noqa: E402
 
 from kerasish import backend  # noqa: E402
 
@@ -216,7 +220,8 @@ def print_table(rows):
         k3 = f"{row['keras3']:>8,.0f} {row['vs_keras3']:>5.2f}" if "keras3" in row else f"{'-':>8} {'-':>5}"
         print(f"{row['benchmark']:<58} {row['unit']:<18} {number(row['kerasish']):>10} {baseline} {ratio}  {k3}")
     print("baselines: fit = hand-written PyTorch loop (fastest torch optimizer path unless the row says default); "
-          "augment = keras-preprocessing 1.1.2; generator = plain fit (ratio = time ratio)")
+          "functional = the same Sequential, or the same hand-written nn.Module (residual net); augment = "
+          "keras-preprocessing 1.1.2; generator = plain fit (ratio = time ratio)")
     fit_baselines = sorted({row["baseline_name"] for row in rows if row["group"] == "fit"})
     if fit_baselines:
         print("fit baselines: " + "; ".join(fit_baselines))
@@ -224,17 +229,19 @@ def print_table(rows):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", choices=["fit", "augment", "generator", "memory"])
+    parser.add_argument("--only", choices=["fit", "functional", "augment", "generator", "memory"])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--memory-gb", type=float, default=1.1)
     parser.add_argument("--json")
     opts = parser.parse_args()
     torch.manual_seed(0)
-    groups = [opts.only] if opts.only else ["fit", "augment", "generator", "memory"]
+    groups = [opts.only] if opts.only else ["fit", "functional", "augment", "generator", "memory"]
     rows = []
     if "fit" in groups:
         for kind, batch_size, n in CONFIGS:
             rows += bench_fit(kind, batch_size, n, opts.repeats)
+    if "functional" in groups:
+        rows += functional_rows(opts.repeats)
     if "augment" in groups:
         rows.append(bench_augment(opts.repeats))
     if "generator" in groups:

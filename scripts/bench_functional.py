@@ -93,7 +93,7 @@ def compare_with_sequential(kind: str, batch_size: int, n: int, repeats: int) ->
                              "functional": kerasish_runner(functional, x_np, y_np, batch_size)}, repeats)
     rates = {name: n / statistics.median(t) for name, t in times.items()}
     label = {"mlp": "MLP 784-256-256-10", "cnn": "CNN conv32-pool-128-10"}[kind]
-    return {"benchmark": f"functional {label}, batch {batch_size}", "unit": "samples/s",
+    return {"group": "functional", "benchmark": f"functional {label}, batch {batch_size}", "unit": "samples/s",
             "kerasish": rates["functional"], "baseline": rates["Sequential"], "baseline_name": "the same Sequential",
             "ratio": rates["functional"] / rates["Sequential"]}
 
@@ -110,7 +110,7 @@ def compare_resnet(batch_size: int, n: int, repeats: int) -> dict:
     times = run_interleaved({"hand-written": lambda r: handwritten_epoch(net, optimizer, x, y, batch_size, r),
                              "kerasish": kerasish_runner(keras_resnet(), x_np, y_np, batch_size)}, repeats)
     rates = {name: n / statistics.median(t) for name, t in times.items()}
-    return {"benchmark": f"functional residual net ({RESNET_BLOCKS} blocks, {RESNET_SHAPE[0]}x{RESNET_SHAPE[1]}), "
+    return {"group": "functional", "benchmark": f"functional residual net ({RESNET_BLOCKS} blocks, {RESNET_SHAPE[0]}x{RESNET_SHAPE[1]}), "
                          f"batch {batch_size}", "unit": "samples/s", "kerasish": rates["kerasish"],
             "baseline": rates["hand-written"],
             "baseline_name": f"hand-written nn.Module and loop, Adam {optimizer_path(optimizer)}",
