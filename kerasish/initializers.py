@@ -224,7 +224,7 @@ def get(identifier) -> Initializer:
 
 
 def _camel_to_snake(name: str) -> str:
-    from kerasish.layers.base import to_snake_case
+    from kerasish.utils.generic_utils import to_snake_case
     return to_snake_case(name)
 
 

@@ -11,8 +11,8 @@ from typing import Callable
 
 import torch
 
-from kerasish import losses
-from kerasish.losses import (_floating, _l2_normalize, _prepare, binary_crossentropy, categorical_crossentropy,
+from kerasish import backend, losses
+from kerasish.losses import (_floating, _prepare, binary_crossentropy, categorical_crossentropy,
                              categorical_hinge, hinge, kullback_leibler_divergence, logcosh,
                              mean_absolute_error, mean_absolute_percentage_error, mean_squared_error,
                              mean_squared_logarithmic_error, poisson, sparse_categorical_crossentropy,
@@ -50,25 +50,25 @@ def sparse_categorical_accuracy(y_true: torch.Tensor, y_pred: torch.Tensor) -> t
     # Keras compares the labels as floats with the argmax cast to float: 1.0 matches class 1, 1.5 matches none.
     if labels.is_floating_point():
         return (labels == predicted.to(labels.dtype)).to(y_pred.dtype)
-    return (labels.long() == predicted).to(y_pred.dtype)
+    return (labels == predicted).to(y_pred.dtype)  # any integer labels: == promotes them to int64
 
 
 def top_k_categorical_accuracy(y_true: torch.Tensor, y_pred: torch.Tensor, k: int = 5) -> torch.Tensor:
     y_true, y_pred = _prepare(y_true, y_pred)
-    return _in_top_k(y_pred, y_true.argmax(-1), k).to(y_pred.dtype)
+    return backend.in_top_k(y_pred, y_true.argmax(-1), k).to(y_pred.dtype)
 
 
 def sparse_top_k_categorical_accuracy(y_true: torch.Tensor, y_pred: torch.Tensor, k: int = 5) -> torch.Tensor:
     y_pred = _floating(y_pred)
     labels = _sparse_targets(y_true, y_pred, "sparse_top_k_categorical_accuracy")
-    return _in_top_k(y_pred, labels.long(), k).to(y_pred.dtype)  # Keras casts the labels to int32
+    return backend.in_top_k(y_pred, labels.long(), k).to(y_pred.dtype)  # Keras casts the labels to int32
 
 
 def cosine_proximity(y_true: torch.Tensor, y_pred: torch.Tensor, axis: int = -1) -> torch.Tensor:
     # The METRIC is the positive cosine similarity (Keras 2.3.1 metrics.cosine_proximity); the loss of the
     # same name is its negative.
     y_true, y_pred = _prepare(y_true, y_pred)
-    return (_l2_normalize(y_true, axis) * _l2_normalize(y_pred, axis)).sum(axis)
+    return (backend.l2_normalize(y_true, axis) * backend.l2_normalize(y_pred, axis)).sum(axis)
 
 
 def _sparse_targets(y_true, y_pred: torch.Tensor, caller: str) -> torch.Tensor:
@@ -80,16 +80,6 @@ def _sparse_targets(y_true, y_pred: torch.Tensor, caller: str) -> torch.Tensor:
                          f"{tuple(y_pred.shape[:-1]) + (1,)} for predictions of shape {tuple(y_pred.shape)}; "
                          f"received targets of shape {tuple(torch.as_tensor(y_true).shape)}.")
     return labels
-
-
-def _in_top_k(y_pred: torch.Tensor, targets: torch.Tensor, k: int) -> torch.Tensor:
-    """tf.nn.in_top_k: the target's score has fewer than k strictly higher scores (ties at the boundary all
-    count as in the top k); false for a row with a non-finite score or a target outside [0, C)."""
-    num_classes = y_pred.shape[-1]
-    valid = (targets >= 0) & (targets < num_classes)
-    target_score = y_pred.gather(-1, targets.clamp(0, num_classes - 1).unsqueeze(-1))
-    higher = (y_pred > target_score).sum(-1)
-    return (higher < k) & valid & torch.isfinite(y_pred).all(-1)
 
 
 # Keras 2.3.1 metrics.py aliases; 'kld', 'KLD' and 'huber_loss' are losses only (not in metrics.py's namespace).
@@ -120,6 +110,11 @@ METRICS: dict[str, MetricFunction] = {
 }
 
 _LOSS_DEPENDENT = ("accuracy", "acc", "crossentropy", "ce")
+
+# Metrics whose value depends on the output only through the index of its largest entry on the last axis. A final
+# softmax or sigmoid keeps that index (both are increasing along the axis), so the loop gives these metrics the
+# logits it already has rather than computing probabilities for them every step (see trainer._metric_input).
+ARGMAX_METRICS = frozenset({categorical_accuracy, sparse_categorical_accuracy})
 
 
 # ---------------------------------------------------------------------------- stateful metrics

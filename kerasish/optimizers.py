@@ -18,7 +18,8 @@ Where the numbers come from: K231 ``keras/optimizers.py`` (the 2.3.x file: ``lea
 * ``clipnorm`` rescales every gradient by one global norm over all of them.
 
 Every step-dependent scalar is a Python float computed from the Python step counter ``iterations``, and the
-tensor work is ``torch._foreach_*`` multi-tensor kernels, so ``step()`` never waits for the device.
+tensor work is ``torch._foreach_*`` multi-tensor kernels (torch's fused Adam and SGD-with-momentum kernels where
+they take the tensors), so ``step()`` never waits for the device.
 """
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ TorchOptimizerFactory = Callable[[list], torch.optim.Optimizer]
 _LEGACY_KWARGS = ("lr", "decay", "clipnorm", "clipvalue")
 
 
-class HyperparameterValue(float):
+class HyperparameterValue(float, backend.ValueHandle):
     """What ``optimizer.lr`` (and any float hyper-parameter) reads: its value, as a ``float``, that still knows
     which optimizer and key it came from.
 
@@ -387,6 +388,9 @@ class SGD(Optimizer):
             torch._foreach_add_(params, grads, alpha=-lr)
             return
         (velocities,) = self._state_buffers(params, "velocity")
+        if not group["nesterov"] and hasattr(torch, "_fused_sgd_") and _fusable(params, grads):
+            self._fused_update(params, grads, velocities, momentum, lr)
+            return
         # K231 SGD.get_updates: v = momentum * m - lr * g
         torch._foreach_mul_(velocities, momentum)
         torch._foreach_add_(velocities, grads, alpha=-lr)
@@ -396,6 +400,15 @@ class SGD(Optimizer):
             torch._foreach_add_(params, grads, alpha=-lr)
         else:
             torch._foreach_add_(params, velocities)
+
+    @staticmethod
+    def _fused_update(params, grads, velocities, momentum, lr):
+        """The same update in torch's fused SGD kernel (one pass over each tensor instead of three). torch keeps
+        ``b = m*b + (1 - dampening)*g`` and steps ``p -= lr' * b``: with ``dampening = 1 + lr`` and ``lr' = -1``
+        that is Keras's ``v = m*v - lr*g; p += v``, with Keras's velocity as the buffer (so the optimizer's state
+        is the same on both paths). Not for Nesterov momentum, whose torch form differs from Keras's."""
+        torch._fused_sgd_(params, grads, velocities, weight_decay=0.0, momentum=momentum, lr=-1.0,
+                          dampening=1.0 + lr, nesterov=False, maximize=False, is_first_step=False)
 
 
 class RMSprop(Optimizer):
@@ -519,7 +532,8 @@ class Adam(Optimizer):
         # v uncorrected -- eps is effectively eps*sqrt(1-b2^t) compared with torch.optim.Adam.
         lr_t = lr * math.sqrt(1.0 - beta_2 ** t) / (1.0 - beta_1 ** t)
         ms, vs = self._state_buffers(params, "m", "v")
-        if 1.0 - beta_2 ** t > 0.0 and _fusable(params, grads):  # beta_2 = 1: Keras's zero step, below
+        # beta_2 = 1: Keras's zero step, below
+        if 1.0 - beta_2 ** t > 0.0 and hasattr(torch, "_fused_adam_") and _fusable(params, grads):
             self._fused_update(group, params, grads, ms, vs, lr, t)
             return
         torch._foreach_lerp_(ms, grads, 1.0 - beta_1)  # m = b1*m + (1-b1)*g
@@ -556,20 +570,26 @@ class Adam(Optimizer):
         return step.fill_(float(t))
 
 
-# torch's fused Adam kernel runs on CUDA; on the CPU from torch 2.4 (older releases raise NotImplementedError).
-_FUSED_ADAM_DEVICES = ("cuda", "cpu") if torch.torch_version.TorchVersion(torch.__version__) >= "2.4" else ("cuda",)
+# torch's fused Adam and SGD kernels run on CUDA; on the CPU from torch 2.4 (older releases raise
+# NotImplementedError).
+_FUSED_DEVICES = ("cuda", "cpu") if torch.torch_version.TorchVersion(torch.__version__) >= "2.4" else ("cuda",)
 
 
 def _fusable(params, grads) -> bool:
-    """Whether torch's fused Adam kernel takes these tensors. It wants one device and one floating dtype for
-    the whole list (the CUDA kernel checks), and dense tensors whose gradients have the same strides (the CPU
-    kernel walks raw memory, so anything else would update the wrong elements)."""
+    """Whether torch's fused Adam and SGD kernels take these tensors. They want one device and one floating
+    dtype for the whole list (the CUDA kernels check), and dense tensors whose gradients have the same strides
+    (the CPU kernels walk raw memory, so anything else would update the wrong elements). Runs every step: a plain
+    loop that reads each tensor's attributes once and stops at the first misfit."""
     first = params[0]
-    if not hasattr(torch, "_fused_adam_") or first.device.type not in _FUSED_ADAM_DEVICES:
+    device, dtype = first.device, first.dtype
+    if device.type not in _FUSED_DEVICES or not first.is_floating_point():
         return False
-    return all(p.device == first.device and p.dtype == first.dtype and p.is_floating_point() and _dense(p)
-               and g.dtype == p.dtype and not g.is_sparse and _same_layout(p, g)
-               for p, g in zip(params, grads))
+    for p, g in zip(params, grads):
+        if p.dtype != dtype or g.dtype != dtype or p.device != device or g.is_sparse:
+            return False
+        if not (_dense(p) and _same_layout(p, g)):
+            return False
+    return True
 
 
 def _dense(t: torch.Tensor) -> bool:
@@ -577,8 +597,11 @@ def _dense(t: torch.Tensor) -> bool:
 
 
 def _same_layout(a: torch.Tensor, b: torch.Tensor) -> bool:
+    if a.shape != b.shape:
+        return False
+    a_strides, b_strides = a.stride(), b.stride()
     # strides of size-1 dimensions do not matter (autograd may give them other values)
-    return a.shape == b.shape and all(sa == sb for sa, sb, n in zip(a.stride(), b.stride(), a.shape) if n > 1)
+    return a_strides == b_strides or all(sa == sb for sa, sb, n in zip(a_strides, b_strides, a.shape) if n > 1)
 
 
 class Adamax(Optimizer):

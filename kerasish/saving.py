@@ -23,8 +23,9 @@ archive (stored, not compressed, so ``unzip -l`` shows it) of exactly two entrie
   "model_weights": {"layer_names": [...], "weight_names": {layer: [...]}, "batch_input_shape": [...]},
   "optimizer_state": ..., "training_state": ..., "tensors": {key: {"dtype", "shape", "offsets"}}}``.
   ``model_config`` and ``training_config`` have Keras 2.3.1's shape (``{"class_name": "Sequential", "config":
-  {"name", "layers": [...]}}`` and ``{"optimizer_config", "loss", "metrics", "weighted_metrics",
-  "sample_weight_mode", "loss_weights"}``). The optimizer's ``state_dict()`` and the RNG state are JSON trees in
+  {"name", "layers": [...]}}``, or ``"Model"`` with the functional config of models/graph_config.py, and
+  ``{"optimizer_config", "loss", "metrics", "weighted_metrics", "sample_weight_mode", "loss_weights"}``).
+  A model used as a layer lists its layers' weights under their own names (``dense_1/kernel:0``). The optimizer's ``state_dict()`` and the RNG state are JSON trees in
   which each tensor is ``{"__tensor__": key}``.
 * ``tensors.bin``: the raw little-endian bytes of every tensor, back to back, at the ``offsets`` the header
   gives. Weights are stored in Keras layouts (Dense kernel ``(in, out)``) under Keras names
@@ -58,6 +59,7 @@ import torch
 
 from kerasish import backend
 from kerasish import optimizers as optimizers_module
+from kerasish.utils.generic_utils import get_custom_objects
 from kerasish.utils.io_utils import atomic_write
 
 KERAS_VERSION = "2.3.1"  # the Keras API whose config format we write
@@ -87,13 +89,19 @@ def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool 
     state (torch, CUDA when used, NumPy, Python) at the time of saving, for exact resumption.
 
     # Arguments
-        model: the ``Sequential`` to save.
+        model: the ``Sequential`` or functional model to save. A subclassed model (a ``Model`` subclass with
+            ``call``) cannot be saved whole (its graph is code): this raises ``NotImplementedError``; use
+            ``save_weights``.
         filepath: where to write (str or path-like). Written atomically: beside it first, then renamed.
         overwrite: Keras 2.3.1 asks interactively before replacing a file when this is False; kerasish never
             prompts and raises ``FileExistsError`` instead.
         include_optimizer: save the compile configuration and the optimizer's state (Keras 2.3.1). Without
             it, ``load_model`` returns an uncompiled model.
     """
+    if not model._is_graph_network:
+        # tf.keras 1.x wording (Keras 2.3.1 raises NotImplementedError without a message)
+        raise NotImplementedError("Currently `save` requires model to be a graph network. Consider using "
+                                  "`save_weights`, in order to save the weights of the model.")
     path = _writable_path(filepath, overwrite, "save_model")
     document, tensors = _model_document(model, include_optimizer=include_optimizer)
     _write_container(path, document, tensors)
@@ -123,11 +131,15 @@ def load_model(filepath, custom_objects=None, compile: bool = True):
         UnreadableFileError (a ValueError): not a kerasish file, tampered with, truncated or corrupt.
         ValueError: the file holds only weights, or names objects not supplied in ``custom_objects``.
     """
-    custom_objects = dict(custom_objects or {})
+    custom_objects = known_objects(custom_objects)
     path, document, tensors = _read_container(filepath, "load_model")
     if document["kind"] != "model":
         raise ValueError(f"load_model: {path!r} holds only weights (written by save_weights), not a model. "
                          "Build the model in code and call model.load_weights(filepath) instead.")
+    if "model_config" in document and document["model_config"] is None:
+        raise ValueError(f"load_model: {path!r} is a training backup of a subclassed model: it holds the model's "
+                         "state but no architecture (a subclassed model's graph is code). Build the model in code "
+                         "and call model.load_weights(filepath).")
     with torch.random.fork_rng(devices=[]):  # the layers' initial weights are drawn, then replaced
         model = _model_from_config(_field(document, "model_config", dict, path), custom_objects, "load_model")
     _load_weights_by_order(model, _saved_layers(document, tensors, path), path, "load_model")
@@ -192,6 +204,10 @@ def load_weights(model, filepath, by_name: bool = False, skip_mismatch: bool = F
     path, document, tensors = _read_container(filepath, "load_weights")
     saved = _saved_layers(document, tensors, path)
     if not model.built:
+        if not model._is_graph_network:
+            raise ValueError(f"load_weights: the subclassed model {model.name!r} has not made its weights yet (its "
+                             "layers make them when call first runs). Call it on a batch first, e.g. "
+                             "model.predict(x[:1]), then load the weights.")
         shape = document.get("model_weights", {}).get("batch_input_shape")
         if shape is None:
             raise ValueError(f"load_weights: the model is not built and {path!r} does not record an input "
@@ -217,15 +233,16 @@ def model_from_json(json_string: str, custom_objects=None):
     except (TypeError, ValueError) as err:
         raise ValueError(f"model_from_json: expected the JSON string written by model.to_json(); it does not "
                          f"parse: {err}") from None
-    return _model_from_config(config, dict(custom_objects or {}), "model_from_json")
+    return _model_from_config(config, known_objects(custom_objects), "model_from_json")
 
 
 def model_from_config(config: dict, custom_objects=None):
-    """Keras 2.3.1 ``keras.models.model_from_config``: ``{"class_name": "Sequential", "config": {...}}``."""
+    """Keras 2.3.1 ``keras.models.model_from_config``: ``{"class_name": "Sequential" | "Model", "config":
+    {...}}`` (what ``to_json`` writes, parsed), an uncompiled model."""
     if isinstance(config, list):
         raise TypeError("`model_from_config` expects a dictionary, not a list. Maybe you meant to use "
                         "`Sequential.from_config(config)`?")
-    return _model_from_config(config, dict(custom_objects or {}), "model_from_config")
+    return _model_from_config(config, known_objects(custom_objects), "model_from_config")
 
 
 def sequential_config(model) -> dict:
@@ -239,7 +256,7 @@ def sequential_config(model) -> dict:
     if not layers or "batch_input_shape" in layers[0]["config"]:
         return config
     first = model._stack[0]
-    from kerasish.layers.core import InputLayer
+    from kerasish.layers.input_layer import InputLayer
     if isinstance(first, InputLayer):
         layers[0]["config"]["batch_input_shape"] = first.batch_input_shape
     elif model.built:
@@ -249,9 +266,8 @@ def sequential_config(model) -> dict:
 
 def sequential_from_config(config, custom_objects=None, cls=None):
     """Keras 2.3.1 ``Sequential.from_config``: also accepts the legacy plain list of layer configs."""
-    from kerasish.models import Sequential
-    custom_objects = dict(custom_objects or {})
-    cls = cls or Sequential
+    custom_objects = known_objects(custom_objects)
+    cls = cls or _MODEL_CLASSES["Sequential"]
     if isinstance(config, dict) and "layers" in config:
         name, build_input_shape, layer_configs = config.get("name"), config.get("build_input_shape"), config["layers"]
     elif isinstance(config, list):  # Keras 2.3.1 "legacy config file"
@@ -269,14 +285,21 @@ def sequential_from_config(config, custom_objects=None, cls=None):
 
 def layer_config(layer) -> dict:
     """``{"class_name": ..., "config": layer.get_config()}`` (Keras 2.3.1 ``serialize_keras_object``)."""
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+    from kerasish.utils.generic_utils import keras_class_name
+    return {"class_name": keras_class_name(layer), "config": layer.get_config()}
+
+
+def known_objects(custom_objects) -> dict:
+    """The names loading resolves: the global registry (``get_custom_objects``, ``custom_object_scope``), then
+    the ``custom_objects`` argument, which wins (Keras 2.3.1 ``deserialize_keras_object``)."""
+    return {**get_custom_objects(), **dict(custom_objects or {})}
 
 
 def deserialize_layer(layer_data: dict, custom_objects=None):
     """A layer from ``layer_config``'s output; classes come from ``custom_objects`` first, then
     ``kerasish.layers`` (Keras 2.3.1 ``layers.deserialize``). Never runs code from the config."""
     from kerasish.layers.core import Lambda, TorchModule
-    custom_objects = custom_objects or {}
+    custom_objects = known_objects(custom_objects)
     if not isinstance(layer_data, dict) or not isinstance(layer_data.get("class_name"), str):
         raise ValueError(f"Improperly formatted layer config: expected {{'class_name': ..., 'config': {{...}}}}; "
                          f"received {layer_data!r:.200}.")
@@ -291,6 +314,8 @@ def deserialize_layer(layer_data: dict, custom_objects=None):
         return _lambda_from_config(config, custom_objects)
     if cls is TorchModule:
         return _torch_module_from_config(config, custom_objects)
+    if _is_model_class(cls):  # a nested model: its layers resolve their own objects
+        return _model_class_from_config(cls, config, custom_objects)
     config = _resolve_config_objects(config, custom_objects)
     try:
         return cls.from_config(config) if hasattr(cls, "from_config") else cls(**config)
@@ -382,8 +407,9 @@ def _model_document(model, include_optimizer: bool, with_training_config: bool =
     """The header and tensors of a model file. A backup (``extra_state``) keeps the optimizer state without
     the training configuration: it is restored into an already compiled model."""
     tensors: dict[str, torch.Tensor] = {}
-    document = {"kind": "model", "model_config": _model_config(model),
-                "model_weights": _weights_manifest(model, tensors)}
+    # A backup of a subclassed model holds its state without an architecture (its graph is code).
+    model_config = _model_config(model) if model._is_graph_network or extra_state is None else None
+    document = {"kind": "model", "model_config": model_config, "model_weights": _weights_manifest(model, tensors)}
     training_state = {"shuffle_seed": model._shuffle_seed}
     if include_optimizer and model.compiled_loss is not None:
         training_config = _training_config(model) if with_training_config else None
@@ -407,7 +433,8 @@ def _model_document(model, include_optimizer: bool, with_training_config: bool =
 
 
 def _model_config(model) -> dict:
-    return {"class_name": type(model).__name__, "config": model.get_config(), "keras_version": KERAS_VERSION,
+    from kerasish.utils.generic_utils import keras_class_name
+    return {"class_name": keras_class_name(model), "config": model.get_config(), "keras_version": KERAS_VERSION,
             "backend": "torch"}
 
 
@@ -417,14 +444,24 @@ def _weights_manifest(model, tensors: dict) -> dict:
     layer_names, weight_names = [], {}
     for layer in model.layers:
         names = []
-        for (attr, _), (tensor, layout) in zip(layer.keras_weight_specs(), layer._weight_tensors()):
-            name = f"{layer.name}/{attr}:0"
+        for name, (tensor, layout) in zip(_weight_names(layer), layer._weight_tensors()):
+            if f"model_weights/{name}" in tensors:  # a layer both in a nested model and beside it
+                name = f"{layer.name}/{name}"
             names.append(name)
             tensors[f"model_weights/{name}"] = layout.to_keras(tensor.detach())
         layer_names.append(layer.name)
         weight_names[layer.name] = names
+    recorded_shape = model.input_shape if model.built and model._is_graph_network else None
     return {"layer_names": layer_names, "weight_names": weight_names,
-            "batch_input_shape": list(model.input_shape) if model.built else None}
+            "batch_input_shape": None if recorded_shape is None else list(recorded_shape)}
+
+
+def _weight_names(layer) -> list[str]:
+    """Keras names of a layer's weights, in ``_weight_tensors`` order: ``dense_1/kernel:0``; a model used as a
+    layer lists its layers' weights under their own names, as Keras 2.3.1 does."""
+    if _is_model_class(type(layer)):
+        return [name for inner in layer.layers for name in _weight_names(inner)]
+    return [f"{layer.name}/{attr}:0" for attr, _ in layer.keras_weight_specs()]
 
 
 def _training_config(model) -> dict | None:
@@ -502,18 +539,20 @@ def _serialize_list(values):
 
 # ============================================================================ rebuilding a model
 def _model_from_config(config, custom_objects: dict, caller: str):
-    from kerasish.models import Sequential
+    """Keras 2.3.1 ``model_from_config``: ``{"class_name": "Sequential" | "Model", "config": {...}}``; a model
+    class of yours (a Sequential or functional subclass) comes from ``custom_objects``."""
     if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"{caller}: expected a model config {{'class_name': 'Sequential', 'config': {{...}}}}; "
+        raise ValueError(f"{caller}: expected a model config {{'class_name': 'Model', 'config': {{...}}}}; "
                          f"received {type(config).__name__}.")
     class_name = config["class_name"]
     cls = custom_objects.get(class_name)
-    if not (isinstance(cls, type) and issubclass(cls, Sequential)):
-        cls = Sequential if class_name == "Sequential" else None
+    if not _is_model_class(cls):
+        cls = _builtin_model_class(class_name) if isinstance(class_name, str) else None
     if cls is None:
-        raise ValueError(f"{caller}: the config describes a {class_name!r} model; kerasish builds Sequential "
-                         f"models (pass a Sequential subclass as custom_objects={{'{class_name}': cls}}).")
-    return sequential_from_config(config.get("config"), custom_objects, cls=cls)
+        raise ValueError(f"{caller}: the config describes a {class_name!r} model; kerasish builds 'Sequential' and "
+                         f"functional ('Model') models from configs. For a model class of yours, pass it as "
+                         f"custom_objects={{'{class_name}': cls}}.")
+    return _model_class_from_config(cls, config.get("config"), custom_objects)
 
 
 def _builtin_layer_class(class_name: str):
@@ -522,7 +561,34 @@ def _builtin_layer_class(class_name: str):
     candidate = getattr(kerasish.layers, class_name, None)
     if isinstance(candidate, type) and issubclass(candidate, Layer) and candidate is not Layer:
         return candidate
-    return None
+    return _builtin_model_class(class_name)
+
+
+# Model classes by the names configs give them: Keras 2.3.1 writes "Model" and "Sequential", tf.keras 2.4+
+# "Functional". kerasish.models registers them (register_model_class), so this module never imports models.
+_MODEL_CLASSES: dict[str, type] = {}
+
+
+def register_model_class(class_name: str, cls: type) -> None:
+    """Make ``cls`` the model class a config's ``class_name`` names (``"Model"`` is also the base that tells
+    a model class from a layer class)."""
+    _MODEL_CLASSES[class_name] = cls
+
+
+def _builtin_model_class(class_name: str):
+    return _MODEL_CLASSES.get(class_name)
+
+
+def _model_class_from_config(cls, config, custom_objects: dict):
+    """Keras 2.3.1 ``deserialize_keras_object``: ``custom_objects`` go to a ``from_config`` that takes them."""
+    if "custom_objects" in inspect.signature(cls.from_config).parameters:
+        return cls.from_config(config, custom_objects=custom_objects)
+    return cls.from_config(config)
+
+
+def _is_model_class(cls) -> bool:
+    base = _MODEL_CLASSES.get("Model")
+    return isinstance(cls, type) and base is not None and issubclass(cls, base)
 
 
 def _lambda_from_config(config: dict, custom_objects: dict):

@@ -2,14 +2,20 @@
 
     python scripts/bench.py                   # everything (about 3-4 minutes on 2 CPU cores)
     python scripts/bench.py --json bench.json # also write the rows as JSON
-    python scripts/bench.py --only fit        # one group: fit, augment, generator, memory
+    python scripts/bench.py --only fit        # one group: fit, functional, augment, generator, memory
 
 Every comparison runs in this process, interleaved (A, B, C, A, B, C ...), and reports medians, so a change
 in machine load hits all sides alike. Rows:
 
-* fit: samples/s of kerasish ``fit`` vs a hand-written PyTorch loop (same model, data, Adam, on-device
-  loss/accuracy) and, when installed, Keras 3 with the torch backend (``pip install keras``), for the
-  784-256-256-10 MLP at batch 128 and 32 and a small CNN at batch 32;
+* fit: samples/s of kerasish ``fit`` vs a hand-written PyTorch loop (same model and data, on-device loss/accuracy)
+  whose optimizer runs torch's fastest path for the device (``fused=True`` where torch has the kernel, else
+  ``foreach=True``), and, when installed, Keras 3 with the torch backend (``pip install keras``), for the
+  784-256-256-10 MLP and a small CNN at batch 128, 32 and 8. Each configuration has three rows (bench_fit.py):
+  Adam against that loop, Adam against the loop with torch's default ``torch.optim.Adam``, and
+  ``SGD(momentum=0.9)`` on both sides (the cheapest update, so the loop's own overhead shows);
+* functional: the fit MLP and CNN built with the functional API against the same Sequential, and a small
+  residual network (Conv2D/BatchNormalization/``add`` blocks) against the same hand-written ``nn.Module`` with
+  torch's fastest Adam (bench_functional.py);
 * augment: images/s of ``ImageDataGenerator.flow`` batches (32x32x3, the classic parameter set) in kerasish
   vs keras-preprocessing 1.1.2 (``pip install keras-preprocessing==1.1.2``) when installed;
 * generator: epoch time of ``fit_generator`` with augmentation vs plain ``fit`` on the same data and model
@@ -35,10 +41,10 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_fit import handwritten_epoch, keras_cnn, keras_mlp, time_it, torch_twin  # noqa: E402
+from bench_fit import CONFIGS, compare_fit, ratio_rows, run_interleaved  # noqa: E402
+from bench_functional import functional_rows  # noqa: E402
 
 from kerasish import backend  # noqa: E402
-from kerasish.optimizers import Adam  # noqa: E402
 
 AUGMENTATION = dict(rotation_range=30, zoom_range=0.20, fill_mode="nearest", shear_range=0.20,
                     horizontal_flip=True, width_shift_range=0.1, height_shift_range=0.1)
@@ -48,19 +54,9 @@ def median_rate(times, n):
     return n / statistics.median(times)
 
 
-def run_interleaved(runners: dict, repeats: int) -> dict:
-    """One warm-up call each, then ``repeats`` rounds of A, B, C ...; returns the seconds of each call."""
-    for run in runners.values():
-        run(0)
-    times = {name: [] for name in runners}
-    for r in range(repeats):
-        for name, run in runners.items():
-            times[name].append(time_it(lambda: run(r + 1)))
-    return times
-
-
 # ---------------------------------------------------------------------------- fit
-def keras3_model(kind):
+def keras3_runner(kind, x_np, y_np, batch_size):
+    """A runner fitting the same model in Keras 3 with the torch backend, or None where it is not installed."""
     try:
         import keras
     except ImportError:
@@ -76,37 +72,20 @@ def keras3_model(kind):
                                   layers.MaxPooling2D(), layers.Flatten(), layers.Dense(128, activation="relu"),
                                   layers.Dropout(0.5), layers.Dense(10, activation="softmax")])
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    return model
+    return lambda r: model.fit(x_np, y_np, batch_size=batch_size, epochs=1, verbose=0)
 
 
 def bench_fit(kind, batch_size, n, repeats):
-    rng = np.random.RandomState(0)
-    shape = (n, 784) if kind == "mlp" else (n, 28, 28, 1)
-    x_np, y_np = rng.rand(*shape).astype("float32"), rng.randint(0, 10, n).astype("int64")
-    model = keras_mlp() if kind == "mlp" else keras_cnn()
-    model.compile(optimizer=Adam(lr=1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    device = backend.get_device()
-    net = torch_twin(model).to(device)
-    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
-    x, y = torch.from_numpy(x_np).to(device), torch.from_numpy(y_np).to(device)
-    k3 = keras3_model(kind)
-
-    runners = {
-        "handwritten": lambda r: handwritten_epoch(net, optimizer, x, y, batch_size, r),
-        "kerasish": lambda r: model.fit(x_np, y_np, batch_size=batch_size, epochs=1, verbose=0),
-    }
-    if k3 is not None:
-        runners["keras3"] = lambda r: k3.fit(x_np, y_np, batch_size=batch_size, epochs=1, verbose=0)
-    times = run_interleaved(runners, repeats)
-    rates = {name: median_rate(t, n) for name, t in times.items()}
-    label = "MLP 784-256-256-10" if kind == "mlp" else "CNN conv32-pool-128-10"
-    row = {"group": "fit", "benchmark": f"{label}, batch {batch_size}", "unit": "samples/s",
-           "kerasish": rates["kerasish"], "baseline": rates["handwritten"], "baseline_name": "hand-written loop",
-           "ratio": rates["kerasish"] / rates["handwritten"]}
-    if "keras3" in rates:
-        row["keras3"] = rates["keras3"]
-        row["vs_keras3"] = rates["kerasish"] / rates["keras3"]
-    return row
+    """bench_fit.py's three comparisons of one configuration (fastest-path Adam, torch's default Adam, SGD with
+    momentum), with Keras 3 (Adam) next to the first where it is installed."""
+    result = compare_fit(kind, batch_size, n, repeats, extra_runners={"keras3": keras3_runner})
+    rows = ratio_rows(result)
+    for row in rows:
+        row["group"] = "fit"
+    if "keras3" in result["rates"]:
+        rows[0]["keras3"] = result["rates"]["keras3"]
+        rows[0]["vs_keras3"] = rows[0]["kerasish"] / result["rates"]["keras3"]
+    return rows
 
 
 # ---------------------------------------------------------------------------- augmentation
@@ -240,23 +219,29 @@ def print_table(rows):
         ratio = f"{row['ratio']:>6.2f}" if "ratio" in row else f"{'-':>6}"
         k3 = f"{row['keras3']:>8,.0f} {row['vs_keras3']:>5.2f}" if "keras3" in row else f"{'-':>8} {'-':>5}"
         print(f"{row['benchmark']:<58} {row['unit']:<18} {number(row['kerasish']):>10} {baseline} {ratio}  {k3}")
-    print("baselines: fit = hand-written PyTorch loop; augment = keras-preprocessing 1.1.2; "
-          "generator = plain fit (ratio = time ratio)")
+    print("baselines: fit = hand-written PyTorch loop (fastest torch optimizer path unless the row says default); "
+          "functional = the same Sequential, or the same hand-written nn.Module (residual net); augment = "
+          "keras-preprocessing 1.1.2; generator = plain fit (ratio = time ratio)")
+    fit_baselines = sorted({row["baseline_name"] for row in rows if row["group"] == "fit"})
+    if fit_baselines:
+        print("fit baselines: " + "; ".join(fit_baselines))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", choices=["fit", "augment", "generator", "memory"])
+    parser.add_argument("--only", choices=["fit", "functional", "augment", "generator", "memory"])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--memory-gb", type=float, default=1.1)
     parser.add_argument("--json")
     opts = parser.parse_args()
     torch.manual_seed(0)
-    groups = [opts.only] if opts.only else ["fit", "augment", "generator", "memory"]
+    groups = [opts.only] if opts.only else ["fit", "functional", "augment", "generator", "memory"]
     rows = []
     if "fit" in groups:
-        rows += [bench_fit("mlp", 128, 16384, opts.repeats), bench_fit("mlp", 32, 16384, opts.repeats),
-                 bench_fit("cnn", 32, 2048, opts.repeats)]
+        for kind, batch_size, n in CONFIGS:
+            rows += bench_fit(kind, batch_size, n, opts.repeats)
+    if "functional" in groups:
+        rows += functional_rows(opts.repeats)
     if "augment" in groups:
         rows.append(bench_augment(opts.repeats))
     if "generator" in groups:

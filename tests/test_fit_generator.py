@@ -324,13 +324,23 @@ def test_fit_generator_with_tuple_validation_data():
     assert history.history["val_loss"][0] == pytest.approx(model.evaluate(x[:8], y[:8], verbose=0)[0], rel=1e-6)
 
 
-def test_class_weight_in_fit_generator_weights_the_loss():
+def test_class_weight_in_fit_generator_weights_each_sample_by_its_class():
     x, y = arrays()
-    model, _ = model_with_recorder()
-    plain = model.fit_generator(BatchSequence(x, y), epochs=1, verbose=0, shuffle=False).history["loss"][0]
-    weighted = model.fit_generator(BatchSequence(x, y), epochs=1, verbose=0, shuffle=False,
-                                   class_weight={0: 2.0, 1: 2.0}).history["loss"][0]
-    assert weighted == pytest.approx(2 * plain, rel=1e-5)
+    model, _ = model_with_recorder()  # lr=0: every batch sees the same weights
+    class_weight = {0: 0.5, 1: 3.0}
+    history = model.fit_generator(BatchSequence(x, y, batch_size=5), epochs=1, verbose=0, shuffle=False,
+                                  class_weight=class_weight)
+    # NumPy reference: cross-entropy of the softmax layer, each sample weighted by its class; a batch's loss is
+    # the weighted sum over the batch size, the epoch's loss the mean of the batch losses weighted by batch
+    # size (Keras 2.3.1). Batches of 5, 5, 5, 5, 4, each with both classes.
+    kernel, bias = model.get_weights()
+    logits = x.astype("float64") @ kernel + bias
+    log_probs = logits - logits.max(axis=1, keepdims=True)
+    log_probs -= np.log(np.exp(log_probs).sum(axis=1, keepdims=True))
+    weighted = -(y * log_probs).sum(axis=1) * np.array([class_weight[c] for c in y.argmax(axis=1)])
+    batch_losses = [weighted[start:start + 5].mean() for start in range(0, N, 5)]
+    expected = np.average(batch_losses, weights=[len(weighted[start:start + 5]) for start in range(0, N, 5)])
+    assert history.history["loss"][0] == pytest.approx(expected, rel=1e-5)
 
 
 # ------------------------------------------------------------------------------------------ Keras 1 / output

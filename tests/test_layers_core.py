@@ -12,7 +12,8 @@ from torch import nn
 from kerasish import backend, constraints, regularizers
 from kerasish.layers import weight_layouts
 from kerasish.layers.base import CHANNELS_FIRST, KERAS, normalize_tuple, to_layout, to_snake_case
-from kerasish.layers.core import (Activation, Dense, Dropout, Flatten, InputLayer, Lambda, Permute, Reshape,
+from kerasish.layers.input_layer import InputLayer
+from kerasish.layers.core import (Activation, Dense, Dropout, Flatten, Lambda, Permute, Reshape,
                                   TorchModule)
 
 RNG = np.random.RandomState(0)

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from kerasish import losses
+from kerasish.training.compile_utils import CompiledLoss
 
 EPS = 1e-7
 SHAPES = [(6, 4), (3, 5, 4), (6, 1)]
@@ -257,6 +258,35 @@ def test_from_logits_gradients_are_finite_for_extreme_logits():
     z = torch.tensor([[80.0, -80.0, 0.0]], requires_grad=True)
     losses.categorical_crossentropy(torch.tensor([[0.0, 1.0, 0.0]]), z, from_logits=True).sum().backward()
     assert torch.isfinite(z.grad).all()
+
+
+def np_log_softmax(z):
+    shifted = z - z.max(-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+
+
+@pytest.mark.parametrize("shape", [(6, 4), (3, 5, 4), (6, 1)])
+def test_compiled_crossentropies_from_logits_are_the_batch_means_of_the_per_value_losses(shape):
+    # compile's loss takes these means in torch's fused reduction when a batch has no sample weights
+    rng = np.random.default_rng(19)
+    z = (rng.normal(size=shape) * 3).astype(np.float64)
+    y = one_hot(shape, 20)
+    labels = y.argmax(-1)
+    yb = (rng.uniform(size=shape) > 0.5).astype(np.float32)
+    zt = torch.from_numpy(z.astype(np.float32))
+    softplus_neg = np.log1p(np.exp(-np.abs(z))) + np.maximum(-z, 0)  # -log(sigmoid(z)), stably
+    expected = {
+        "categorical_crossentropy": (y, -(y * np_log_softmax(z)).sum(-1).mean()),
+        "sparse_categorical_crossentropy": (labels, -np.take_along_axis(np_log_softmax(z), labels[..., None],
+                                                                         -1).mean()),
+        "binary_crossentropy": (yb, (yb * softplus_neg + (1 - yb) * (softplus_neg + z)).mean()),
+    }
+    for name, (target, want) in expected.items():
+        loss = CompiledLoss(name)
+        got = loss(torch.from_numpy(target), zt, from_logits=True)
+        assert got.dim() == 0 and float(got) == pytest.approx(want, rel=1e-5), name
+        weighted = loss(torch.from_numpy(target), zt, torch.ones(shape[:-1]), from_logits=True)
+        assert float(weighted) == pytest.approx(want, rel=1e-5), name  # the per-value path, weights of 1
 
 
 def test_logit_activation_table_names_the_activation_each_crossentropy_absorbs():

@@ -71,7 +71,7 @@ def test_categorical_accuracy_compares_argmaxes(shape):
 
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("trailing_one", [False, True])
-@pytest.mark.parametrize("dtype", [np.int64, np.float32])
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.uint8, np.float32])
 def test_sparse_categorical_accuracy_takes_int_or_float_labels_with_or_without_trailing_1(shape, trailing_one, dtype):
     rng = np.random.default_rng(2)
     labels = rng.integers(0, shape[-1], size=shape[:-1])
@@ -238,3 +238,20 @@ def test_metric_classes_average_their_function_over_batches():
     assert float(rmse.result()) == pytest.approx(np.sqrt(12.5))
     assert metrics.CosineSimilarity().name == "cosine_similarity"
     assert metrics.Sum()(torch.tensor([1.0, 2.0])).item() == 3.0
+
+
+@pytest.mark.parametrize("shape", [(6, 4), (3, 5, 4)])
+def test_argmax_metrics_read_the_same_class_from_logits_as_from_softmax_or_sigmoid_outputs(shape):
+    # the loop gives these metrics a softmax model's logits (compile_utils.CompiledMetrics.argmax_only)
+    assert metrics.ARGMAX_METRICS == {metrics.categorical_accuracy, metrics.sparse_categorical_accuracy}
+    rng = np.random.default_rng(21)
+    z = (rng.normal(size=shape) * 3).astype(np.float32)
+    y = np.eye(shape[-1], dtype=np.float32)[rng.integers(0, shape[-1], size=shape[:-1])]
+    targets = {metrics.categorical_accuracy: torch.from_numpy(y),
+               metrics.sparse_categorical_accuracy: torch.from_numpy(y.argmax(-1))}
+    zt = torch.from_numpy(z)
+    e = np.exp(z - z.max(-1, keepdims=True))
+    for probabilities in (e / e.sum(-1, keepdims=True), 1 / (1 + np.exp(-z))):
+        want = np_categorical_accuracy(y, probabilities)
+        for fn in metrics.ARGMAX_METRICS:
+            np.testing.assert_array_equal(fn(targets[fn], zt).numpy(), want)

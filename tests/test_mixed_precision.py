@@ -1,10 +1,12 @@
 """Mixed precision policies and jit_compile."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
 
 from kerasish import mixed_precision
-from kerasish.layers import Dense
+from kerasish.layers import Dense, Lambda
 from kerasish.models import Sequential
 from kerasish.optimizers import SGD
 
@@ -76,31 +78,120 @@ def test_the_global_policy_applies_to_models_compiled_after_it_is_set():
     assert model.predict(data()[0]).dtype == np.float32
 
 
-def test_jit_compile_gives_the_eager_results():
+@pytest.fixture
+def fresh_dynamo():
+    """torch.compile starts from empty caches: dynamo compiles the forward's code again for each model, up to a
+    limit after which it runs it uncompiled, so how many models earlier tests compiled would matter."""
+    torch._dynamo.reset()
+    yield
+    torch._dynamo.reset()
+
+
+def fit_eager_and_compiled(jit_compile):
+    """The weights after the same two epochs without and with ``jit_compile``, and the compiled model."""
     x, y = data()
     eager = make_model()
     eager.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False)
-    compiled = make_model(jit_compile={"backend": "aot_eager"})
+    compiled = make_model(jit_compile=jit_compile)
     compiled.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False)
-    assert compiled._forward_impl is not None and not compiled._forward_impl.failed
-    for a, b in zip(eager.get_weights(), compiled.get_weights()):
+    return eager.get_weights(), compiled.get_weights(), compiled
+
+
+def test_jit_compile_gives_the_eager_results(fresh_dynamo):
+    eager, compiled, model = fit_eager_and_compiled({"backend": "aot_eager"})
+    assert model._forward_impl is not None and not model._forward_impl.failed
+    for a, b in zip(eager, compiled):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
-def test_jit_compile_falls_back_to_eager_with_one_warning_when_compiling_fails(monkeypatch):
-    def failing_compile(fn, **options):
-        def compiled(*args, **kwargs):
-            raise RuntimeError("no C++ compiler found")
-        return compiled
+@pytest.mark.slow
+def test_jit_compile_with_the_default_backend_compiles_and_gives_the_eager_results(fresh_dynamo):
+    # Inductor, torch's default backend, writes C++ kernels for the CPU: this needs a C++ compiler (g++, or
+    # the one named by $CXX). Without one kerasish warns and trains eagerly, and the warning fails this test.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="jit_compile", category=RuntimeWarning)
+        eager, compiled, model = fit_eager_and_compiled(True)
+    assert model._forward_impl is not None and not model._forward_impl.failed
+    for a, b in zip(eager, compiled):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
-    monkeypatch.setattr(torch, "compile", failing_compile)
+
+def no_cxx_compiler_backend(graph_module, example_inputs):
+    raise RuntimeError("no C++ compiler found")
+
+
+def test_jit_compile_falls_back_to_eager_with_one_warning_when_compiling_fails(fresh_dynamo):
     x, y = data()
-    model = make_model(jit_compile=True)
+    model = make_model(jit_compile={"backend": no_cxx_compiler_backend})
     with pytest.warns(RuntimeWarning, match=r"jit_compile=True: torch.compile could not compile this model "
-                                            r"\(RuntimeError: no C\+\+ compiler found\); training continues"):
+                                            r"\(RuntimeError: no C\+\+ compiler found\); training continues") as caught:
         history = model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    assert len([w for w in caught if "jit_compile" in str(w.message)]) == 1
     reference = make_model().fit(x, y, batch_size=16, epochs=2, verbose=0)
     assert history.history["loss"] == pytest.approx(reference.history["loss"], rel=1e-6)
+
+
+def test_jit_compile_falls_back_to_eager_when_inductor_finds_no_cxx_compiler(fresh_dynamo, monkeypatch):
+    # A linear layer's forward is one matrix product, which inductor leaves to torch: only the backward (the
+    # bias gradient's sum) needs a compiled kernel. torch compiles a backward at the first backward() unless
+    # asked to compile it with the forward, and only there can kerasish fall back. The on-disk caches are
+    # off: kernels compiled by an earlier run must not hide the missing compiler.
+    monkeypatch.setattr(torch._inductor.config.cpp, "cxx", ("no-such-c++-compiler",))
+    monkeypatch.setattr(torch._inductor.config, "fx_graph_cache", False)
+    monkeypatch.setattr(torch._functorch.config, "enable_autograd_cache", False)
+    x, _ = data()
+    weights = []
+    for jit_compile in (False, True):
+        torch.manual_seed(0)
+        model = Sequential([Dense(2, input_dim=8)])
+        model.compile(optimizer=SGD(lr=0.1), loss="mse", jit_compile=jit_compile)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.fit(x, x[:, :2], batch_size=16, epochs=2, verbose=0)
+        weights.append(model.get_weights())
+    messages = [str(w.message) for w in caught if "jit_compile" in str(w.message)]
+    assert len(messages) == 1 and "could not compile this model (InvalidCxxCompiler: No working C++ compiler found" \
+        in messages[0], messages
+    assert model._forward_impl.failed
+    for a, b in zip(*weights):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def armed_lambda_model(function):
+    """Dense -> Lambda(function) compiled with jit_compile=True; ``function(x, armed)`` misbehaves only once
+    ``armed['now']`` is set (after the model is built)."""
+    armed = {"now": False}
+    torch.manual_seed(0)
+    model = Sequential([Dense(2, input_dim=8), Lambda(lambda x: function(x, armed["now"]))])
+    model.compile(optimizer=SGD(lr=0.1), loss="mse", jit_compile=True)
+    armed["now"] = True
+    return model
+
+
+def raise_value_error(x, armed):
+    if armed:
+        raise ValueError("this Lambda rejects its input")
+    return x
+
+
+def multiply_mismatched_shapes(x, armed):
+    return x @ torch.ones(3, 3) if armed else x
+
+
+@pytest.mark.parametrize("function, error, message", [
+    (raise_value_error, ValueError, "this Lambda rejects its input"),
+    (multiply_mismatched_shapes, RuntimeError, r"mat1 and mat2 shapes cannot be multiplied \(16x2 and 3x3\)"),
+])
+def test_jit_compile_raises_an_error_of_the_model_as_itself_without_falling_back(fresh_dynamo, function, error,
+                                                                                  message):
+    x, _ = data()
+    model = armed_lambda_model(function)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="jit_compile", category=RuntimeWarning)
+        with pytest.raises(error, match=message) as raised:
+            model.fit(x, x[:, :2], batch_size=16, epochs=1, verbose=0)
+    assert type(raised.value) is error  # not dynamo's wrapper
+    assert not model._forward_impl.failed
 
 
 def test_bad_jit_compile_value_is_rejected_at_compile():

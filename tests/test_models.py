@@ -174,3 +174,49 @@ def test_seeded_dropout_gives_every_model_the_same_mask_sequence():
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(first[0], first[1])
     assert not np.array_equal(dropout_masks(1, dropout_seed=8)[0], first[0])
+
+
+# ---------------------------------------------------------------- regularizers and constraints of the model
+def ones_dense(units, **kwargs):
+    return Dense(units, kernel_initializer="ones", bias_initializer="zeros", **kwargs)
+
+
+def test_the_loss_counts_the_regularizers_of_layers_added_after_training_and_not_of_layers_popped():
+    from kerasish import regularizers
+    from kerasish.optimizers import SGD
+    x = np.zeros((4, 3), "float32")  # zero inputs and biases: the data loss is 0, the loss is the penalties
+    model = Sequential([ones_dense(2, input_shape=(3,))])
+    model.compile(optimizer=SGD(lr=0.0), loss="mse")
+    model.fit(x, np.zeros((4, 2)), epochs=1, verbose=0)
+    model.add(ones_dense(1, kernel_regularizer=regularizers.l2(0.5)))
+    assert model.evaluate(x, np.zeros((4, 1)), verbose=0) == pytest.approx(0.5 * 2)  # 0.5 * sum(ones(2, 1)^2)
+    model.pop()
+    assert model.evaluate(x, np.zeros((4, 2)), verbose=0) == 0.0
+
+
+def test_fit_applies_the_constraint_of_a_layer_added_after_training():
+    from kerasish.optimizers import SGD
+    x, y = np.ones((4, 3), "float32"), np.zeros((4, 1))
+    model = Sequential([ones_dense(2, input_shape=(3,)), ones_dense(1)])
+    model.compile(optimizer=SGD(lr=0.0), loss="mse")
+    model.fit(x, y, epochs=1, verbose=0)
+    model.add(Dense(1, kernel_initializer="ones", kernel_constraint="non_neg"))
+    model.set_weights([w if i < 4 else -w for i, w in enumerate(model.get_weights())])
+    model.compile(optimizer=SGD(lr=0.0), loss="mse")
+    model.fit(x, y, epochs=1, verbose=0)
+    kernel, bias = model.layers[-1].get_weights()
+    assert (kernel == 0).all() and (bias == 0).all()  # kernel clipped by non_neg; the zero bias unconstrained
+
+
+def test_an_activity_regularizer_set_before_compile_counts_in_the_loss():
+    from kerasish import regularizers
+    from kerasish.optimizers import SGD
+    x = np.ones((4, 3), "float32")
+    model = Sequential([ones_dense(2, input_shape=(3,))])
+    model.compile(optimizer=SGD(lr=0.0), loss="mse")
+    model.fit(x, np.full((4, 2), 3.0), epochs=1, verbose=0)
+    assert model.history.history["loss"] == [0.0]  # every output is 3
+    model.layers[0].activity_regularizer = regularizers.l1(0.25)
+    model.compile(optimizer=SGD(lr=0.0), loss="mse")  # Keras 2 collects a model's losses when compiling
+    model.fit(x, np.full((4, 2), 3.0), epochs=1, verbose=0)
+    assert model.history.history["loss"] == [pytest.approx(0.25 * 3.0 * 2 * 4)]  # l1 of the (4, 2) batch output

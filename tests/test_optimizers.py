@@ -225,6 +225,30 @@ def test_adam_fused_and_foreach_paths_both_follow_keras(monkeypatch, fused, amsg
     assert len(calls) == (len(steps) if fused else 0)
 
 
+@pytest.mark.parametrize("fused", [True, False], ids=["fused kernel", "foreach ops"])
+def test_sgd_momentum_fused_and_foreach_paths_both_follow_keras(monkeypatch, fused):
+    from kerasish import optimizers as optimizers_module
+    calls = []
+    fused_sgd = torch._fused_sgd_
+    monkeypatch.setattr(torch, "_fused_sgd_", lambda *a, **k: calls.append(1) or fused_sgd(*a, **k))
+    if not fused:
+        monkeypatch.setattr(optimizers_module, "_fusable", lambda params, grads: False)
+    # decay changes lr between steps: the velocity must stay Keras's v = m*v - lr*g, not torch's lr-free buffer
+    actual = torch_trajectory(SGD(learning_rate=0.1, momentum=0.9, decay=0.3))
+    assert_trajectories_close(actual, reference_trajectory("sgd", lr=0.1, momentum=0.9, decay=0.3))
+    assert len(calls) == (len(GRADS) if fused else 0)
+
+
+def test_sgd_nesterov_and_plain_sgd_do_not_use_the_fused_kernel(monkeypatch):
+    calls = []
+    fused_sgd = torch._fused_sgd_
+    monkeypatch.setattr(torch, "_fused_sgd_", lambda *a, **k: calls.append(1) or fused_sgd(*a, **k))
+    actual = torch_trajectory(SGD(learning_rate=0.1, momentum=0.9, nesterov=True))
+    assert_trajectories_close(actual, reference_trajectory("sgd", lr=0.1, momentum=0.9, nesterov=True))
+    torch_trajectory(SGD(learning_rate=0.1))
+    assert calls == []
+
+
 def test_adam_with_beta_2_of_one_takes_keras_zero_steps():
     # K231: lr_t = lr * sqrt(1 - 1^t) / (1 - b1^t) = 0
     params = make_params()

@@ -13,7 +13,7 @@ from torch import nn
 from kerasish import activations, initializers
 from kerasish.layers import weight_layouts
 from kerasish.layers.base import ANY, CHANNELS_FIRST, KERAS, Layer
-from kerasish.layers.convolutional import penalties_config, serialize_keras_object
+from kerasish.layers.base import penalties_config, serialize_keras_object
 
 
 class LeakyReLU(Layer):

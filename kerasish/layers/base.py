@@ -16,6 +16,7 @@ view whose memory is torch's ``channels_last`` format, which the conv kernels ke
 """
 from __future__ import annotations
 
+import inspect
 import itertools
 import re
 
@@ -25,6 +26,10 @@ from torch import nn
 
 from kerasish import backend, initializers, mixed_precision
 from kerasish.layers import weight_layouts
+from kerasish.layers.keras_tensor import KerasTensor, any_symbolic, infer_outputs
+from kerasish.layers.node import Node
+from kerasish.utils.generic_utils import serialize_keras_object, to_snake_case  # noqa: F401 - re-exported
+from kerasish.utils.nest import flatten, map_structure
 
 KERAS = "keras"
 CHANNELS_FIRST = "channels_first"
@@ -38,12 +43,6 @@ def to_layout(x: torch.Tensor, current: str, wanted: str) -> torch.Tensor:
     return x.movedim(-1, 1) if wanted == CHANNELS_FIRST else x.movedim(1, -1)
 
 
-def to_snake_case(name: str) -> str:
-    """``MaxPooling2D`` -> ``max_pooling2d``, ``LeakyReLU`` -> ``leaky_re_lu`` (Keras generic_utils)."""
-    intermediate = re.sub("(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", intermediate).lower()
-
-
 def normalize_tuple(value, n: int, arg_name: str) -> tuple:
     """``3`` -> ``(3, 3)``; validates a kernel_size/strides/pool_size style argument."""
     if isinstance(value, (int, np.integer)):
@@ -55,6 +54,45 @@ def normalize_tuple(value, n: int, arg_name: str) -> tuple:
     if len(values) != n:
         raise ValueError(f"{arg_name}: expected an int or a tuple of {n} ints; received {value!r}.")
     return values
+
+
+class InputSpec:
+    """What a layer accepts (Keras 2.3.1 ``InputSpec``): ``dtype``, ``shape`` (None entries unchecked), ``ndim``,
+    ``max_ndim``, ``min_ndim`` and ``axes`` (``{axis: size}``). Set ``self.input_spec`` (one spec, or a list of
+    one per input) and calls on symbolic tensors are checked, with Keras's messages."""
+
+    def __init__(self, dtype=None, shape=None, ndim=None, max_ndim=None, min_ndim=None, axes=None):
+        self.dtype = dtype
+        self.shape = shape
+        self.ndim = len(shape) if shape is not None else ndim
+        self.max_ndim = max_ndim
+        self.min_ndim = min_ndim
+        self.axes = dict(axes or {})
+
+    def __repr__(self) -> str:
+        parts = [f"{key}={value}" for key, value in (("dtype", self.dtype), ("shape", self.shape),
+                                                     ("ndim", self.ndim), ("max_ndim", self.max_ndim),
+                                                     ("min_ndim", self.min_ndim), ("axes", self.axes)) if value]
+        return f"InputSpec({', '.join(parts)})"
+
+    def check(self, shape: tuple, dtype: str, input_index: int, layer_name: str) -> None:
+        prefix = f"Input {input_index} is incompatible with layer {layer_name}:"
+        rank = len(shape)
+        for bound, ok in (("ndim", self.ndim is None or rank == self.ndim),
+                          ("max_ndim", self.max_ndim is None or rank <= self.max_ndim),
+                          ("min_ndim", self.min_ndim is None or rank >= self.min_ndim)):
+            if not ok:
+                raise ValueError(f"{prefix} expected {bound}={getattr(self, bound)}, found ndim={rank}")
+        if self.dtype is not None and str(self.dtype) != dtype:
+            raise ValueError(f"{prefix} expected dtype={self.dtype}, found dtype={dtype}")
+        for axis, value in self.axes.items():
+            if value is not None and -rank <= int(axis) < rank and shape[int(axis)] not in (value, None):
+                raise ValueError(f"{prefix} expected axis {axis} of input shape to have value {value} but got "
+                                 f"shape {shape}")
+        if self.shape is not None:
+            for want, got in zip(self.shape, shape):
+                if want is not None and got is not None and want != got:
+                    raise ValueError(f"{prefix} expected shape={self.shape}, found shape={shape}")
 
 
 _BASE_KWARGS = ("input_shape", "input_dim", "batch_input_shape", "batch_size", "dtype", "name",
@@ -94,8 +132,10 @@ class Layer(nn.Module):
         self._initial_weights = kwargs.get("weights")
         self._trainable = bool(kwargs.get("trainable", True))
         self.built = False
-        self.input_shape = None
-        self.output_shape = None
+        self._inbound_nodes: list[Node] = []  # one per call on symbolic tensors (see node.py)
+        self.input_spec = None
+        self._call_losses: list = []  # add_loss values of the last call, consumed by regularization_losses()
+        self._added_weights: list[tuple[str, bool]] = []  # (attribute, trainable) per add_weight call
         self._weight_penalties: dict = {}   # weight attribute -> (regularizer or None, constraint or None)
         self.activity_regularizer = None
         self._activity_penalty = None
@@ -105,9 +145,10 @@ class Layer(nn.Module):
         """Create the weights for inputs of Keras-layout shape ``input_shape`` (batch dim ``None``)."""
         self.built = True
 
-    def _build_once(self, input_shape: tuple) -> None:
+    def _build_once(self, input_shape) -> None:
+        """``input_shape``: a Keras shape tuple, or a list of them for a layer of several inputs."""
         if not self.built:
-            self.build(tuple(input_shape))
+            self.build(input_shape if isinstance(input_shape, list) else tuple(input_shape))
             self.built = True
             self._apply_trainable()
             self._follow_weights_dtype()
@@ -134,23 +175,159 @@ class Layer(nn.Module):
         self._follow_weights_dtype()
         return result
 
-    def cast_inputs(self, x: torch.Tensor) -> torch.Tensor:
-        """``x`` in the dtype this layer computes in (see the class docstring). Under ``torch.autocast`` (a mixed
-        precision policy) autocast chooses the dtypes, so nothing is cast here."""
+    def cast_inputs(self, x):
+        """``x`` (a tensor, or a list of them) in the dtype this layer computes in (see the class docstring). Under
+        ``torch.autocast`` (a mixed precision policy) autocast chooses the dtypes, so nothing is cast here."""
         wanted = self._compute_dtype
-        if wanted is None or x.dtype == wanted or not x.is_floating_point() \
-                or mixed_precision.autocast_enabled(x.device):
+        if wanted is None:
+            return x
+        if not isinstance(x, torch.Tensor):
+            return map_structure(lambda t: self.cast_inputs(t) if isinstance(t, torch.Tensor) else t, x)
+        if x.dtype == wanted or not x.is_floating_point() or mixed_precision.autocast_enabled(x.device):
             return x
         return x.to(wanted)
 
     def call(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError(f"{type(self).__name__} must implement call(x)")
 
-    def forward(self, x):
-        out = self.call(self.cast_inputs(x))
+    def __call__(self, inputs, *args, **kwargs):
+        """``layer(x)`` as Keras users call it: on symbolic tensors it records a graph node (the functional API);
+        on real tensors (Keras layout) it builds on first use and computes. Models run their layers through
+        ``nn.Module.__call__`` directly, in the layer's own layout (see graph.py)."""
+        if isinstance(inputs, KerasTensor) or (isinstance(inputs, (list, tuple, dict)) and any_symbolic(inputs)) \
+                or (kwargs and any_symbolic(kwargs)):
+            return self._call_symbolic(inputs, args, kwargs)
+        if not self.built:
+            self._build_once(map_structure(_keras_shape, inputs))
+        if self.input_layout in (KERAS, ANY):
+            return super().__call__(inputs, *args, **kwargs)
+        return self._call_in_keras_layout(inputs, *args, **kwargs)
+
+    def forward(self, inputs, *args, **kwargs):
+        if kwargs.get("training") is None and self._call_takes_training():
+            kwargs["training"] = self.training  # Keras 2's learning phase: the model's mode
+        if self._is_user_layer():
+            # Keras 2 custom layers may change their inputs in place (`inputs -= K.mean(inputs)`): give them a
+            # copy, so the tensor another layer made (and autograd may need) stays as it was
+            inputs = map_structure(lambda t: t.clone() if isinstance(t, torch.Tensor) else t, inputs)
+        out = self.call(self.cast_inputs(inputs), *args, **kwargs)
         if self.activity_regularizer is not None and self.training:
             self._activity_penalty = self.activity_regularizer(out)
         return out
+
+    def _is_user_layer(self) -> bool:
+        cls = type(self)
+        user = cls.__dict__.get("_user_layer_cache")
+        if user is None:
+            user = not cls.__module__.startswith("kerasish.")
+            cls._user_layer_cache = user
+        return user
+
+    def _call_takes_training(self) -> bool:
+        takes = type(self).__dict__.get("_takes_training_cache")
+        if takes is None:
+            takes = "training" in inspect.signature(type(self).call).parameters
+            type(self)._takes_training_cache = takes
+        return takes
+
+    # ------------------------------------------------------------ calls on symbolic tensors (the functional API)
+    def _call_symbolic(self, inputs, args: tuple, kwargs: dict):
+        """Build from the inputs' Keras shapes, infer the outputs without computing anything, record a Node."""
+        if not self.built:
+            self.assert_input_compatibility(inputs)
+            self._build_once(map_structure(lambda t: t.shape if isinstance(t, KerasTensor) else None, inputs))
+        self.assert_input_compatibility(inputs)
+        was_training = self.training
+        self.train(False)
+        try:
+            outputs = infer_outputs(self._call_in_keras_layout, (inputs,) + tuple(args), kwargs, module=self)
+        finally:
+            self.train(was_training)
+        return Node(self, (inputs,) + tuple(args), kwargs, outputs).outputs
+
+    def _call_in_keras_layout(self, inputs, *args, **kwargs):
+        """``self(inputs)`` for Keras-layout tensors, whatever layout the layer computes in."""
+        layout = self.input_layout
+        out = nn.Module.__call__(self, map_structure(lambda t: _keras_to(t, layout), inputs), *args, **kwargs)
+        return map_structure(lambda t: _to_keras(t, layout), out)
+
+    def assert_input_compatibility(self, inputs) -> None:
+        """Check symbolic inputs against ``self.input_spec`` (Keras 2.3.1 wording)."""
+        if not self.input_spec:
+            return
+        tensors = flatten(inputs)
+        specs = list(self.input_spec) if isinstance(self.input_spec, (list, tuple)) else [self.input_spec]
+        if len(tensors) != len(specs):
+            raise ValueError(f"Layer {self.name} expects {len(specs)} inputs, but it received {len(tensors)} input "
+                             f"tensors. Input received: {inputs}")
+        for index, (tensor, spec) in enumerate(zip(tensors, specs)):
+            if spec is not None and isinstance(tensor, torch.Tensor):
+                spec.check(tuple(tensor.shape), str(tensor.dtype).replace("torch.", ""), index, self.name)
+
+    def __getattr__(self, name):
+        # A property below that raises AttributeError (Keras's error for an unconnected layer) would otherwise
+        # be replaced by nn.Module's "has no attribute": raise the property's own message.
+        prop = getattr(type(self), name, None)
+        if isinstance(prop, property):
+            return prop.fget(self)
+        return super().__getattr__(name)
+
+    # ------------------------------------------------------------ nodes: Keras 2.3.1's per-call properties
+    @property
+    def inbound_nodes(self) -> list[Node]:
+        return self._inbound_nodes
+
+    def _node_attribute(self, node_index: int, what: str, read):
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer {self.name} is not connected, no input to return."
+                                 if what.startswith("input") else
+                                 f"The layer {self.name} has never been called and thus has no defined {what}.")
+        if not -len(self._inbound_nodes) <= node_index < len(self._inbound_nodes):
+            raise ValueError(f"Asked to get {what} at node {node_index}, but the layer has only "
+                             f"{len(self._inbound_nodes)} inbound nodes.")
+        return read(self._inbound_nodes[node_index])
+
+    def _single_node_attribute(self, what: str, read):
+        values = [read(node) for node in self._inbound_nodes] or [self._node_attribute(0, what, read)]
+        if any(_differs(value, values[0]) for value in values[1:]):
+            raise AttributeError(f'The layer "{self.name}" has multiple inbound nodes, with different {what}s. '
+                                 f'Hence the notion of "{what}" is ill-defined for the layer. Use '
+                                 f"`get_{what.replace(' ', '_')}_at(node_index)` instead.")
+        return values[0]
+
+    def get_input_at(self, node_index: int):
+        return self._node_attribute(node_index, "input", lambda node: node.inputs)
+
+    def get_output_at(self, node_index: int):
+        return self._node_attribute(node_index, "output", lambda node: node.outputs)
+
+    def get_input_shape_at(self, node_index: int):
+        return self._node_attribute(node_index, "input shape", Node.input_shapes)
+
+    def get_output_shape_at(self, node_index: int):
+        return self._node_attribute(node_index, "output shape", Node.output_shapes)
+
+    @property
+    def input(self):
+        if len(self._inbound_nodes) > 1:
+            raise AttributeError(f"Layer {self.name} has multiple inbound nodes, hence the notion of \"layer "
+                                 "input\" is ill-defined. Use `get_input_at(node_index)` instead.")
+        return self.get_input_at(0)
+
+    @property
+    def output(self):
+        if len(self._inbound_nodes) > 1:
+            raise AttributeError(f"Layer {self.name} has multiple inbound nodes, hence the notion of \"layer "
+                                 "output\" is ill-defined. Use `get_output_at(node_index)` instead.")
+        return self.get_output_at(0)
+
+    @property
+    def input_shape(self):
+        return self._single_node_attribute("input shape", Node.input_shapes)
+
+    @property
+    def output_shape(self):
+        return self._single_node_attribute("output shape", Node.output_shapes)
 
     # ------------------------------------------------------------ regularizers and constraints
     def set_weight_penalties(self, activity=None, **per_weight) -> None:
@@ -173,7 +350,20 @@ class Layer(nn.Module):
         if self._activity_penalty is not None:
             losses.append(self._activity_penalty)
             self._activity_penalty = None
+        losses += [loss() if callable(loss) else loss for loss in self._call_losses]
+        self._call_losses = []
         return losses
+
+    def add_loss(self, losses, inputs=None) -> None:
+        """Keras 2.3.1 ``Layer.add_loss``, called from ``call``: the loss (a tensor, a list of them, or a
+        zero-argument callable) joins the model's loss for this step. Scalars are added as they are, other
+        tensors by their mean."""
+        for loss in losses if isinstance(losses, (list, tuple)) else [losses]:
+            if isinstance(loss, torch.Tensor) and loss.device.type == "meta":
+                continue  # a shape-inference run, not a step
+            if isinstance(loss, torch.Tensor) and loss.dim() > 0:
+                loss = loss.mean()
+            self._call_losses.append(loss)
 
     def apply_constraints(self) -> None:
         """Project constrained weights after an optimizer step (Keras applies constraints in Keras layout)."""
@@ -196,15 +386,38 @@ class Layer(nn.Module):
         self._apply_trainable()
 
     def _apply_trainable(self) -> None:
+        frozen = {id(getattr(self, attr)) for attr, trainable in self._added_weights if not trainable}
         for p in self.parameters():
-            p.requires_grad_(self._trainable)
+            p.requires_grad_(self._trainable and id(p) not in frozen)
+
+    # ------------------------------------------------------------ custom layers: Keras 2.3.1 add_weight
+    def add_weight(self, name=None, shape=None, dtype=None, initializer=None, regularizer=None, trainable=True,
+                   constraint=None) -> nn.Parameter:
+        """Create a weight in ``build`` (Keras 2.3.1 order: ``add_weight('kernel', (3, 4))`` works, as do
+        keywords). The weight is a torch Parameter in Keras's layout, listed by ``get_weights`` in the order of
+        the calls (trainable ones first, as Keras's ``weights``); ``initializer`` defaults to glorot_uniform."""
+        from kerasish import initializers
+        shape = () if shape is None else tuple(int(d) for d in ((shape,) if isinstance(shape, int) else shape))
+        init = initializers.get(initializer if initializer is not None else "glorot_uniform")
+        dtype = dtype or self.dtype
+        torch_dtype = dtype if isinstance(dtype, torch.dtype) else getattr(torch, str(dtype))
+        weight = nn.Parameter(init(shape, dtype=torch_dtype), requires_grad=bool(trainable) and self._trainable)
+        attr = _weight_attribute(self, name or "weight")
+        self.register_parameter(attr, weight)
+        self._added_weights.append((attr, bool(trainable)))
+        self.set_weight_penalties(**{attr: (regularizer, constraint)}, activity=self.activity_regularizer)
+        return weight
 
     # ------------------------------------------------------------ Keras weights
     def keras_weight_specs(self) -> list[tuple[str, weight_layouts.WeightLayout]]:
-        """``(attribute name, layout)`` per weight, in Keras's order. Default: every parameter then every
-        buffer, torch layout (right for layers that have no Keras twin, such as wrapped torch modules)."""
-        names = [n for n, _ in self.named_parameters()] + [n for n, _ in self.named_buffers()]
-        return [(n, weight_layouts.SAME) for n in names]
+        """``(attribute name, layout)`` per weight, in Keras's order. Default: the ``add_weight`` weights
+        (trainable first), then every other parameter and buffer, in torch layout (right for custom layers,
+        which compute in Keras's layout, and for wrapped torch modules)."""
+        added = [attr for attr, trainable in self._added_weights if trainable] + \
+                [attr for attr, trainable in self._added_weights if not trainable]
+        taken = {id(getattr(self, attr)) for attr in added}
+        others = [n for n, p in self.named_parameters() if id(p) not in taken] + [n for n, _ in self.named_buffers()]
+        return [(n, weight_layouts.SAME) for n in added + others]
 
     def _weight_tensors(self) -> list[tuple[torch.Tensor, weight_layouts.WeightLayout]]:
         tensors = []
@@ -269,6 +482,45 @@ class Layer(nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
+
+
+def penalties_config(layer: Layer, weights: tuple[str, ...], activity: bool = True) -> dict:
+    """``{'<weight>_regularizer': ..., '<weight>_constraint': ...}`` from what ``set_weight_penalties``
+    resolved, serialised as Keras 2.3.1 writes them (``{'class_name': 'L1L2', 'config': {...}}``)."""
+    config = {}
+    for attr in weights:
+        regularizer, constraint = layer._weight_penalties.get(attr, (None, None))
+        config[f"{attr.replace('_kernel', '')}_regularizer"] = serialize_keras_object(regularizer)
+        config[f"{attr.replace('_kernel', '')}_constraint"] = serialize_keras_object(constraint)
+    if activity:
+        config["activity_regularizer"] = serialize_keras_object(layer.activity_regularizer)
+    return config
+
+
+def _weight_attribute(layer: nn.Module, name: str) -> str:
+    """A free attribute name for a weight called ``name`` (Keras names may hold '/' or '.')."""
+    base = re.sub(r"\W", "_", str(name)) or "weight"
+    attr, n = base, 1
+    while attr in layer._parameters or attr in layer._buffers or attr in layer._modules:
+        n += 1
+        attr = f"{base}_{n}"
+    return attr
+
+
+def _keras_shape(t):
+    return (None,) + tuple(t.shape[1:]) if isinstance(t, torch.Tensor) else None
+
+
+def _keras_to(t, layout: str):
+    return to_layout(t, KERAS, layout) if isinstance(t, torch.Tensor) else t
+
+
+def _to_keras(t, layout: str):
+    return to_layout(t, layout, KERAS) if isinstance(t, torch.Tensor) and layout != ANY else t
+
+
+def _differs(a, b) -> bool:
+    return repr(a) != repr(b)
 
 
 def _is_parameter(module: nn.Module, attr: str) -> bool:

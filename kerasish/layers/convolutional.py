@@ -17,16 +17,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from kerasish import backend, initializers
+from kerasish.backend.window_ops import (conv_transpose, dilated_size, explicit_padding, pad_for_window_op,
+                                         upsample_linear)
 from kerasish.layers import weight_layouts
-from kerasish.layers.base import CHANNELS_FIRST, KERAS, Layer, normalize_tuple
+from kerasish.layers.base import (CHANNELS_FIRST, KERAS, InputSpec, Layer, normalize_tuple, penalties_config,
+                                  serialize_keras_object)
 from kerasish.layers.core import ActivatedLayer
 
 
 # ---------------------------------------------------------------------------------------------- shape helpers
-def dilated_size(kernel_size: int, dilation: int) -> int:
-    return (kernel_size - 1) * dilation + 1
-
-
 def conv_output_length(length: int | None, kernel_size: int, padding: str, stride: int,
                        dilation: int = 1) -> int | None:
     """Keras 2.3.1 ``conv_utils.conv_output_length`` (padding 'valid', 'same' or 'causal')."""
@@ -49,38 +48,6 @@ def deconv_length(length: int | None, stride: int, kernel_size: int, padding: st
         return length * stride
     pad = kernel // 2 if padding == "same" else 0
     return (length - 1) * stride + kernel - 2 * pad + output_padding
-
-
-def same_padding(length: int, kernel_size: int, stride: int, dilation: int = 1) -> tuple[int, int]:
-    """TensorFlow's 'SAME' padding ``(before, after)``: the odd cell goes at the end (asymmetric)."""
-    out = (length + stride - 1) // stride
-    total = max((out - 1) * stride + dilated_size(kernel_size, dilation) - length, 0)
-    return total // 2, total - total // 2
-
-
-def explicit_padding(spatial: tuple[int, ...], kernel_size: tuple, strides: tuple, padding: str,
-                     dilation: tuple | None = None) -> list[tuple[int, int]]:
-    """``(before, after)`` per spatial dim for 'valid', 'same' or 'causal' (Keras 2.3.1 ``K.conv1d``:
-    causal pads ``dilation * (kernel - 1)`` on the left and then convolves 'valid')."""
-    dilation = dilation or (1,) * len(spatial)
-    if padding == "same":
-        return [same_padding(n, k, s, d) for n, k, s, d in zip(spatial, kernel_size, strides, dilation)]
-    if padding == "causal":
-        return [(d * (k - 1), 0) for k, d in zip(kernel_size, dilation)]
-    return [(0, 0)] * len(spatial)
-
-
-def torch_pad_arg(pads: list[tuple[int, int]]) -> tuple[int, ...]:
-    """``[(before, after)]`` from the first spatial dim -> ``F.pad``'s order (last dim first)."""
-    return tuple(v for before, after in reversed(pads) for v in (before, after))
-
-
-def pad_for_window_op(x: torch.Tensor, pads: list[tuple[int, int]]):
-    """Symmetric zero padding goes to the torch op's ``padding`` argument (no copy); asymmetric padding is
-    applied here with ``F.pad`` and the op then runs with ``padding=0``. Returns ``(x, padding)``."""
-    if all(before == after for before, after in pads):
-        return x, tuple(before for before, _ in pads)
-    return F.pad(x, torch_pad_arg(pads)), 0
 
 
 def check_ndim(layer: Layer, input_shape: tuple, ndim: int) -> None:
@@ -117,28 +84,6 @@ def keras_shape_from_channel_first(shape: tuple, data_format: str) -> tuple:
 def layout_for(data_format: str) -> str:
     # channels_last inputs arrive with the channel axis moved to dim 1; channels_first ones already have it
     return CHANNELS_FIRST if data_format == "channels_last" else KERAS
-
-
-def serialize_keras_object(obj):
-    """An initializer/regularizer/constraint as Keras 2.3.1 ``serialize`` writes it into a layer config."""
-    if obj is None or isinstance(obj, (str, int, float, bool)):
-        return obj
-    if hasattr(obj, "get_config"):
-        return {"class_name": type(obj).__name__, "config": obj.get_config()}
-    return getattr(obj, "__name__", repr(obj))
-
-
-def penalties_config(layer: Layer, weights: tuple[str, ...], activity: bool = True) -> dict:
-    """``{'<weight>_regularizer': ..., '<weight>_constraint': ...}`` from what ``set_weight_penalties``
-    resolved, serialised as Keras 2.3.1 writes them (``{'class_name': 'L1L2', 'config': {...}}``)."""
-    config = {}
-    for attr in weights:
-        regularizer, constraint = layer._weight_penalties.get(attr, (None, None))
-        config[f"{attr.replace('_kernel', '')}_regularizer"] = serialize_keras_object(regularizer)
-        config[f"{attr.replace('_kernel', '')}_constraint"] = serialize_keras_object(constraint)
-    if activity:
-        config["activity_regularizer"] = serialize_keras_object(layer.activity_regularizer)
-    return config
 
 
 def positive_tuple(value, n: int, arg_name: str, layer_type: str) -> tuple:
@@ -224,6 +169,8 @@ class _Conv(ActivatedLayer):
     def build(self, input_shape):
         in_channels = self._input_channels(input_shape)
         self._check_output(input_shape)
+        channel_axis = -1 if self.data_format == "channels_last" else 1
+        self.input_spec = InputSpec(ndim=self.rank + 2, axes={channel_axis: in_channels})
         kernel_shape = self.kernel_size + (in_channels, self.filters)
         self.kernel = nn.Parameter(self.initial_value(self.kernel_initializer, kernel_shape,
                                                       weight_layouts.CONV_KERNEL))
@@ -344,22 +291,9 @@ class Conv2DTranspose(Conv2D):
         self.bias = nn.Parameter(self.initial_value(self.bias_initializer, (self.filters,))) if self.use_bias else None
 
     def call_pre_activation(self, x):
-        # TF's conv2d_transpose is the gradient of a conv2d from the output size to the input size: the
-        # full scatter of length (in - 1) * stride + dilated_kernel, read from offset `before` (that conv's
-        # 'same' padding), zeros past its end. torch's `padding` crops `before` cells from both ends and its
-        # `output_padding` gives back cells at the end; for every output size deconv_length allows, the
-        # cells still missing are fewer than the stride, and any surplus sits at the end.
         # x: (n, in, h, w) -> (n, filters, out_h, out_w)
-        spatial = tuple(x.shape[2:])
-        out_sizes = self._output_spatial(spatial)
-        crops, out_pads = [], []
-        for n, s, k, d, out in zip(spatial, self.strides, self.kernel_size, self.dilation_rate, out_sizes):
-            full = (n - 1) * s + dilated_size(k, d)
-            crops.append(max(full - out, 0) // 2 if self.padding == "same" else 0)
-            out_pads.append(max(out - (full - 2 * crops[-1]), 0))
-        y = F.conv_transpose2d(x, self.kernel, self.bias, self.strides, tuple(crops), tuple(out_pads), 1,
-                               self.dilation_rate)
-        return y[:, :, :out_sizes[0], :out_sizes[1]]
+        out_sizes = self._output_spatial(tuple(x.shape[2:]))
+        return conv_transpose(x, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate, out_sizes)
 
     def get_config(self):
         return {**super().get_config(), "output_padding": self.output_padding}
@@ -507,26 +441,11 @@ class UpSampling2D(Layer):
         if self.interpolation == "nearest":
             n, c, h, w = x.shape
             return x[:, :, :, None, :, None].expand(n, c, h, fh, w, fw).reshape(n, c, h * fh, w * fw)
-        return _upsample_linear(_upsample_linear(x, 2, fh), 3, fw)
+        return upsample_linear(upsample_linear(x, 2, fh), 3, fw)
 
     def get_config(self):
         return {**super().get_config(), "size": self.size, "data_format": self.data_format,
                 "interpolation": self.interpolation}
-
-
-def _upsample_linear(x: torch.Tensor, dim: int, factor: int) -> torch.Tensor:
-    """Linear interpolation along ``dim`` at source coordinates ``i / factor`` (TF1 resize_bilinear)."""
-    if factor == 1:
-        return x
-    length = x.shape[dim]
-    target = torch.arange(length * factor, device=x.device)
-    lower = torch.div(target, factor, rounding_mode="floor")
-    upper = (lower + 1).clamp(max=length - 1)
-    shape = [1] * x.dim()
-    shape[dim] = -1
-    weight = ((target % factor).to(x.dtype) / factor).view(shape)
-    low, high = x.index_select(dim, lower), x.index_select(dim, upper)
-    return low + (high - low) * weight
 
 
 # Keras 2.3.1 aliases

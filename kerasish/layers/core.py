@@ -12,7 +12,7 @@ from torch import nn
 
 from kerasish import activations, backend, initializers
 from kerasish.layers import weight_layouts
-from kerasish.layers.base import ANY, KERAS, Layer
+from kerasish.layers.base import ANY, KERAS, InputSpec, Layer, penalties_config, serialize_keras_object
 
 
 class ActivatedLayer(Layer):
@@ -66,6 +66,7 @@ class Dense(ActivatedLayer):
         if in_features is None:
             raise ValueError(f"{self.name}: the last dimension of the inputs to `Dense` should be defined; "
                              f"received input shape {input_shape}.")
+        self.input_spec = InputSpec(min_ndim=2, axes={-1: in_features})  # a shared Dense checks later inputs
         self.kernel = nn.Parameter(self.initial_value(self.kernel_initializer, (in_features, self.units),
                                                       weight_layouts.DENSE_KERNEL))
         self.bias = nn.Parameter(self.initial_value(self.bias_initializer, (self.units,))) if self.use_bias else None
@@ -78,7 +79,6 @@ class Dense(ActivatedLayer):
         return F.linear(x, self.kernel, self.bias)
 
     def get_config(self):
-        from kerasish.layers.convolutional import penalties_config, serialize_keras_object
         config = {"units": self.units, "use_bias": self.use_bias,
                   "kernel_initializer": serialize_keras_object(self.kernel_initializer),
                   "bias_initializer": serialize_keras_object(self.bias_initializer)}
@@ -119,8 +119,10 @@ class Dropout(Layer):
         if self.noise_shape is not None or self.seed is not None:
             self.input_layout = KERAS
 
-    def call(self, x):
-        if not self.training or self.rate == 0.0:
+    def call(self, x, training=None):
+        """``training``: Keras's call argument (``Dropout(0.5)(x, training=True)`` keeps dropping at inference,
+        as Monte Carlo dropout does); by default the model's mode decides."""
+        if not (self.training if training is None else bool(training)) or self.rate == 0.0:
             return x
         generator = None if self.seed is None else self._generator(x.device)
         if self.noise_shape is None and generator is None:
@@ -225,24 +227,6 @@ class Permute(Layer):
         return {**super().get_config(), "dims": self.dims}
 
 
-class InputLayer(Layer):
-    """``InputLayer(input_shape=...)``: declares the model's input; passes the tensor through."""
-
-    input_layout = ANY
-
-    def __init__(self, input_shape=None, batch_size=None, batch_input_shape=None, dtype=None, name=None, **kwargs):
-        if name is None:
-            from kerasish import backend
-            name = f"input_{backend.get_uid('input')}"
-        super().__init__(input_shape=input_shape, batch_size=batch_size, batch_input_shape=batch_input_shape,
-                         dtype=dtype, name=name, **kwargs)
-        if self.batch_input_shape is None:
-            raise ValueError("InputLayer: pass input_shape=(...) or batch_input_shape=(...).")
-
-    def call(self, x):
-        return x
-
-
 class Lambda(Layer):
     """``Lambda(function, output_shape=None, mask=None, arguments=None)``: ``function(x, **arguments)`` on
     torch tensors in Keras layout.
@@ -270,24 +254,25 @@ class Lambda(Layer):
         self.mask = mask
         self.supports_masking = mask is not None
         self._function_takes_mask = _takes_argument(function, "mask")
-        self._check_output_shape = False
 
     def build(self, input_shape):
-        self._check_output_shape = self.declared_output_shape is not None
-        self._built_input_shape = tuple(input_shape)
+        self._built_input_shape = input_shape if isinstance(input_shape, list) else tuple(input_shape)
 
     def call(self, x):
-        out = self.function(x, mask=None, **self.arguments) if self._function_takes_mask else \
+        return self.function(x, mask=None, **self.arguments) if self._function_takes_mask else \
             self.function(x, **self.arguments)
-        if self._check_output_shape:  # once, on the call that builds the model
-            self._check_output_shape = False
-            self._check_declared_shape(tuple(out.shape[1:]) if isinstance(out, torch.Tensor) else None)
-        return out
+
+    def _call_symbolic(self, inputs, args, kwargs):
+        # A declared output_shape must agree with what the function computes (checked when the graph is made)
+        outputs = super()._call_symbolic(inputs, args, kwargs)
+        if self.declared_output_shape is not None and isinstance(outputs, torch.Tensor):
+            self._check_declared_shape(tuple(outputs.shape[1:]))
+        return outputs
 
     def compute_output_shape(self, input_shape):
         """Keras 2.3.1: the declared ``output_shape`` (with the input's batch dimension in front), or what the
         ``output_shape`` function returns; without one, the shape of the function's output on zeros."""
-        input_shape = tuple(input_shape)
+        input_shape = input_shape if isinstance(input_shape, list) else tuple(input_shape)
         declared = self.declared_output_shape
         if declared is None:
             probe = torch.zeros((1,) + tuple(1 if d is None else d for d in input_shape[1:]))
@@ -377,7 +362,7 @@ class TorchModule(Layer):
 
 def _torch_module_name(module: nn.Module) -> str:
     from kerasish import backend
-    from kerasish.layers.base import to_snake_case
+    from kerasish.utils.generic_utils import to_snake_case
     prefix = to_snake_case(type(module).__name__)
     return f"{prefix}_{backend.get_uid(prefix)}"
 
@@ -392,5 +377,5 @@ def as_layer(obj) -> Layer:
                     f"received: {obj!r} of type {type(obj).__name__}.")
 
 
-__all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "Permute", "InputLayer", "Lambda",
+__all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "Permute", "Lambda",
            "TorchModule", "ActivatedLayer", "as_layer"]

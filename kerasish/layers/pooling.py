@@ -6,13 +6,12 @@ never win a max and are left out of an average's count (TF ``avg_pool``), as in 
 """
 from __future__ import annotations
 
-import torch.nn.functional as F
-
 from kerasish import backend
+from kerasish.backend.window_ops import pool
 from kerasish.layers.base import Layer
 from kerasish.layers.convolutional import (channel_first_shape, check_ndim, check_output_lengths,
-                                           conv_output_length, explicit_padding, keras_shape_from_channel_first,
-                                           layout_for, normalize_padding_arg, positive_tuple, torch_pad_arg)
+                                           conv_output_length, keras_shape_from_channel_first, layout_for,
+                                           normalize_padding_arg, positive_tuple)
 
 
 class _Pooling(Layer):
@@ -47,21 +46,7 @@ class _Pooling(Layer):
 
     def call(self, x):
         # x: (n, c, *spatial) -> (n, c, *pooled)
-        pads = explicit_padding(tuple(x.shape[2:]), self.pool_size, self.strides, self.padding)
-        symmetric = all(before == after for before, after in pads)
-        if self.mode == "max":
-            pool = F.max_pool1d if self.rank == 1 else F.max_pool2d
-            if symmetric:
-                return pool(x, self.pool_size, self.strides, tuple(p for p, _ in pads))
-            return pool(F.pad(x, torch_pad_arg(pads), value=float("-inf")), self.pool_size, self.strides)
-        pool = F.avg_pool1d if self.rank == 1 else F.avg_pool2d
-        if symmetric:
-            return pool(x, self.pool_size, self.strides, tuple(p for p, _ in pads), count_include_pad=False)
-        # Asymmetric 'same': average over zero-padded windows, then rescale by the fraction of real cells.
-        pad = torch_pad_arg(pads)
-        ones = x.new_ones((1, 1) + tuple(x.shape[2:]))
-        real_fraction = pool(F.pad(ones, pad), self.pool_size, self.strides)
-        return pool(F.pad(x, pad), self.pool_size, self.strides) / real_fraction
+        return pool(x, self.pool_size, self.strides, self.padding, self.mode)
 
     def get_config(self):
         return {**super().get_config(), "pool_size": self.pool_size, "padding": self.padding,

@@ -14,6 +14,7 @@ import torch
 
 from kerasish import backend
 from kerasish.training.data_adapters.lazy_arrays import LazyRows, is_lazy_array
+from kerasish.utils.nest import batch_rows, flatten, map_structure
 
 
 def to_tensor(data, arg_name: str, caller: str, allow_lazy: bool = False, dtype: torch.dtype | None = None):
@@ -31,8 +32,8 @@ def to_tensor(data, arg_name: str, caller: str, allow_lazy: bool = False, dtype:
     if isinstance(data, (list, tuple)) and len(data) == 1 and _is_array_like(data[0]):
         data = data[0]
     elif isinstance(data, (list, tuple)) and data and all(_is_array_like(d) for d in data):
-        raise ValueError(f"{caller}: {arg_name} is a list of {len(data)} arrays, but a Sequential model has one "
-                         f"input and one output; pass a single array.")
+        raise ValueError(f"{caller}: {arg_name} is a list of {len(data)} arrays, but this model has one input and "
+                         f"one output; pass a single array.")
     if isinstance(data, torch.Tensor):
         tensor = data.detach()
     else:
@@ -58,7 +59,11 @@ def _is_array_like(obj) -> bool:
 
 
 def check_same_length(caller: str, x, y=None, sample_weight=None) -> None:
-    """x, y, sample_weight (arrays, tensors or lists) must describe the same number of samples."""
+    """x, y, sample_weight (arrays, tensors or lists; several of them for a model of several inputs or outputs)
+    must describe the same number of samples."""
+    if any(isinstance(v, list) and v and not isinstance(v[0], numbers.Number) for v in (x, y, sample_weight)):
+        _check_same_length_of_lists(caller, x, y, sample_weight)
+        return
     n = num_samples(x)
     if n == 0:
         raise ValueError(f"{caller}: x is empty (0 samples); pass at least one sample.")
@@ -69,6 +74,26 @@ def check_same_length(caller: str, x, y=None, sample_weight=None) -> None:
     if sample_weight is not None and num_samples(sample_weight) != n:
         raise ValueError(f"{caller}: sample_weight has {num_samples(sample_weight)} entries but x has {n} "
                          "samples; pass one weight per sample.")
+
+
+def _check_same_length_of_lists(caller: str, x, y, sample_weight) -> None:
+    """Keras 2.3.1 training_utils.check_array_length_consistency over lists of arrays."""
+    def lengths(value):
+        return [num_samples(v) for v in flatten(value) if v is not None] if value is not None else []
+    xs, ys, ws = lengths(x), lengths(y), lengths(sample_weight)
+    for name, values in (("input", xs), ("target", ys), ("sample weight", ws)):
+        if len(set(values)) > 1:
+            raise ValueError(f"{caller}: All {name} arrays (x) should have the same number of samples. Got array "
+                             f"shapes: {values}" if name == "input" else
+                             f"{caller}: All {name} arrays should have the same number of samples. Got: {values}")
+    if xs and xs[0] == 0:
+        raise ValueError(f"{caller}: x is empty (0 samples); pass at least one sample.")
+    if xs and ys and xs[0] != ys[0]:
+        raise ValueError(f"{caller}: Input arrays should have the same number of samples as target arrays. "
+                         f"Found {xs[0]} input samples and {ys[0]} target samples.")
+    if xs and ws and xs[0] != ws[0]:
+        raise ValueError(f"{caller}: sample_weight has {ws[0]} entries but x has {xs[0]} samples; pass one weight "
+                         "per sample.")
 
 
 def num_samples(data) -> int:
@@ -94,14 +119,14 @@ def standardize_sample_weight(sample_weight, y: torch.Tensor, mode: str | None, 
 
 def split_validation(tensors: list, validation_split: float, caller: str):
     """Keras 2.3.1: the LAST fraction of the samples, taken before any shuffling, is the validation set."""
-    num_samples = len(tensors[0])
+    num_samples = batch_rows(tensors[0])
     split_at = int(num_samples * (1.0 - validation_split))
     if split_at == 0 or split_at == num_samples:
         raise ValueError(f"{caller}: validation_split={validation_split} of {num_samples} samples leaves "
                          f"{split_at} for training and {num_samples - split_at} for validation; both need at least "
                          "one sample.")
-    train = [None if t is None else t[:split_at] for t in tensors]
-    val = [None if t is None else t[split_at:] for t in tensors]
+    train = [map_structure(lambda t: None if t is None else t[:split_at], entry) for entry in tensors]
+    val = [map_structure(lambda t: None if t is None else t[split_at:], entry) for entry in tensors]
     return train, val
 
 

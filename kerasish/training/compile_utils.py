@@ -14,6 +14,7 @@ import torch
 from kerasish import distributed
 from kerasish import losses as losses_module
 from kerasish import metrics as metrics_module
+from kerasish.utils.nest import batch_rows, first_leaf
 
 
 class CompiledLoss:
@@ -27,6 +28,7 @@ class CompiledLoss:
         self.sample_weight_mode = sample_weight_mode
         # A crossentropy can take the logits of a final softmax/sigmoid and compute the loss stably.
         self.absorbable_activation = losses_module.LOGIT_ACTIVATION.get(self.fn)
+        self._mean_from_logits = losses_module.MEAN_FROM_LOGITS.get(self.fn)
         self.is_sparse = losses_module.is_sparse(self.fn)
 
     def per_sample(self, y_true, y_pred, from_logits: bool = False):
@@ -37,7 +39,10 @@ class CompiledLoss:
         return self.fn(y_true, y_pred)
 
     def __call__(self, y_true, y_pred, sample_weight=None, from_logits: bool = False) -> torch.Tensor:
-        loss = self._weighted_values(y_true, y_pred, sample_weight, from_logits).mean()
+        if from_logits and sample_weight is None and self._mean_from_logits is not None:
+            loss = self._mean_from_logits(y_true, y_pred)  # torch's fused mean: one op fewer a step
+        else:
+            loss = self._weighted_values(y_true, y_pred, sample_weight, from_logits).mean()
         return loss * self.loss_weight if self.loss_weight != 1.0 else loss
 
     def sum_and_count(self, y_true, y_pred, sample_weight=None, from_logits: bool = False):
@@ -69,6 +74,7 @@ class CompiledMetrics:
                 name, fn = metrics_module.resolve(metric, loss_fn, output_shape, weighted=weighted)
                 # Keras 2.3.1 renames a repeated name to name_1, name_2 ... (Model._add_unique_metric_name)
                 self.entries.append((metrics_module.unique_name(name, self.names), fn, weighted))
+        self.argmax_only = all(fn in metrics_module.ARGMAX_METRICS for _, fn, _ in self.entries)
 
     @property
     def names(self) -> list[str]:
@@ -95,6 +101,11 @@ class CompiledMetrics:
             if weighted:  # no weights given: every sample counts once (a fill, not a host->device copy)
                 weight_sums.append(torch.full((), float(len(values)), device=values.device))
         return sums, weight_sums
+
+
+def _in_dtype(t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    # .to() of a tensor already in dtype returns it, but still costs a dispatch (~1 us) every step
+    return t if t.dtype == dtype else t.to(dtype)
 
 
 def _mean_to_rank(values: torch.Tensor, rank: int) -> torch.Tensor:
@@ -132,22 +143,22 @@ class MetricsTracker:
 
     @torch.no_grad()
     def update(self, loss: torch.Tensor, y_true, y_pred, sample_weight) -> None:
-        batch_size = len(y_pred)
+        batch_size = batch_rows(y_pred)
         self.last_size = batch_size
         if batch_size == 0:  # a replica's empty batch (torchrun): nothing to count, and its mean loss is 0/0
             self.last_loss = None
             return
-        loss = loss.detach().to(self.dtype)
+        loss = _in_dtype(loss.detach(), self.dtype)
         self.last_loss = loss
         self.samples_seen += batch_size
         if self.compiled_metrics is None or not self.compiled_metrics.entries:
             self.sums[0] += loss * batch_size
             return
         sums, weight_sums = self.compiled_metrics.batch_values(y_true, y_pred, sample_weight)
-        self.sums += torch.stack([loss * batch_size] + [s.to(self.dtype) for s in sums])
+        self.sums += torch.stack([loss * batch_size] + [_in_dtype(s, self.dtype) for s in sums])
         if weight_sums:
             # Weighted metrics come last (compile lists them after the plain ones): a slice, no index tensor.
-            self.weight_sums[-len(weight_sums):] += torch.stack([w.to(self.dtype) for w in weight_sums])
+            self.weight_sums[-len(weight_sums):] += torch.stack([_in_dtype(w, self.dtype) for w in weight_sums])
 
     def results(self, local: bool = False) -> dict[str, float]:
         """Epoch-so-far values, read from the device in one transfer (a host sync).
@@ -195,3 +206,89 @@ def _as_list(value, arg_name: str) -> list:
     if isinstance(value, (list, tuple)):
         return list(value)
     raise TypeError(f"compile: {arg_name} must be a list of metric names or functions; received {value!r}.")
+
+
+# ---------------------------------------------------------------------------- models of several outputs
+class MultiOutputLoss:
+    """Keras 2.3.1's loss of a model with several outputs: each output's own loss (None: the output is not
+    trained), and ``loss = sum(loss_weight_i * loss_i)``. Each output's unweighted loss is logged as
+    ``<output>_loss``; ``output_losses`` holds this batch's values (detached, on the device) for the tracker."""
+
+    absorbable_activation = None  # outputs are probabilities; no logits path for several outputs
+    is_sparse = False
+
+    def __init__(self, losses: list, loss_weights: list, output_names: list, sample_weight_mode=None):
+        self.losses = losses
+        self.loss_weights = loss_weights
+        self.output_names = output_names
+        self.sample_weight_mode = sample_weight_mode
+        self.output_losses: list[torch.Tensor] = []
+        self.name = [loss.name if loss is not None else None for loss in losses]
+
+    @property
+    def fn(self):
+        return None
+
+    def __call__(self, y_true, y_pred, sample_weight=None, from_logits: bool = False) -> torch.Tensor:
+        weights = sample_weight if sample_weight is not None else [None] * len(self.losses)
+        total, parts = None, []
+        for loss, weight, target, output, w in zip(self.losses, self.loss_weights, y_true, y_pred, weights):
+            if loss is None:
+                continue
+            value = loss(target, output, w)
+            parts.append(value.detach())
+            total = value * weight if total is None else total + value * weight
+        self.output_losses = parts
+        return total
+
+    def sum_and_count(self, *args, **kwargs):
+        raise ValueError("Training a model of several outputs under torchrun is not supported yet; train it in one "
+                         "process, or give the model one output.")
+
+
+class MultiOutputMetrics:
+    """The metrics of a model with several outputs, named as Keras 2.3.1 names them: first ``<output>_loss`` for
+    each output with a loss, then ``<output>_<metric>`` output by output."""
+
+    def __init__(self, multi_loss: MultiOutputLoss, per_output: list[CompiledMetrics]):
+        self.multi_loss = multi_loss
+        self.per_output = per_output
+        self.output_shape = [m.output_shape for m in per_output]
+        names = [f"{name}_loss" for name, loss in zip(multi_loss.output_names, multi_loss.losses) if loss is not None]
+        for output_name, metrics in zip(multi_loss.output_names, per_output):
+            names += [metrics_module.unique_name(n, names, output_name) for n in metrics.names]
+        self.entries = [(name, None, False) for name in names]
+
+    @property
+    def names(self) -> list[str]:
+        return [name for name, _, _ in self.entries]
+
+    @property
+    def any_weighted(self) -> bool:
+        return False
+
+    def batch_values(self, y_true, y_pred, sample_weight):
+        rows = batch_rows(y_pred)
+        sums = [loss * rows for loss in self.multi_loss.output_losses]
+        for metrics, target, output in zip(self.per_output, y_true, y_pred):
+            sums += metrics.batch_values(target, output, None)[0]
+        return sums, []
+
+
+class AddedLossesOnly:
+    """``compile(optimizer)`` without a loss, for a model whose losses come from ``add_loss`` (a VAE): the
+    outputs have no loss of their own, and ``fit`` takes no targets."""
+
+    fn = None
+    name = None
+    loss_weight = 1.0
+    sample_weight_mode = None
+    absorbable_activation = None
+    is_sparse = False
+
+    def __call__(self, y_true, y_pred, sample_weight=None, from_logits: bool = False) -> torch.Tensor:
+        return first_leaf(y_pred).new_zeros(())
+
+    def sum_and_count(self, y_true, y_pred, sample_weight=None, from_logits: bool = False):
+        output = first_leaf(y_pred)
+        return output.new_zeros(()), torch.full((), float(len(output)), device=output.device)

@@ -14,6 +14,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from kerasish.training.data_adapters.order import current_shard, epoch_order, global_batch_rows, replica_batches
+from kerasish.utils.nest import batch_rows, flatten, map_structure
 
 # Share of free GPU memory the training data may take before we stream it from the host instead.
 DEVICE_DATA_BUDGET = 0.25
@@ -26,20 +27,24 @@ class BatchGatherDataset(Dataset):
         self.tensors = tensors
 
     def __len__(self):
-        return len(self.tensors[0])
+        return batch_rows(self.tensors[0])
 
     def __getitems__(self, indices):
         index = torch.as_tensor(indices, dtype=torch.int64)  # int64 also for a replica's empty batch
         return gather(self.tensors, index)
 
     def __getitem__(self, i):
-        return tuple(None if t is None else t[i] for t in self.tensors)
+        return tuple(map_structure(lambda t: None if t is None else t[i], entry) for entry in self.tensors)
 
 
 def gather(tensors, index: torch.Tensor | slice):
+    """The rows ``index`` of each entry of ``[x, y, sample_weight]``; an entry may be a list of tensors (a model
+    of several inputs or outputs) or None."""
     if isinstance(index, slice):
-        return tuple(None if t is None else t[index] for t in tensors)
-    return tuple(None if t is None else t.index_select(0, index) for t in tensors)
+        take = lambda t: None if t is None else t[index]  # noqa: E731
+    else:
+        take = lambda t: None if t is None else t.index_select(0, index)  # noqa: E731
+    return tuple(map_structure(take, entry) for entry in tensors)
 
 
 def _identity_collate(batch):
@@ -49,7 +54,7 @@ def _identity_collate(batch):
 def fits_on_device(tensors, device: torch.device) -> bool:
     if device.type != "cuda":
         return True  # CPU (and other host-memory devices): the arrays are already there
-    needed = sum(t.numel() * t.element_size() for t in tensors if t is not None)
+    needed = sum(t.numel() * t.element_size() for t in flatten(tensors) if t is not None)
     free, _total = torch.cuda.mem_get_info(device)
     return needed <= DEVICE_DATA_BUDGET * free
 
@@ -89,11 +94,11 @@ class ArrayDataAdapter(RowBatchAdapter):
 
     def __init__(self, tensors: list[torch.Tensor | None], batch_size: int, shuffle, seed: int,
                  device: torch.device):
-        super().__init__(len(tensors[0]), batch_size, shuffle, seed, device)
+        super().__init__(batch_rows(tensors[0]), batch_size, shuffle, seed, device)
         self.on_device = fits_on_device(tensors, device)
         if self.on_device:
             # One copy for the whole fit; every batch is then gathered on the device.
-            self.tensors = [None if t is None else t.to(device) for t in tensors]
+            self.tensors = [map_structure(lambda t: None if t is None else t.to(device), entry) for entry in tensors]
         else:
             self.tensors = tensors
 
@@ -123,7 +128,8 @@ class ArrayDataAdapter(RowBatchAdapter):
         pending = None
         for host_batch in loader:
             ready = pending
-            pending = tuple(None if t is None else t.to(self.device, non_blocking=True) for t in host_batch)
+            pending = tuple(map_structure(lambda t: None if t is None else t.to(self.device, non_blocking=True), entry)
+                            for entry in host_batch)
             if ready is not None:
                 yield ready
         if pending is not None:

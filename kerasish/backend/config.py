@@ -170,6 +170,18 @@ def clear_session() -> None:
 
 
 # ---------------------------------------------------------------- values
+class ValueHandle:
+    """A value that lives elsewhere and is read and written through ``read()``/``assign(value)``: what
+    ``get_value``/``set_value`` accept besides tensors (``optimizers.HyperparameterValue``, ``model.optimizer.lr``
+    is one). Defined here so that the backend never imports the modules that build on it."""
+
+    def read(self):
+        raise NotImplementedError
+
+    def assign(self, value) -> None:
+        raise NotImplementedError
+
+
 def get_value(x):
     """The value of a tensor (a NumPy array), of an optimizer hyper-parameter, or a plain value unchanged.
 
@@ -177,10 +189,9 @@ def get_value(x):
     ``floatx()``, as Keras 2.3.1 reads its float32 variable (so ``float(...)`` of 0.001 is
     0.0010000000474974513 there and here, and messages printing it agree).
     """
-    from kerasish.optimizers import HyperparameterValue  # optimizers imports this module
     if isinstance(x, torch.Tensor):
         return x.detach().cpu().numpy()
-    if isinstance(x, HyperparameterValue):
+    if isinstance(x, ValueHandle):
         value = x.read()
         if isinstance(value, torch.Tensor):
             return value.detach().cpu().numpy()
@@ -195,8 +206,7 @@ def eval(x):  # noqa: A001 - Keras's name
 
 def set_value(x, value) -> None:
     """``K.set_value``: set a tensor in place, or an optimizer hyper-parameter such as ``model.optimizer.lr``."""
-    from kerasish.optimizers import HyperparameterValue
-    if isinstance(x, HyperparameterValue):
+    if isinstance(x, ValueHandle):
         x.assign(value)
         return
     if not isinstance(x, torch.Tensor):

@@ -1,7 +1,25 @@
-"""``Sequential``: Keras 2's model API on a torch ``nn.Module``.
+"""``Model``: Keras 2's training API (compile, fit, evaluate, predict, generators, weights, saving) for every
+kind of model: ``Sequential`` (sequential.py), the graph made by ``Model(inputs, outputs)`` (functional.py)
+and ``Model`` subclasses with a ``call``.
 
 The methods here are thin entry points: they check every argument (raising before any weight changes),
 build the model, turn the data into an adapter and hand over to ``training.trainer``.
+
+What a kind of model provides (the graph interface the rest of this file is written against):
+
+=========================  ==================================================================================
+``layers``                 the layers, in Keras's order (weights, summaries and files follow it)
+``build(input_shape)``     create the weights for Keras input shape(s) with the batch dimension
+``_build_for(x)``          build from the first batch when the input shape was not declared
+``_run_graph(x, logits)``  Keras-layout tensors in, out; ``logits`` skips a final softmax/sigmoid
+``_output_layer()``        the layer whose activation ``logits`` skips (None: no such layer)
+``input_shape`` ...        Keras shapes with the batch dimension ``None``
+=========================  ==================================================================================
+
+What the loop reads from a model (training/trainer.py): ``optimizer``, ``compiled_loss``,
+``compiled_metrics``, ``compute_output``, ``add_regularization``, ``apply_constraints``, ``final_activation``,
+``device``, ``stop_training``, ``loss_scaler`` (mixed float16), ``data_parallel`` (torchrun) and
+``resume_from`` (set by BackupAndRestore).
 """
 from __future__ import annotations
 
@@ -13,17 +31,21 @@ import torch
 from torch import nn
 
 from kerasish import activations, backend, distributed, mixed_precision
+from kerasish.backend import control
 from kerasish import optimizers as optimizers_module
 from kerasish.callbacks import CallbackList, History, ProgbarLogger
-from kerasish.layers.base import KERAS, Layer, to_layout
-from kerasish.layers.core import ActivatedLayer, InputLayer, as_layer
+from kerasish.layers.base import Layer
+from kerasish.layers.core import ActivatedLayer
 from kerasish.training import arguments as args
 from kerasish.training import trainer
-from kerasish.training.compile_utils import CompiledLoss, CompiledMetrics, MetricsTracker
+from kerasish.training.compile_utils import (CompiledLoss, CompiledMetrics, MetricsTracker, MultiOutputLoss,
+                                             MultiOutputMetrics, AddedLossesOnly)
 from kerasish.training.data_adapters import get_data_adapter, get_stream_adapter, is_stream, stream_length
 from kerasish.training.data_adapters.order import new_seed, replica_steps
+from kerasish.training.data_adapters.standardize import BatchStandardizer, DataSpec
 from kerasish.training.epoch_iterator import EpochIterator
 from kerasish.training.jit import CompiledFunction, resolve_jit_compile
+from kerasish.utils.nest import batch_rows, first_leaf, map_structure
 from kerasish.utils.summary import print_summary
 
 _FIT_ARGS = ["x", "y", "batch_size", "epochs", "verbose", "callbacks", "validation_split", "validation_data",
@@ -31,16 +53,33 @@ _FIT_ARGS = ["x", "y", "batch_size", "epochs", "verbose", "callbacks", "validati
              "validation_freq", "max_queue_size", "workers", "use_multiprocessing"]
 
 
-class Sequential(nn.Module):
-    """A linear stack of layers: ``Sequential([Dense(64, input_dim=20), Dense(1)])``."""
+class Model(Layer):
+    """A model: ``Model(inputs, outputs)`` (the functional API), ``Sequential([...])``, or a subclass that makes
+    its layers in ``__init__`` and uses them in ``call(inputs, training=None)``."""
 
-    def __init__(self, layers=None, name: str | None = None):
-        super().__init__()
-        self.name = name or f"sequential_{backend.get_uid('sequential')}"
-        self._stack = nn.ModuleList()
-        self.built = False
-        self._output_dtype: torch.dtype | None = None  # what the last layer returns, known once built
-        self._forward_input_dtype = backend.torch_floatx()  # _input_dtype as of the last build, read per batch
+    _is_graph_network = False  # Keras 2.3.1's name: a Model subclass's graph is the code of its call
+    _functional_class = None  # functional.py registers Functional: Model(inputs, outputs) makes one
+
+    def __new__(cls, *args, **kwargs):
+        # Keras: Model(inputs, outputs) makes a functional (graph) model; a subclass of Model is itself.
+        if cls is Model and (args or {"inputs", "outputs", "input", "output"} & set(kwargs)):
+            return super().__new__(Model._functional_class)
+        return super().__new__(cls)
+
+    def __init__(self, *args, name: str | None = None, **kwargs):
+        if args:
+            raise TypeError(f"{type(self).__name__}: unexpected positional arguments {args!r}; a Model subclass "
+                            "passes only name=... (and layer keywords) to Model.__init__.")
+        super().__init__(name=name or self._default_name(), **kwargs)
+        self._init_training_state()
+        nn.Module.train(self, False)  # inference until fit trains (Keras's learning phase 0 outside fit)
+
+    def _default_name(self) -> str:
+        from kerasish.utils.generic_utils import to_snake_case
+        prefix = to_snake_case(type(self).__name__)
+        return f"{prefix}_{backend.get_uid(prefix)}"
+
+    def _init_training_state(self) -> None:
         self.optimizer = None
         self.compiled_loss: CompiledLoss | None = None
         self.compiled_metrics: CompiledMetrics | None = None
@@ -55,113 +94,72 @@ class Sequential(nn.Module):
         # torchrun: the DistributedDataParallel wrapper training goes through (see _wrap_data_parallel)
         self._data_parallel = None
         self._data_parallel_key = None
+        self._penalty_layers_cache = None  # see _penalty_layers
         self.stop_training = False
         self.history = None
-        for layer in layers or []:
-            self.add(layer)
 
-    # ------------------------------------------------------------------ structure
+    def train(self, mode: bool = True):
+        """torch's ``train``; also the learning phase ``K.learning_phase()`` reads while none is fixed."""
+        control.follow_model_mode(mode)
+        return super().train(mode)
+
+    # ------------------------------------------------------------------ the graph interface (see above)
     @property
     def layers(self) -> list[Layer]:
-        """The layers, without the InputLayer (as Keras 2.3.1's Sequential.layers)."""
-        return [layer for layer in self._stack if not isinstance(layer, InputLayer)]
+        """Subclassed models: the layers assigned as attributes, in the order they were assigned."""
+        return [m for m in self.children() if isinstance(m, Layer)]
 
-    def add(self, layer) -> None:
-        layer = as_layer(layer)
-        if any(existing.name == layer.name for existing in self._stack):
-            raise ValueError("All layers added to a Sequential model should have unique names. Name "
-                             f'"{layer.name}" is already the name of a layer in this model. Update the `name` '
-                             "argument to pass a unique name.")
-        if len(self._stack) and layer.batch_input_shape is not None and not isinstance(layer, InputLayer):
-            warnings.warn(f"Sequential.add: input_shape of {layer.name} is ignored; only the first layer's "
-                          "input shape defines the model input.", stacklevel=2)
-        self._stack.append(layer)
-        if self.built:
-            self._build_layers(self._batch_input_shape)
-        elif len(self._stack) == 1 and layer.batch_input_shape is not None:
-            self._build_layers(layer.batch_input_shape)
+    def _build_for(self, x) -> None:
+        """Subclassed models build by running ``call`` once on the first batch (its layers build on first use)."""
+        if self.__dict__.get("_built_output_shape") is None:
+            with torch.no_grad():
+                was_training = self.training
+                self.train(False)
+                try:
+                    out = self(x)
+                finally:
+                    self.train(was_training)
+            self.__dict__["_built_output_shape"] = (None,) + tuple(out.shape[1:])
+            self.__dict__["_built_output_dtype"] = out.dtype
+            self.built = True
+            self._penalty_layers_cache = None
 
-    def pop(self) -> None:
-        if not self.layers:
-            raise TypeError("There are no layers in the model.")
-        self._stack = nn.ModuleList(list(self._stack)[:-1])
-        if not self.layers:
-            self.built = False
+    @property
+    def output_shape(self):
+        if self._inbound_nodes:
+            return Layer.output_shape.fget(self)
+        self._require_built("output_shape")
+        return self.__dict__.get("_built_output_shape")
+
+    def _run_graph(self, x, logits: bool):
+        return self(x)
+
+    def _output_layer(self):
+        return None
+
+    def call(self, inputs, training=None, mask=None):
+        raise NotImplementedError(f"{type(self).__name__}: a Model subclass must implement "
+                                  "call(self, inputs, training=None).")
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """A layer by name or by index in ``layers`` (Keras 2.3.1 ``Network.get_layer``)."""
+        layers = self.layers
         if index is not None:
-            if not 0 <= index < len(self.layers):
-                raise ValueError(f"get_layer: was asked to retrieve layer at index {index} but model only has "
-                                 f"{len(self.layers)} layers.")
-            return self.layers[index]
-        for layer in self.layers:
+            if len(layers) <= index:
+                raise ValueError(f"Was asked to retrieve layer at index {index} but model only has "
+                                 f"{len(layers)} layers.")
+            return layers[index]
+        if not name:
+            raise ValueError("Provide either a layer name or layer index.")
+        for layer in layers:
             if layer.name == name:
                 return layer
-        raise ValueError(f"get_layer: no such layer: {name}. Layers: {[layer.name for layer in self.layers]}.")
-
-    # ------------------------------------------------------------------ building
-    def build(self, input_shape=None) -> None:
-        """Create all weights for inputs of shape ``input_shape`` (with the batch dim, e.g. ``(None, 784)``)."""
-        if input_shape is None:
-            first = self._stack[0] if len(self._stack) else None
-            input_shape = first.batch_input_shape if first is not None else None
-        if input_shape is None:
-            raise ValueError("You must provide an `input_shape` argument.")
-        self._build_layers(tuple(input_shape))
-
-    def _build_layers(self, batch_input_shape: tuple) -> None:
-        """Build each layer in turn, inferring every output shape by running a one-sample zero batch."""
-        if not len(self._stack):
-            raise TypeError("Sequential: add layers before building the model.")
-        shape = (None,) + tuple(batch_input_shape[1:])
-        device = self._current_device()
-        was_training = self.training
-        self._forward_input_dtype = self._input_dtype
-        x = torch.zeros((1,) + shape[1:], device=device, dtype=self._forward_input_dtype)
-        layout = KERAS
-        with torch.no_grad():
-            for layer in self._stack:
-                layer._build_once(shape)
-                layer.to(device)
-                layer.input_shape = shape
-                layer.eval()
-                x = to_layout(x, layout, layer.input_layout)
-                layout = layer.input_layout if layer.input_layout != "any" else layout
-                x = layer(x)
-                shape = (None,) + tuple(to_layout(x, layout, KERAS).shape[1:])
-                layer.output_shape = shape
-        self._output_dtype = x.dtype
-        self.train(was_training)
-        self._batch_input_shape = (batch_input_shape[0],) + tuple(batch_input_shape[1:])
-        self.built = True
-        self._update_logits_path()
-
-    def _apply(self, fn, *args, **kwargs):
-        # torch's .to(dtype)/.double()/.half() change the layers' dtypes (see Layer._apply): infer the output's again
-        before = [layer.dtype for layer in self._stack]
-        result = super()._apply(fn, *args, **kwargs)
-        if self.built and [layer.dtype for layer in self._stack] != before:
-            self._build_layers(self._batch_input_shape)
-        return result
+        raise ValueError(f"No such layer: {name}. Existing layers are: {[layer.name for layer in layers]}.")
 
     def _current_device(self) -> torch.device:
         for tensor in itertools.chain(self.parameters(), self.buffers()):
             return tensor.device
         return torch.device("cpu")
-
-    def _ensure_built_for(self, x: torch.Tensor) -> None:
-        if not self.built:
-            self._build_layers((None,) + tuple(x.shape[1:]))
-
-    @property
-    def input_shape(self):
-        self._require_built("input_shape")
-        return self._batch_input_shape
-
-    @property
-    def output_shape(self):
-        self._require_built("output_shape")
-        return self._stack[-1].output_shape
 
     @property
     def device(self) -> torch.device:
@@ -174,82 +172,94 @@ class Sequential(nn.Module):
                              "batch_input_shape in the first layer for automatic build.")
 
     # ------------------------------------------------------------------ forward
-    def forward(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:
-        """Keras-layout tensor in, Keras-layout tensor out (``model(x)`` as in Keras). ``logits=True`` skips the
-        final softmax/sigmoid (the loop uses it to compute cross-entropies stably)."""
-        return self._run_layers(x, logits=logits)
-
-    def _run_layers(self, x: torch.Tensor, logits: bool) -> torch.Tensor:
-        wanted = self._forward_input_dtype
-        if x.dtype != wanted and not (x.is_floating_point() and mixed_precision.autocast_enabled(x.device)):
-            x = x.to(wanted)  # integer images are cast on the device, batch by batch
-        layout = KERAS
-        last = len(self._stack) - 1
-        for i, layer in enumerate(self._stack):
-            x = to_layout(x, layout, layer.input_layout)
-            layout = layer.input_layout if layer.input_layout != "any" else layout
-            x = layer.call_pre_activation(layer.cast_inputs(x)) if (logits and i == last) else layer(x)
-        return to_layout(x, layout, KERAS)
-
-    @property
-    def _input_dtype(self) -> torch.dtype:
-        """The dtype inputs are cast to: the first layer's (Keras 2.3.1 ``Sequential.add`` makes the model's
-        ``Input`` with ``first_layer.dtype``), or floatx while there is no layer or it is not a float type."""
-        first = self._stack[0] if len(self._stack) else None
-        dtype = backend.torch_dtype(first.dtype) if first is not None else backend.torch_floatx()
-        return dtype if dtype.is_floating_point else backend.torch_floatx()
-
-    @property
-    def _target_dtype(self) -> torch.dtype:
-        """The dtype float targets are cast to: the model output's (Keras 2.3.1 ``compile`` makes each target
-        placeholder with ``K.dtype(output)``)."""
-        return self._output_dtype or backend.torch_floatx()
-
-    @property
-    def _accumulator_dtype(self) -> torch.dtype:
-        """The dtype of the loss and metric totals of an epoch (see ``MetricsTracker``)."""
-        return torch.float64 if self._output_dtype == torch.float64 else torch.float32
-
     def compute_output(self, x, training: bool, logits: bool | None = None):
         """The forward pass used by the loop: ``(output, is_logits)``. When the loss absorbs the final
         softmax/sigmoid, the output is the logits so the loss is computed stably."""
         use_logits = self._loss_from_logits if logits is None else logits
-        forward = self._forward_impl or self._run_layers
+        forward = self._forward_impl or self._cast_and_run
         if training and self._data_parallel is not None:
             forward = self._data_parallel  # torchrun: DDP's hooks average the gradients of this forward
-        with self.dtype_policy.autocast(x.device):
+        if self.dtype_policy.autocast_dtype is None:  # float32: no context to enter and leave every step
+            return forward(x, logits=use_logits), use_logits
+        with self.dtype_policy.autocast(first_leaf(x).device):
             output = forward(x, logits=use_logits)
-        return output.float() if self.dtype_policy.autocast_dtype is not None else output, use_logits
+        return map_structure(lambda t: t.float(), output), use_logits
+
+    def _cast_and_run(self, x, logits: bool):
+        # each input in its dtype: integer images are cast on the device, batch by batch
+        if isinstance(x, list):
+            x = [_cast_input(t, dtype) for t, dtype in zip(x, self._input_dtypes())]
+        else:
+            x = _cast_input(x, self._input_dtypes()[0])
+        return self._run_graph(x, logits)
+
+    # ------------------------------------------------------------------ dtypes (floatx, layer dtype=)
+    def _input_dtypes(self) -> list[torch.dtype]:
+        """The dtype each input is fed in (Keras feeds placeholders of the model's input dtypes)."""
+        return [backend.torch_floatx()]
+
+    def _target_dtypes(self) -> list[torch.dtype]:
+        """The dtype float targets are cast to, per output: the output's (Keras 2.3.1 ``compile`` makes each
+        target placeholder with ``K.dtype(output)``)."""
+        return [self.__dict__.get("_built_output_dtype") or backend.torch_floatx()]
+
+    @property
+    def _accumulator_dtype(self) -> torch.dtype:
+        """The dtype of the loss and metric totals of an epoch (see ``MetricsTracker``)."""
+        return torch.float64 if torch.float64 in self._target_dtypes() else torch.float32
+
+    def _check_loss_scaling(self) -> None:
+        # torch's GradScaler unscales float32 gradients only ("Attempting to unscale FP16 gradients")
+        if self.dtype_policy.needs_loss_scaling and any(p.dtype == torch.float16 for p in self.parameters()):
+            raise ValueError(f"fit: dtype_policy={self.dtype_policy.name!r} keeps float32 weights and scales the "
+                             "loss, but this model has float16 weights (floatx 'float16' or a layer's dtype). "
+                             "Use one or the other: float32 weights with the policy, or float16 weights without it.")
 
     def final_activation(self, logits: torch.Tensor) -> torch.Tensor:
-        last = self._stack[-1]
-        return to_layout(last.apply_activation(to_layout(logits, KERAS, last.input_layout)), last.input_layout,
-                         KERAS)
+        return self._output_layer().apply_activation(logits)
 
     def _update_logits_path(self) -> None:
-        last = self._stack[-1] if len(self._stack) else None
+        last = self._output_layer()
         self._loss_from_logits = bool(
             self.compiled_loss is not None and isinstance(last, ActivatedLayer)
             and self.compiled_loss.absorbable_activation is not None
             and last.activation is getattr(activations, self.compiled_loss.absorbable_activation))
 
+    def _all_layers(self) -> list[Layer]:
+        """Every layer inside, nested models opened up (regularizers and constraints live on these)."""
+        return [m for m in self.modules() if isinstance(m, Layer) and not isinstance(m, Model)]
+
     def add_regularization(self, loss: torch.Tensor) -> torch.Tensor:
-        """``loss`` plus the layers' weight penalties and the activity penalties of their last training call."""
-        penalties = [p for layer in self._penalized_layers for p in layer.regularization_losses()]
-        return loss + torch.stack(penalties).sum() if penalties else loss
+        """The loss plus weight and activity penalties and the losses layers and the model added (add_loss)."""
+        penalties = [p for layer in self._penalty_layers()[0] for p in layer.regularization_losses()]
+        penalties += self._graph_loss_terms() + [loss_() if callable(loss_) else loss_ for loss_ in self._call_losses]
+        self._call_losses = []
+        return loss + torch.stack([p.to(loss.dtype) for p in penalties]).sum() if penalties else loss
+
+    def _graph_loss_terms(self) -> list:
+        return []
+
+    def _has_added_losses(self) -> bool:
+        return False
 
     def apply_constraints(self) -> None:
-        for layer in self._constrained_layers:
+        for layer in self._penalty_layers()[1]:
             layer.apply_constraints()
 
-    @property
-    def _penalized_layers(self):
-        return [layer for layer in self._stack
-                if layer._weight_penalties or layer.activity_regularizer is not None]
-
-    @property
-    def _constrained_layers(self):
-        return [layer for layer in self._stack if any(c is not None for _, c in layer._weight_penalties.values())]
+    def _penalty_layers(self) -> tuple[list, list]:
+        """``(layers with regularizers or call losses, layers with constraints)``, found once and kept rather than
+        by walking every layer at every training step (a few microseconds of a small step, for nothing). Keras 2
+        collects a model's losses when it is compiled; the lists are found again after ``compile`` and whenever
+        the graph changes (``add``, ``pop``, a first build)."""
+        if self._penalty_layers_cache is None:
+            layers = self._all_layers()
+            # layers of user classes may add_loss in call
+            penalized = [layer for layer in layers if layer._weight_penalties or layer.activity_regularizer is not None
+                         or not type(layer).__module__.startswith("kerasish.")]
+            constrained = [layer for layer in layers
+                           if any(c is not None for _, c in layer._weight_penalties.values())]
+            self._penalty_layers_cache = (penalized, constrained)
+        return self._penalty_layers_cache
 
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, sample_weight_mode=None,
@@ -266,17 +276,26 @@ class Sequential(nn.Module):
         args.reject_unknown_kwargs(kwargs, ["optimizer", "loss", "metrics", "loss_weights", "sample_weight_mode",
                                             "weighted_metrics", "target_tensors", "jit_compile", "dtype_policy"],
                                    "compile")
-        if loss is None:
-            raise ValueError("compile: loss is required, e.g. loss='categorical_crossentropy'; received None.")
+        if loss is None and not self._has_added_losses():
+            raise ValueError("compile: loss is required, e.g. loss='categorical_crossentropy', unless the model "
+                             "has losses of its own (model.add_loss(...) before compile); received None.")
         if target_tensors is not None:
             raise ValueError("compile: target_tensors is a TensorFlow graph feature with no torch equivalent; "
                              "pass the targets to fit() instead.")
         if sample_weight_mode not in (None, "temporal"):
             raise ValueError(f"compile: sample_weight_mode must be None or 'temporal'; received {sample_weight_mode!r}.")
-        loss, loss_weight = _single_output(loss, loss_weights, self)
-        compiled_loss = CompiledLoss(loss, loss_weight, sample_weight_mode)
-        output_shape = self.output_shape if self.built else None
-        compiled_metrics = CompiledMetrics(metrics, weighted_metrics, compiled_loss.fn, output_shape)
+        if loss is None:  # only the model's own add_loss losses (a VAE)
+            compiled_loss = AddedLossesOnly()
+            compiled_metrics = CompiledMetrics(metrics, weighted_metrics, None, self.output_shape if self.built else None)
+        elif len(self.output_names) > 1:
+            compiled_loss, compiled_metrics = _compile_outputs(self, loss, loss_weights, metrics, weighted_metrics,
+                                                               sample_weight_mode)
+        else:
+            loss, loss_weight = _single_output(loss, loss_weights, self)
+            compiled_loss = CompiledLoss(loss, loss_weight, sample_weight_mode)
+            output_shape = self.output_shape if self.built else None
+            compiled_metrics = CompiledMetrics(metrics, weighted_metrics, compiled_loss.fn, output_shape)
+        _add_graph_metrics(self, compiled_metrics)
         resolved_optimizer = optimizers_module.get(optimizer)
         policy = mixed_precision.Policy(dtype_policy) if dtype_policy is not None else mixed_precision.global_policy()
         resolve_jit_compile(jit_compile, torch.device("cpu"))  # validates the value
@@ -292,6 +311,7 @@ class Sequential(nn.Module):
         self._grad_scaler = None
         self._forward_impl = None  # set in _prepare once the device is known (torch.compile or plain)
         self._on_batch_tracker = None
+        self._penalty_layers_cache = None
         self.loss = loss
         if self.built:
             self._update_logits_path()
@@ -309,7 +329,7 @@ class Sequential(nn.Module):
 
     def _prepare(self, x: torch.Tensor, training: bool) -> None:
         """Build from the first batch's shape if needed, move to the device, attach the optimizer."""
-        self._ensure_built_for(x)
+        self._build_for(x)
         self.to(backend.get_device())
         if self.compiled_loss is not None:
             # metric resolution may depend on the output shape ('acc' with 1 unit -> binary accuracy)
@@ -317,6 +337,7 @@ class Sequential(nn.Module):
                 self.compiled_metrics = CompiledMetrics(self._compile_args["metrics"],
                                                         self._compile_args["weighted_metrics"],
                                                         self.compiled_loss.fn, self.output_shape)
+                _add_graph_metrics(self, self.compiled_metrics)
             self._update_logits_path()
             self._prepare_execution()
             if training:
@@ -331,14 +352,7 @@ class Sequential(nn.Module):
             self._grad_scaler = self.dtype_policy.grad_scaler(device)
         options = resolve_jit_compile(self._compile_args["jit_compile"], device)
         if options is not None and self._forward_impl is None:
-            self._forward_impl = CompiledFunction(self._run_layers, options)
-
-    def _check_loss_scaling(self) -> None:
-        # torch's GradScaler unscales float32 gradients only ("Attempting to unscale FP16 gradients")
-        if self.dtype_policy.needs_loss_scaling and any(p.dtype == torch.float16 for p in self.parameters()):
-            raise ValueError(f"fit: dtype_policy={self.dtype_policy.name!r} keeps float32 weights and scales the "
-                             "loss, but this model has float16 weights (floatx 'float16' or a layer's dtype). "
-                             "Use one or the other: float32 weights with the policy, or float16 weights without it.")
+            self._forward_impl = CompiledFunction(self._cast_and_run, options)
 
     def _wrap_data_parallel(self) -> None:
         """torchrun: wrap the model in DistributedDataParallel for training, again whenever the trainable weights
@@ -356,7 +370,7 @@ class Sequential(nn.Module):
             object.__setattr__(self, "_data_parallel_key", key)
 
     def _replica_forward(self, x, logits: bool):
-        return (self._forward_impl or self._run_layers)(x, logits=logits)
+        return (self._forward_impl or self._cast_and_run)(x, logits=logits)
 
     def _bind_optimizer(self) -> None:
         """Attach the compiled optimizer to the parameters once; later fits keep its state."""
@@ -369,51 +383,47 @@ class Sequential(nn.Module):
             self._bound_to = key
 
     # ------------------------------------------------------------------ data checks
-    def _check_input(self, x: torch.Tensor, caller: str) -> None:
-        if not self.built:
-            return
-        expected = self.input_shape
-        input_name = f"{self.layers[0].name}_input"
-        if x.dim() != len(expected):
-            # Keras 2.3.1 training_utils.standardize_input_data wording
-            raise ValueError(f"{caller}: Error when checking input: expected {input_name} to have {len(expected)} "
-                             f"dimensions, but got array with shape {tuple(x.shape)}")
-        for want, got in zip(expected[1:], x.shape[1:]):
-            if want is not None and want != got:
-                raise ValueError(f"{caller}: Error when checking input: expected {input_name} to have shape "
-                                 f"{tuple(expected[1:])} but got array with shape {tuple(x.shape[1:])}")
+    def _data_spec(self) -> DataSpec:
+        """What the data must look like for this model (host metadata; see data_adapters/standardize.py)."""
+        several = len(self.output_names) > 1
+        losses = (self.compiled_loss.losses if several else [self.compiled_loss]) if self.compiled_loss else []
+        return DataSpec(input_names=self.input_names, input_shapes=self._input_shapes(),
+                        input_dtypes=self._input_dtypes(), target_dtypes=self._target_dtypes(),
+                        output_names=self.output_names, output_shapes=self._output_shapes(),
+                        output_losses=losses,
+                        sample_weight_mode=self.compiled_loss.sample_weight_mode if self.compiled_loss else None)
 
-    def _standardize_targets(self, y, caller: str, validate: bool = True) -> torch.Tensor:
-        from kerasish import losses
-        y = args.to_tensor(y, "y", caller, dtype=self._target_dtype)
-        output_shape = self.output_shape
-        if validate:
-            losses.validate_targets(self.compiled_loss.fn, y, output_shape[1:])
-        if self.compiled_loss.is_sparse:
-            return y.to(torch.int64)
-        if y.dim() == 1 and len(output_shape) == 2:
-            y = y.reshape(-1, 1)  # Keras expands (n,) targets to (n, 1)
-        if not y.is_floating_point():
-            y = y.to(self._target_dtype)
-        if validate and tuple(y.shape[1:]) != tuple(output_shape[1:]):
-            raise ValueError(f"{caller}: Error when checking target: expected {self.layers[-1].name} to have shape "
-                             f"{tuple(output_shape[1:])} but got array with shape {tuple(y.shape[1:])}")
-        return y
+    def _standardizer(self, caller: str) -> BatchStandardizer:
+        return BatchStandardizer(self._data_spec(), caller)
+
+    def _input_shapes(self) -> list:
+        """Each input's Keras shape once known (graph models), else None (no check)."""
+        return [None]
+
+    def _output_shapes(self) -> list:
+        return [self.output_shape if self.built else None]
+
+    @property
+    def input_names(self) -> list[str]:
+        return ["input_1"]
+
+    @property
+    def output_names(self) -> list[str]:
+        return ["output_1"]
 
     def _standardize_xy(self, x, y, sample_weight, class_weight, caller: str, training: bool = False):
-        if x is None:
-            raise ValueError(f"{caller}: x is required; received None.")
-        x = args.to_tensor(x, "x", caller, allow_lazy=True, dtype=self._input_dtype)
+        x = self._standardizer(caller).inputs(x, allow_lazy=True)
+        if y is None and isinstance(self.compiled_loss, AddedLossesOnly):
+            args.check_same_length(caller, x)
+            self._prepare(x, training)
+            return x, None, None
         if y is None:
             raise ValueError(f"{caller}: y is required with array inputs; received None.")
         args.check_same_length(caller, x, y, sample_weight)
-        self._check_input(x, caller)
         self._prepare(x, training)
-        y = self._standardize_targets(y, caller)
-        weights = args.standardize_sample_weight(sample_weight, y, self.compiled_loss.sample_weight_mode, caller)
-        class_weights = args.class_weights_from(class_weight, caller)
-        if class_weights is not None:
-            weights = class_weights(y, weights)
+        standardizer = self._standardizer(caller)  # the model may have been built just now: full shapes
+        y = standardizer.targets(y)
+        weights = standardizer.sample_weights(sample_weight, y, standardizer.class_weights(class_weight))
         return x, y, weights
 
     def _seed(self) -> int:
@@ -442,9 +452,11 @@ class Sequential(nn.Module):
         first = None
         if not self.built or self.device != backend.get_device() or (training and self._bound_to is None):
             first, raw_x = self._peek(source, caller, need_targets)
-            self._prepare(args.to_tensor(raw_x, "x", caller, dtype=self._input_dtype), training)
+            self._prepare(self._standardizer(caller).inputs(raw_x), training)
+        standardizer = self._standardizer(caller)
         adapter = get_stream_adapter(
-            source, prepare=self._batch_preparer(caller, need_targets, args.class_weights_from(class_weight, caller)),
+            source, prepare=standardizer.batch_preparer(self.device, need_targets,
+                                                        standardizer.class_weights(class_weight)),
             device=self.device, shuffle=shuffle, seed=self._seed(), workers=workers,
             use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size,
             first_batch=first)
@@ -464,28 +476,6 @@ class Sequential(nn.Module):
             raw = first = next(source)
         x, _, _ = args.unpack_batch(raw, caller, need_targets)
         return first, x
-
-    def _batch_preparer(self, caller: str, need_targets, class_weights):
-        """Raw generator batch -> device tensors ``(x, y, sample_weight)``; the first batch is fully checked."""
-        device = self.device
-        checked = []
-        mode = self.compiled_loss.sample_weight_mode if self.compiled_loss else None
-
-        def prepare(raw):
-            x, y, sample_weight = args.unpack_batch(raw, caller, need_targets)
-            x = args.to_tensor(x, "x", caller, dtype=self._input_dtype)
-            first = not checked
-            if first:
-                self._check_input(x, caller)
-            if y is not None:
-                y = self._standardize_targets(y, caller, validate=first)
-                sample_weight = args.standardize_sample_weight(sample_weight, y, mode, caller)
-                if class_weights is not None:
-                    sample_weight = class_weights(y, sample_weight)
-            checked.append(True)
-            return tuple(None if t is None else backend.to_device(t, device) for t in (x, y, sample_weight))
-
-        return prepare
 
     def _fit_callbacks(self, callbacks, verbose: int, count_mode: str, params: dict, validation_data):
         self.history = History()
@@ -551,10 +541,10 @@ class Sequential(nn.Module):
         train_iterator = self._array_iterator(train_tensors, batch_size, steps_per_epoch, shuffle)
         cbks = self._fit_callbacks(callback_list, verbose, "samples" if steps_per_epoch is None else "steps",
                                    {"batch_size": batch_size, "epochs": epochs, "steps": steps_per_epoch,
-                                    "samples": len(train_tensors[0]), "do_validation": val_iterator is not None},
+                                    "samples": batch_rows(train_tensors[0]), "do_validation": val_iterator is not None},
                                    val_tensors)
         if verbose and val_tensors is not None and steps_per_epoch is None:
-            print(f"Train on {len(train_tensors[0])} samples, validate on {len(val_tensors[0])} samples")
+            print(f"Train on {batch_rows(train_tensors[0])} samples, validate on {batch_rows(val_tensors[0])} samples")
         trainer.run_fit(self, train_iterator, epochs=epochs, initial_epoch=initial_epoch, callbacks=cbks,
                         validation=val_iterator, validation_freq=validation_freq)
         return self.history
@@ -617,7 +607,7 @@ class Sequential(nn.Module):
         callback_list = _user_callbacks(callbacks, caller)
         tensors = list(self._standardize_xy(x, y, sample_weight, None, caller))
         iterator = self._array_iterator(tensors, batch_size, steps)
-        return self._evaluate(iterator, callback_list, verbose, len(tensors[0]))
+        return self._evaluate(iterator, callback_list, verbose, batch_rows(tensors[0]))
 
     @args.legacy_generator_support(allowed_positional=2)
     def evaluate_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,
@@ -651,12 +641,11 @@ class Sequential(nn.Module):
         verbose = _rank_verbosity(args.check_verbose(verbose, caller))
         steps = args.check_positive_int(steps, "steps", caller, allow_none=True)
         callback_list = _user_callbacks(callbacks, caller)
-        x = args.to_tensor(x, "x", caller, allow_lazy=True, dtype=self._input_dtype)
+        x = self._standardizer(caller).inputs(x, allow_lazy=True)
         args.check_same_length(caller, x)
-        self._check_input(x, caller)
-        self._ensure_built_for(x)
+        self._build_for(x)
         self.to(backend.get_device())
-        return self._predict(self._array_iterator([x], batch_size, steps), callback_list, verbose, len(x))
+        return self._predict(self._array_iterator([x], batch_size, steps), callback_list, verbose, batch_rows(x))
 
     @args.legacy_generator_support(allowed_positional=2)
     def predict_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,
@@ -694,7 +683,9 @@ class Sequential(nn.Module):
         if tracker is None or reset_metrics or tracker.device != device:
             tracker = self._on_batch_tracker = MetricsTracker(self.compiled_metrics, device, self._accumulator_dtype)
         self.train(step is trainer.train_step)
-        step(self, x.to(device), y.to(device), None if sample_weight is None else sample_weight.to(device), tracker)
+        x, y, sample_weight = (map_structure(lambda t: None if t is None else t.to(device), t)
+                               for t in (x, y, sample_weight))
+        step(self, x, y, sample_weight, tracker)
         self.train(False)
         results = tracker.results()
         if step is trainer.train_step or reset_metrics:
@@ -703,29 +694,18 @@ class Sequential(nn.Module):
         return values[0] if len(values) == 1 else values
 
     def predict_on_batch(self, x) -> np.ndarray:
-        x = args.to_tensor(x, "x", "predict_on_batch", dtype=self._input_dtype)
-        self._check_input(x, "predict_on_batch")
-        self._ensure_built_for(x)
+        x = self._standardizer("predict_on_batch").inputs(x)
+        self._build_for(x)
         self.to(backend.get_device())
         self.train(False)
-        return backend.to_numpy(trainer.predict_step(self, x.to(self.device)))
-
-    def predict_proba(self, x, batch_size=32, verbose=0) -> np.ndarray:
-        """Keras 2.3.1 Sequential.predict_proba: predict, warning when outputs are not probabilities."""
-        preds = self.predict(x, batch_size=batch_size, verbose=verbose)
-        if preds.min() < 0.0 or preds.max() > 1.0:
-            warnings.warn("Network returning invalid probability values. The last layer might not normalize "
-                          "predictions into probabilities (like softmax or sigmoid would).", stacklevel=2)
-        return preds
-
-    def predict_classes(self, x, batch_size=32, verbose=0) -> np.ndarray:
-        """Keras 2.3.1: argmax over the last axis, or ``p > 0.5`` for a single output unit."""
-        proba = self.predict(x, batch_size=batch_size, verbose=verbose)
-        if proba.shape[-1] > 1:
-            return proba.argmax(axis=-1)
-        return (proba > 0.5).astype("int32")
+        device = self.device
+        output = trainer.predict_step(self, map_structure(lambda t: t.to(device), x))
+        return map_structure(backend.to_numpy, output)
 
     # ------------------------------------------------------------------ weights
+    def _weight_tensors(self):
+        return [pair for layer in self.layers for pair in layer._weight_tensors()]
+
     @property
     def weights(self) -> list[torch.Tensor]:
         return [w for layer in self.layers for w in layer.weights]
@@ -788,15 +768,21 @@ class Sequential(nn.Module):
         from kerasish import saving
         return saving.model_to_json(self, **kwargs)
 
+    # ------------------------------------------------------------------ config
     def get_config(self) -> dict:
-        from kerasish import saving
-        return saving.sequential_config(self)
+        # Keras 2.3.1 Network.get_config raises NotImplementedError for subclassed models, without a message
+        raise NotImplementedError(f"get_config: {self.name} is a subclassed model: its graph is the Python code of "
+                                  f"its call method, which a config cannot hold. Save its weights with "
+                                  f"save_weights(filepath), then rebuild it in code and call load_weights(filepath).")
 
     @classmethod
-    def from_config(cls, config, custom_objects=None) -> "Sequential":
-        from kerasish import saving
-        return saving.sequential_from_config(config, custom_objects=custom_objects, cls=cls)
-
+    def from_config(cls, config, custom_objects=None):
+        """Keras 2.3.1 ``Model.from_config``: the functional model a ``get_config()`` describes. Each layer is
+        made from its config (classes and functions of yours come from ``custom_objects``) and called on the
+        tensors its ``inbound_nodes`` name (models/graph_config.py)."""
+        from kerasish.models.graph_config import functional_from_config
+        functional = Model._functional_class
+        return functional_from_config(config, custom_objects, cls if issubclass(cls, functional) else functional)
 
 # ---------------------------------------------------------------------------- helpers
 def _single_output(loss, loss_weights, model):
@@ -819,6 +805,81 @@ def _single_output(loss, loss_weights, model):
             raise ValueError(f"compile: loss_weights must have 1 entry for a Sequential model; received {loss_weights!r}.")
         weight = float(values[0])
     return loss, weight
+
+
+class _AddedMetric:
+    """A metric given by ``model.add_metric(tensor, name)``: its value in this step, counted once per sample."""
+
+    def __init__(self, model, index: int):
+        self.model = model
+        self.index = index
+
+    def __call__(self, y_true, y_pred):
+        value = self.model.__dict__["_graph_metric_values"][self.index]
+        value = value.mean() if value.dim() else value
+        return value.expand(batch_rows(y_pred))
+
+
+def _cast_input(x: torch.Tensor, wanted: torch.dtype) -> torch.Tensor:
+    if x.dtype == wanted or (x.is_floating_point() and mixed_precision.autocast_enabled(x.device)):
+        return x
+    return x.to(wanted)
+
+
+def _add_graph_metrics(model, compiled_metrics) -> None:
+    """add_metric names come after the compiled metrics (Keras 2.3.1), before the weighted ones (the tracker keeps
+    weighted metrics last)."""
+    graph_metrics = model.__dict__.get("_graph_metrics", [])
+    if not graph_metrics:
+        return
+    entries = compiled_metrics.entries
+    at = next((i for i, (_, _, weighted) in enumerate(entries) if weighted), len(entries))
+    added = [(name, _AddedMetric(model, i), False) for i, (name, _) in enumerate(graph_metrics)]
+    entries[at:at] = added
+    compiled_metrics.argmax_only = False  # these read the model's own tensors, not the output's argmax
+
+
+def _compile_outputs(model, loss, loss_weights, metrics, weighted_metrics, sample_weight_mode):
+    """compile for a model of several outputs (Keras 2.3.1): ``loss`` one for all, a list in output order or a
+    dict by output name (an output left out of the dict is not trained, with Keras's warning); ``loss_weights``
+    and ``metrics`` alike (metrics as one list for every output, a list of lists, or a dict)."""
+    names = model.output_names
+    if weighted_metrics:
+        raise ValueError("compile: weighted_metrics with several outputs are not supported yet; use metrics, or "
+                         "pass sample weights to the loss.")
+    losses = _per_output(loss, names, "loss", broadcast=not isinstance(loss, (list, dict)))
+    for name, value in zip(names, losses):
+        if value is None:
+            warnings.warn(f"Output {name} missing from loss dictionary. We assume this was done on purpose. The "
+                          f"fit and evaluate APIs will not be expecting any data to be passed to {name}.",
+                          stacklevel=3)
+    weights = [1.0 if w is None else float(w) for w in
+               (_per_output(loss_weights, names, "loss_weights", broadcast=False) if loss_weights is not None
+                else [1.0] * len(names))]
+    compiled = [CompiledLoss(value, 1.0, sample_weight_mode) if value is not None else None for value in losses]
+    multi_loss = MultiOutputLoss(compiled, weights, names, sample_weight_mode)
+    nested = isinstance(metrics, dict) or (isinstance(metrics, (list, tuple)) and metrics
+                                           and all(isinstance(m, (list, tuple)) for m in metrics))
+    per_output_metrics = _per_output(metrics, names, "metrics", broadcast=not nested) if metrics else [None] * len(names)
+    shapes = model._output_shapes()
+    per_output = [CompiledMetrics(m, None, c.fn if c is not None else None, shape)
+                  for m, c, shape in zip(per_output_metrics, compiled, shapes)]
+    return multi_loss, MultiOutputMetrics(multi_loss, per_output)
+
+
+def _per_output(value, names: list, arg_name: str, broadcast: bool) -> list:
+    if isinstance(value, dict):
+        unknown = [k for k in value if k not in names]
+        if unknown:
+            raise ValueError(f"compile: unknown entries in {arg_name} dictionary: {unknown}. Only expected the "
+                             f"following keys: {names}")
+        return [value.get(name) for name in names]
+    if isinstance(value, (list, tuple)) and not broadcast:
+        if len(value) != len(names):
+            raise ValueError(f"compile: when passing a list as {arg_name}, it should have one entry per model "
+                             f"output. The model has {len(names)} outputs, but you passed {arg_name}={value!r}")
+        return list(value)
+    return [value] * len(names)
 
 
 def _batch_size_of(generator, default: int = 32) -> int:
@@ -857,14 +918,3 @@ def _progress_callbacks(verbose: int, num_samples: int, steps) -> list:
     from kerasish.callbacks.progbar_logger import EvaluationProgbar
     return [EvaluationProgbar(target=steps if steps is not None else num_samples,
                               count_mode="steps" if steps is not None else "samples", verbose=verbose)]
-
-
-def load_model(filepath, custom_objects=None, compile=True) -> Sequential:
-    """Load a model written by ``model.save``: safe by default (no pickle, no code from the file)."""
-    from kerasish import saving
-    return saving.load_model(filepath, custom_objects=custom_objects, compile=compile)
-
-
-def model_from_json(json_string, custom_objects=None) -> Sequential:
-    from kerasish import saving
-    return saving.model_from_json(json_string, custom_objects=custom_objects)

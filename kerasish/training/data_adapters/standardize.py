@@ -1,0 +1,223 @@
+"""Batch standardisation: whatever the user passed as ``x``, ``y``, ``sample_weight`` and ``class_weight`` ->
+the tensors a step takes, checked against the model's inputs and outputs (Keras 2.3.1 ``standardize_input_data``
+and its messages).
+
+One input (or output) gives one tensor; several give a list in the model's input (output) order. The user may
+pass several as a list in that order or as a dict keyed by input (output) layer names. The same standardiser
+serves arrays (once per fit) and generator batches (each batch; the first one fully checked).
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import torch
+
+from kerasish import backend
+from kerasish.training import arguments as args
+
+
+@dataclass
+class DataSpec:
+    """What the model expects, as host metadata: names and Keras shapes (None: not known yet) of its inputs
+    and outputs, the compiled loss of each output (None: no loss), and the sample weight mode."""
+    input_names: list
+    input_shapes: list
+    output_names: list
+    output_shapes: list
+    input_dtypes: list = field(default_factory=list)
+    target_dtypes: list = field(default_factory=list)
+    output_losses: list = field(default_factory=list)
+    sample_weight_mode: str | None = None
+
+    @property
+    def several_inputs(self) -> bool:
+        return len(self.input_names) > 1
+
+    @property
+    def several_outputs(self) -> bool:
+        return len(self.output_names) > 1
+
+
+class BatchStandardizer:
+    def __init__(self, spec: DataSpec, caller: str):
+        self.spec = spec
+        self.caller = caller
+
+    # ------------------------------------------------------------------ inputs
+    def inputs(self, x, allow_lazy: bool = False):
+        spec, caller = self.spec, self.caller
+        if x is None:
+            raise ValueError(f"{caller}: x is required; received None.")
+        if not spec.several_inputs:
+            if isinstance(x, dict):
+                x = _single_from_dict(x, spec.input_names[0], "x", caller)
+            tensor = args.to_tensor(x, "x", caller, allow_lazy=allow_lazy, dtype=self._input_dtype(0))
+            check_input_shape(tensor, spec.input_shapes[0], spec.input_names[0], caller)
+            return tensor
+        arrays = _per_name(x, spec.input_names, "x", "input", caller)
+        tensors = [args.to_tensor(a, f"x[{name!r}]", caller, dtype=self._input_dtype(i))
+                   for i, (a, name) in enumerate(zip(arrays, spec.input_names))]
+        for tensor, shape, name in zip(tensors, spec.input_shapes, spec.input_names):
+            check_input_shape(tensor, shape, name, caller)
+        return tensors
+
+    def _input_dtype(self, index: int):
+        """Float data is fed in a float input's dtype; integer data keeps its own (cast on the device)."""
+        dtypes = self.spec.input_dtypes
+        dtype = dtypes[index] if dtypes else None
+        return dtype if dtype is not None and dtype.is_floating_point else None
+
+    # ------------------------------------------------------------------ targets
+    def targets(self, y, validate: bool = True):
+        spec, caller = self.spec, self.caller
+        if y is None:
+            raise ValueError(f"{caller}: y is required with array inputs; received None.")
+        if not spec.several_outputs:
+            if isinstance(y, dict):
+                y = _single_from_dict(y, spec.output_names[0], "y", caller)
+            return self._target(y, 0, "y", validate)
+        arrays = _per_name(y, spec.output_names, "y", "target", caller)
+        return [self._target(a, i, f"y[{spec.output_names[i]!r}]", validate) for i, a in enumerate(arrays)]
+
+    def _target(self, y, index: int, arg_name: str, validate: bool) -> torch.Tensor:
+        from kerasish import losses
+        spec, caller = self.spec, self.caller
+        target_dtype = spec.target_dtypes[index] if spec.target_dtypes else None
+        y = args.to_tensor(y, arg_name, caller, dtype=target_dtype)
+        loss = spec.output_losses[index] if spec.output_losses else None
+        output_shape = spec.output_shapes[index]
+        if loss is not None and validate and output_shape is not None:
+            losses.validate_targets(loss.fn, y, output_shape[1:])
+        if loss is not None and loss.is_sparse:
+            return y.to(torch.int64)
+        if output_shape is not None and y.dim() == 1 and len(output_shape) == 2:
+            y = y.reshape(-1, 1)  # Keras expands (n,) targets to (n, 1)
+        if not y.is_floating_point():
+            y = y.to(target_dtype or backend.torch_floatx())
+        if validate and output_shape is not None and tuple(y.shape[1:]) != tuple(output_shape[1:]):
+            # Keras 2.3.1 standardize_input_data wording
+            raise ValueError(f"{caller}: Error when checking target: expected {spec.output_names[index]} to have "
+                             f"shape {tuple(output_shape[1:])} but got array with shape {tuple(y.shape[1:])}")
+        return y
+
+    # ------------------------------------------------------------------ weights
+    def sample_weights(self, sample_weight, y, class_weights=None):
+        """Per-sample weights for the targets ``y``: a tensor (one output) or a list with None where an output has
+        none. ``class_weights``: a ``ClassWeights``, or one per output (a list) for several outputs."""
+        spec, caller = self.spec, self.caller
+        if not spec.several_outputs:
+            if isinstance(sample_weight, dict):
+                sample_weight = _single_from_dict(sample_weight, spec.output_names[0], "sample_weight", caller)
+            weights = args.standardize_sample_weight(sample_weight, y, spec.sample_weight_mode, caller)
+            return class_weights(y, weights) if class_weights is not None else weights
+        given = [None] * len(spec.output_names) if sample_weight is None else \
+            _per_name(sample_weight, spec.output_names, "sample_weight", "sample weight", caller, allow_missing=True)
+        per_output_class = class_weights or [None] * len(spec.output_names)
+        weights = []
+        for w, target, cw in zip(given, y, per_output_class):
+            w = args.standardize_sample_weight(w, target, spec.sample_weight_mode, caller)
+            weights.append(cw(target, w) if cw is not None else w)
+        return weights
+
+    def class_weights(self, class_weight):
+        """``class_weight`` as Keras 2.3.1 takes it: a dict of class weights (one output), or for several outputs
+        a dict keyed by output name (or a list in output order) of such dicts."""
+        spec, caller = self.spec, self.caller
+        if class_weight is None or not spec.several_outputs:
+            return args.class_weights_from(class_weight, caller)
+        if isinstance(class_weight, dict) and not set(class_weight) & set(spec.output_names):
+            raise ValueError(f"{caller}: this model has {len(spec.output_names)} outputs, so class_weight must be a "
+                             f"dict keyed by output name (or a list in output order) of class-weight dicts; "
+                             f"output names: {spec.output_names}; received keys {sorted(map(str, class_weight))}.")
+        per_output = _per_name(class_weight, spec.output_names, "class_weight", "class weight", caller,
+                               allow_missing=True)
+        return [args.class_weights_from(cw, caller) for cw in per_output]
+
+    # ------------------------------------------------------------------ one generator batch
+    def batch_preparer(self, device: torch.device, need_targets: bool, class_weights):
+        """Raw generator batch -> device tensors ``(x, y, sample_weight)``; the first batch is fully checked."""
+        checked = []
+
+        def prepare(raw):
+            x, y, sample_weight = args.unpack_batch(raw, self.caller, need_targets)
+            first = not checked
+            x = self.inputs(x) if first else _as_tensors(x, self.caller, self._input_dtype(0))
+            if y is not None:
+                y = self.targets(y, validate=first)
+                sample_weight = self.sample_weights(sample_weight, y, class_weights)
+            checked.append(True)
+            return tuple(_to_device(t, device) for t in (x, y, sample_weight))
+
+        return prepare
+
+
+def check_input_shape(x: torch.Tensor, expected, input_name: str, caller: str) -> None:
+    if expected is None or not isinstance(x, torch.Tensor) and not hasattr(x, "shape"):
+        return
+    shape = tuple(x.shape)
+    if len(shape) != len(expected):
+        # Keras 2.3.1 training_utils.standardize_input_data wording
+        raise ValueError(f"{caller}: Error when checking input: expected {input_name} to have {len(expected)} "
+                         f"dimensions, but got array with shape {shape}")
+    for want, got in zip(expected[1:], shape[1:]):
+        if want is not None and want != got:
+            raise ValueError(f"{caller}: Error when checking input: expected {input_name} to have shape "
+                             f"{tuple(expected[1:])} but got array with shape {shape[1:]}")
+
+
+def _as_tensors(x, caller: str, dtype=None):
+    if isinstance(x, (list, tuple)) and len(x) > 1:
+        return [args.to_tensor(a, "x", caller) for a in x]
+    if isinstance(x, dict):
+        return [args.to_tensor(a, "x", caller) for a in x.values()]
+    return args.to_tensor(x, "x", caller, dtype=dtype)
+
+
+def _to_device(t, device):
+    if t is None:
+        return None
+    if isinstance(t, list):
+        return [_to_device(item, device) for item in t]
+    return backend.to_device(t, device)
+
+
+def _single_from_dict(data: dict, name: str, arg_name: str, caller: str):
+    if name not in data:
+        raise ValueError(f'{caller}: No data provided for "{name}". Need data for each key in: {[name]}')
+    _warn_unused(data, [name], arg_name, caller)
+    return data[name]
+
+
+def _per_name(data, names: list, arg_name: str, kind: str, caller: str, allow_missing: bool = False) -> list:
+    """``data`` for several inputs/outputs as a list in ``names`` order (Keras 2.3.1 messages)."""
+    if isinstance(data, dict):
+        missing = [n for n in names if n not in data]
+        if missing and not allow_missing:
+            raise ValueError(f'{caller}: No data provided for "{missing[0]}". Need data for each key in: {names}')
+        _warn_unused(data, names, arg_name, caller)
+        return [data.get(n) for n in names]
+    if isinstance(data, (list, tuple)):
+        if len(data) != len(names):
+            raise ValueError(f"{caller}: Error when checking model {kind}: the list of Numpy arrays that you are "
+                             f"passing to your model is not the size the model expected. Expected to see "
+                             f"{len(names)} array(s), but instead got the following list of {len(data)} arrays: "
+                             f"{_describe_list(data)}")
+        return list(data)
+    raise ValueError(f"{caller}: Error when checking model {kind}: the model expects {len(names)} {kind} arrays "
+                     f"({names}), but only received one array of shape {tuple(getattr(data, 'shape', ()))}. Pass a "
+                     f"list in that order or a dict keyed by these names.")
+
+
+def _warn_unused(data: dict, names: list, arg_name: str, caller: str) -> None:
+    import difflib
+    for key in data:
+        if key not in names:
+            close = difflib.get_close_matches(str(key), names, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            warnings.warn(f"{caller}: {arg_name} has a key {key!r} that names no model input or output "
+                          f"({names}); it is not used.{hint}", UserWarning, stacklevel=4)
+
+
+def _describe_list(data) -> str:
+    return "[" + ", ".join(f"array of shape {tuple(getattr(d, 'shape', ()))}" for d in data) + "]"
