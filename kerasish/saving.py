@@ -475,13 +475,16 @@ def _training_config(model) -> dict | None:
                       "torch.optim class instead.", stacklevel=3)
         return None
     compile_args = model._compile_args or {}
-    loss_weight = model.compiled_loss.loss_weight
+    loss_weight = getattr(model.compiled_loss, "loss_weight", None)
+    loss_weights = compile_args.get("loss_weights") if loss_weight is None else \
+        (None if loss_weight == 1.0 else [loss_weight])
+    # several outputs: loss, metrics and loss_weights as given, a list or a dict by output (Keras 2.3.1)
     config = {"optimizer_config": optimizer_config,
-              "loss": _serialize_named(model.loss),
+              "loss": _serialize_tree(model.loss),
               "metrics": _serialize_list(compile_args.get("metrics")),
               "weighted_metrics": _serialize_list(compile_args.get("weighted_metrics")),
               "sample_weight_mode": model.compiled_loss.sample_weight_mode,
-              "loss_weights": None if loss_weight == 1.0 else [loss_weight]}
+              "loss_weights": loss_weights}
     # kerasish's compile arguments beyond Keras 2, written only when they differ from the default
     if compile_args.get("jit_compile"):
         config["jit_compile"] = compile_args["jit_compile"]
@@ -532,9 +535,18 @@ def _serialize_named(obj):
 def _serialize_list(values):
     if values is None:
         return None
-    if isinstance(values, (list, tuple)):
-        return [_serialize_named(v) for v in values]
+    if isinstance(values, (list, tuple, dict)):
+        return _serialize_tree(values)
     return [_serialize_named(values)]
+
+
+def _serialize_tree(value):
+    """``_serialize_named`` through lists and dicts (the per-output losses and metrics of a model)."""
+    if isinstance(value, (list, tuple)):
+        return [_serialize_tree(v) for v in value]
+    if isinstance(value, dict) and "class_name" not in value:
+        return {key: _serialize_tree(v) for key, v in value.items()}
+    return _serialize_named(value)
 
 
 # ============================================================================ rebuilding a model
@@ -675,7 +687,7 @@ def _compile_from_training_config(model, training_config: dict, custom_objects: 
     if not isinstance(training_config, dict) or "optimizer_config" not in training_config:
         raise UnreadableFileError(f"load_model: {path!r}: the training configuration is truncated or corrupt.")
     optimizer = _optimizer_from_config(training_config["optimizer_config"], custom_objects, path)
-    loss = _resolve_named(training_config.get("loss"), custom_objects)
+    loss = _resolve_tree(training_config.get("loss"), custom_objects)
     metrics = _resolve_list(training_config.get("metrics"), custom_objects)
     weighted_metrics = _resolve_list(training_config.get("weighted_metrics"), custom_objects)
     extras = {key: training_config[key] for key in ("jit_compile", "dtype_policy") if key in training_config}
@@ -730,7 +742,15 @@ def _resolve_named(value, custom_objects: dict):
 def _resolve_list(values, custom_objects: dict):
     if values is None:
         return None
-    return [_resolve_named(v, custom_objects) for v in values]
+    return _resolve_tree(values, custom_objects)
+
+
+def _resolve_tree(value, custom_objects: dict):
+    if isinstance(value, list):
+        return [_resolve_tree(v, custom_objects) for v in value]
+    if isinstance(value, dict) and "class_name" not in value:
+        return {key: _resolve_tree(v, custom_objects) for key, v in value.items()}
+    return _resolve_named(value, custom_objects)
 
 
 def _restore_shuffle_seed(model, training_state: dict, path: str) -> None:

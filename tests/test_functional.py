@@ -11,7 +11,7 @@ from kerasish import backend as K
 from kerasish.layers import (Activation, BatchNormalization, Concatenate, Conv2D, Dense, Dropout, Flatten, Input,
                              InputSpec,
                              KerasTensor, Lambda, Layer, MaxPooling2D, add, concatenate)
-from kerasish.models import Model, Sequential
+from kerasish.models import Model, Sequential, load_model
 from kerasish.optimizers import SGD
 
 RNG = np.random.default_rng(0)
@@ -417,3 +417,57 @@ def test_dropout_called_with_training_true_drops_at_inference_too():
     assert set(np.unique(out)) == {0.0, 2.0}
     plain = Model(x, Dropout(0.5)(x))
     np.testing.assert_array_equal(plain.predict(np.ones((4, 200), "float32")), np.ones((4, 200)))
+
+
+# ---------------------------------------------------------------------------------------------- round trips
+def siamese():
+    base_in = Input(shape=(6,))
+    base = Model(base_in, Dense(4, activation="relu")(base_in), name="base")
+    left, right = Input(shape=(6,)), Input(shape=(6,))
+    model = Model([left, right], Lambda(euclidean_distance, output_shape=(1,))([base(left), base(right)]))
+    model.compile(SGD(lr=0.1), contrastive_loss, metrics=[pair_accuracy])
+    return model, [f32(8, 6), f32(8, 6)], 28
+
+
+def two_outputs():
+    model = two_in_two_out()
+    model.compile("adam", ["categorical_crossentropy", "mse"], metrics={"cls": ["acc"]})
+    return model, [f32(8, 4), f32(8, 3)], 30 + 24 + 26 + 13
+
+
+def autoencoder():
+    enc_in, dec_in = Input(shape=(8,)), Input(shape=(3,))
+    encoder = Model(enc_in, Dense(3, activation="relu")(enc_in), name="encoder")
+    decoder = Model(dec_in, Dense(8, activation="sigmoid")(dec_in), name="decoder")
+    ae_in = Input(shape=(8,))
+    model = Model(ae_in, decoder(encoder(ae_in)))
+    model.compile("adam", "mse")
+    return model, f32(8, 8), 27 + 32
+
+
+def custom_layer():
+    x = Input(shape=(5,))
+    model = Model(x, CenteredDense(3)(Dense(4, activation="relu")(x)))
+    model.compile("sgd", "mse")
+    return model, f32(8, 5), 24 + 12 + 3
+
+
+CUSTOM_OBJECTS = {"euclidean_distance": euclidean_distance, "contrastive_loss": contrastive_loss,
+                  "pair_accuracy": pair_accuracy, "CenteredDense": CenteredDense}
+
+
+@pytest.mark.parametrize("build", [siamese, two_outputs, autoencoder, custom_layer])
+def test_done_when_models_round_trip_through_save_and_load_model_and_print_keras_counts(tmp_path, build):
+    model, data, total_params = build()
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert f"Total params: {total_params:,}" in lines and f"Trainable params: {total_params - (3 if build is custom_layer else 0):,}" in lines
+    path = str(tmp_path / "model.kerasish")
+    model.save(path)
+    loaded = load_model(path, custom_objects=CUSTOM_OBJECTS)
+    expected, got = model.predict(data), loaded.predict(data)
+    for a, b in zip(expected if isinstance(expected, list) else [expected], got if isinstance(got, list) else [got]):
+        np.testing.assert_allclose(b, a, rtol=1e-6)
+    assert loaded.metrics_names == model.metrics_names
+    assert type(loaded).__name__ == "Functional" and [layer.name for layer in loaded.layers] == \
+        [layer.name for layer in model.layers]

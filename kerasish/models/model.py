@@ -305,7 +305,8 @@ class Model(Layer):
         self.compiled_loss = compiled_loss
         self.compiled_metrics = compiled_metrics
         self._bound_to = None
-        self._compile_args = {"metrics": metrics, "weighted_metrics": weighted_metrics, "jit_compile": jit_compile,
+        self._compile_args = {"metrics": metrics, "weighted_metrics": weighted_metrics, "loss_weights": loss_weights,
+                              "jit_compile": jit_compile,
                               "dtype_policy": policy.name}
         self.dtype_policy = policy
         self._grad_scaler = None
