@@ -1,6 +1,6 @@
 """kerasish benchmark suite: one command, one table, optional JSON.
 
-    python scripts/bench.py                   # everything (about 3-4 minutes on 2 CPU cores)
+    python scripts/bench.py                   # everything (several minutes on 2 CPU cores; fit alone ~1.5)
     python scripts/bench.py --json bench.json # also write the rows as JSON
     python scripts/bench.py --only fit        # one group: fit, functional, augment, generator, memory
 
