@@ -11,8 +11,8 @@ timed five ways, interleaved:
 
 Both sides do the same work per step: a shuffled batch gathered on the device, forward, cross-entropy, backward,
 an optimizer step, and the epoch's loss and accuracy accumulated on the device (read once per epoch). Runs are
-interleaved (A, B, C, A, B, C ...) and the median epoch time of each is reported, so a change in machine load
-hits every side alike.
+interleaved (A, B, C, A, B, C ...): the rates are from each side's median epoch time, the ratios the median of
+the rounds' ratios, so a change in machine load hits every side alike.
 
     python scripts/bench_fit.py                 # MLP and CNN at batch 128, 32 and 8
     python scripts/bench_fit.py --json out.json # also write the table as JSON
@@ -179,13 +179,20 @@ def compare_fit(kind: str, batch_size: int, n: int, repeats: int, extra_runners=
         if runner is not None:
             runners[name] = runner
     times = run_interleaved(runners, repeats)
-    return {"kind": kind, "batch_size": batch_size, "samples": n, "paths": paths,
+    return {"kind": kind, "batch_size": batch_size, "samples": n, "paths": paths, "times": times,
             "rates": {name: n / statistics.median(t) for name, t in times.items()}}
 
 
+def paired_ratio(times: dict, ours: str, theirs: str) -> float:
+    """Speed of ``ours`` over ``theirs``: the median over rounds of each round's ratio. Both ran in the same round,
+    back to back, so a load change between rounds cancels out (the ratio of two medians can pair a quiet round
+    of one with a busy round of the other)."""
+    return statistics.median(t_theirs / t_ours for t_ours, t_theirs in zip(times[ours], times[theirs]))
+
+
 def ratio_rows(result: dict) -> list[dict]:
-    """The three comparisons of one configuration as rows: kerasish rate, baseline rate, ratio."""
-    rates, paths = result["rates"], result["paths"]
+    """The three comparisons of one configuration as rows: kerasish rate, baseline rate (medians), ratio (paired)."""
+    rates, paths, times = result["rates"], result["paths"], result["times"]
     label = f"{MODEL_LABELS[result['kind']]}, batch {result['batch_size']}"
     comparisons = [
         (label, "kerasish Adam", "hand-written, fastest Adam", f"hand-written loop, Adam {paths['adam']}"),
@@ -195,7 +202,7 @@ def ratio_rows(result: dict) -> list[dict]:
          f"hand-written loop, SGD {paths['sgd']}"),
     ]
     return [{"benchmark": name, "unit": "samples/s", "kerasish": rates[ours], "baseline": rates[theirs],
-             "baseline_name": baseline_name, "ratio": rates[ours] / rates[theirs]}
+             "baseline_name": baseline_name, "ratio": paired_ratio(times, ours, theirs)}
             for name, ours, theirs, baseline_name in comparisons]
 
 

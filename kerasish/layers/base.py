@@ -265,12 +265,16 @@ class Layer(nn.Module):
                 spec.check(tuple(tensor.shape), str(tensor.dtype).replace("torch.", ""), index, self.name)
 
     def __getattr__(self, name):
+        # Parameters, buffers and submodules (``self.kernel`` in every call) are nn.Module's to find, first.
         # A property below that raises AttributeError (Keras's error for an unconnected layer) would otherwise
         # be replaced by nn.Module's "has no attribute": raise the property's own message.
-        prop = getattr(type(self), name, None)
-        if isinstance(prop, property):
-            return prop.fget(self)
-        return super().__getattr__(name)
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            prop = getattr(type(self), name, None)
+            if isinstance(prop, property):
+                return prop.fget(self)
+            raise
 
     # ------------------------------------------------------------ nodes: Keras 2.3.1's per-call properties
     @property

@@ -232,8 +232,10 @@ class Model(Layer):
     def add_regularization(self, loss: torch.Tensor) -> torch.Tensor:
         """The loss plus weight and activity penalties and the losses layers and the model added (add_loss)."""
         penalties = [p for layer in self._penalty_layers()[0] for p in layer.regularization_losses()]
-        penalties += self._graph_loss_terms() + [loss_() if callable(loss_) else loss_ for loss_ in self._call_losses]
-        self._call_losses = []
+        penalties += self._graph_loss_terms()
+        if self._call_losses:  # (assigning a module attribute every step costs nn.Module.__setattr__'s checks)
+            penalties += [loss_() if callable(loss_) else loss_ for loss_ in self._call_losses]
+            self._call_losses = []
         return loss + torch.stack([p.to(loss.dtype) for p in penalties]).sum() if penalties else loss
 
     def _graph_loss_terms(self) -> list:

@@ -7,6 +7,7 @@ seq.layers[-2].output)`` is a feature extractor that shares the trained weights.
 """
 from __future__ import annotations
 
+import functools
 import warnings
 
 from torch import nn
@@ -16,6 +17,10 @@ from kerasish.layers.core import as_layer
 from kerasish.layers.input_layer import InputLayer
 from kerasish.layers.keras_tensor import KerasTensor
 from kerasish.models.functional import Functional
+
+
+# Keras dtype name -> torch dtype, for the per-step input cast (the name is standardized once, not every step)
+_torch_dtype = functools.lru_cache(maxsize=None)(backend.torch_dtype)
 
 
 class Sequential(Functional):
@@ -105,9 +110,9 @@ class Sequential(Functional):
     def _input_dtypes(self) -> list:
         """The first layer's dtype (Keras 2.3.1 ``Sequential.add`` makes the model's ``Input`` with
         ``first_layer.dtype``), or floatx while there is no layer or it is not a float type: integer images are
-        cast on the device."""
-        first = self.layers[0] if self.layers else None
-        dtype = backend.torch_dtype(first.dtype) if first is not None else backend.torch_floatx()
+        cast on the device. Asked at every step: the first layer is found without listing them all."""
+        first = next((layer for layer in self._stack if not isinstance(layer, InputLayer)), None)
+        dtype = _torch_dtype(first.dtype) if first is not None else backend.torch_floatx()
         return [dtype if dtype.is_floating_point else backend.torch_floatx()]
 
     @property
