@@ -171,6 +171,8 @@ def test_two_inputs_two_outputs_losses_weights_metrics_and_log_names():
     model.compile("adam", {"cls": "categorical_crossentropy", "reg": "mse"}, loss_weights={"cls": 1.0, "reg": 0.5},
                   metrics={"cls": ["acc"]})
     assert model.metrics_names == ["loss", "cls_loss", "reg_loss", "cls_acc"]
+    # the softmax output's crossentropy is computed from its logits (stable), the linear output's mse as it is
+    assert model._loss_from_logits == (True, False)
     x = {"left": f32(40, 4), "right": f32(40, 3)}
     y = {"cls": np.eye(2, dtype="float32")[RNG.integers(0, 2, 40)], "reg": f32(40, 1)}
     loss, cls_loss, reg_loss, acc = model.evaluate(x, y, batch_size=40, verbose=0)
@@ -181,6 +183,8 @@ def test_two_inputs_two_outputs_losses_weights_metrics_and_log_names():
     assert loss == pytest.approx(np_cls + 0.5 * np_reg, rel=1e-4)
     assert acc == pytest.approx(np.mean(p_cls.argmax(1) == y["cls"].argmax(1)))
     history = model.fit(x, [y["cls"], y["reg"]], epochs=30, verbose=0, validation_split=0.25)
+    p_cls, p_reg = model.predict([x["left"], x["right"]])
+    np.testing.assert_allclose(p_cls.sum(axis=1), 1.0, rtol=1e-5)  # predictions stay probabilities
     assert list(history.history) == ["val_loss", "val_cls_loss", "val_reg_loss", "val_cls_acc",
                                      "loss", "cls_loss", "reg_loss", "cls_acc"]
     assert history.history["loss"][-1] < history.history["loss"][0]
@@ -471,3 +475,23 @@ def test_done_when_models_round_trip_through_save_and_load_model_and_print_keras
     assert loaded.metrics_names == model.metrics_names
     assert type(loaded).__name__ == "Functional" and [layer.name for layer in loaded.layers] == \
         [layer.name for layer in model.layers]
+
+
+def test_several_outputs_take_weighted_metrics_named_and_ordered_as_keras_2_3_1():
+    model = two_in_two_out()
+    model.compile("sgd", ["categorical_crossentropy", "mse"], metrics=[["acc"], ["mae"]],
+                  weighted_metrics={"cls": ["acc"], "reg": ["mae"]})
+    # Keras 2.3.1: output losses, then per output its metrics followed by its weighted metrics
+    assert model.metrics_names == ["loss", "cls_loss", "reg_loss", "cls_acc", "cls_acc_1", "reg_mae", "reg_mae_1"]
+    x = [f32(6, 4), f32(6, 3)]
+    y = [np.eye(2, dtype="float32")[[0, 1, 1, 0, 1, 0]], f32(6, 1)]
+    w_cls, w_reg = np.array([1, 0, 0, 1, 1, 1], "float32"), np.array([0, 0, 1, 1, 2, 2], "float32")
+    values = dict(zip(model.metrics_names, model.evaluate(x, y, sample_weight=[w_cls, w_reg], batch_size=6,
+                                                          verbose=0)))
+    p_cls, p_reg = model.predict(x)
+    hits = (p_cls.argmax(1) == y[0].argmax(1)).astype("float32")
+    errors = np.abs(p_reg - y[1])[:, 0]
+    assert values["cls_acc"] == pytest.approx(hits.mean())
+    assert values["cls_acc_1"] == pytest.approx((hits * w_cls).sum() / w_cls.sum())
+    assert values["reg_mae"] == pytest.approx(errors.mean(), rel=1e-5)
+    assert values["reg_mae_1"] == pytest.approx((errors * w_reg).sum() / w_reg.sum(), rel=1e-5)

@@ -11,7 +11,7 @@ import warnings
 
 from torch import nn
 
-from kerasish import backend
+from kerasish import activations, backend
 from kerasish.layers.base import KERAS, to_layout
 from kerasish.layers.core import ActivatedLayer
 from kerasish.layers.input_layer import InputLayer
@@ -75,16 +75,17 @@ class Functional(Model):
             self._inbound_nodes[0] = internal
         else:
             self._inbound_nodes.append(internal)
-        self._logits_step = self._find_logits_step(plan) if len(self.outputs) == 1 else None
+        # per output, the step whose final softmax/sigmoid a crossentropy may absorb (None: no such step)
+        self._logits_steps = [self._find_logits_step(plan, slot) for slot in plan.output_slots[:len(self.outputs)]]
+        self._logits_step = self._logits_steps[0] if len(self.outputs) == 1 else None
         self._penalty_layers_cache = None  # the layers may have changed (see Model._penalty_layers)
         self.built = True
         if self.compiled_loss is not None:
             self._update_logits_path()
 
     @staticmethod
-    def _find_logits_step(plan: GraphPlan):
-        """The step whose activation the loss may absorb: it makes the one output, and nothing else reads it."""
-        slot = plan.output_slots[0]
+    def _find_logits_step(plan: GraphPlan, slot: int):
+        """The step whose activation the loss may absorb: it makes this output, and nothing else reads it."""
         if plan.output_slots.count(slot) > 1 or not plan.steps:
             return None
         makers = [step for step in plan.steps if slot in step.output_slots]
@@ -102,10 +103,40 @@ class Functional(Model):
     def _output_layer(self):
         return self._logits_step.operation if self._logits_step is not None else None
 
-    def _run_graph(self, x, logits: bool):
+    def _run_graph(self, x, logits):
+        """``logits``: a bool, or per output (several outputs) whether to skip its final activation."""
         values = x if isinstance(x, (list, tuple)) else [x]
-        outputs = self._split_extras(self._plan.run(values, self._logits_step if logits else None))
+        if not logits:
+            skipped = ()
+        elif isinstance(logits, tuple):
+            skipped = tuple(step for step, skip in zip(self._logits_steps, logits) if skip and step is not None)
+        else:
+            skipped = (self._logits_step,)
+        outputs = self._split_extras(self._plan.run(values, skipped))
         return outputs[0] if len(outputs) == 1 else outputs
+
+    def _update_logits_path(self) -> None:
+        if len(self.outputs) == 1:
+            super()._update_logits_path()
+            return
+        # several outputs: each crossentropy whose output ends in the matching softmax/sigmoid takes the logits
+        losses = getattr(self.compiled_loss, "losses", None) or [None] * len(self.outputs)
+        flags = tuple(step is not None and loss is not None and loss.absorbable_activation is not None
+                      and step.operation.activation is getattr(activations, loss.absorbable_activation)
+                      for step, loss in zip(self._logits_steps, losses))
+        self._loss_from_logits = flags if any(flags) else False
+
+    def final_activation(self, logits):
+        if isinstance(logits, (list, tuple)):  # several outputs: only those computed as logits
+            return [self._activated(step, t) if skip else t
+                    for step, t, skip in zip(self._logits_steps, logits, self._loss_from_logits)]
+        return self._activated(self._logits_step, logits)
+
+    @staticmethod
+    def _activated(step, logits):
+        last = step.operation
+        return to_layout(last.apply_activation(to_layout(logits, KERAS, last.input_layout)), last.input_layout,
+                         KERAS)
 
     def call(self, inputs, training=None, mask=None):
         """``model(x)``; ``training`` runs this call in training (True) or inference (False) mode."""
@@ -165,11 +196,6 @@ class Functional(Model):
 
     def _build_for(self, x) -> None:
         self._require_built("fit")
-
-    def final_activation(self, logits):
-        last = self._output_layer()
-        return to_layout(last.apply_activation(to_layout(logits, KERAS, last.input_layout)), last.input_layout,
-                         KERAS)
 
     def _input_dtypes(self) -> list:
         return [t.dtype for t in self.inputs] if self.built else super()._input_dtypes()

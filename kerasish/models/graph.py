@@ -72,15 +72,15 @@ class GraphPlan:
                 consumers[slot] += 1
         self.consumers = consumers
 
-    def run(self, input_values: list, logits_step: Step | None = None):
+    def run(self, input_values: list, logits_steps: tuple = ()):
         """The outputs (a list, in ``outputs`` order, Keras layout) for ``input_values`` (Keras layout).
-        ``logits_step`` runs without its final activation (``call_pre_activation``)."""
+        The ``logits_steps`` run without their final activation (``call_pre_activation``)."""
         values = [None] * self.num_slots
         layouts = [KERAS] * self.num_slots
         for slot, value in zip(self.input_slots, input_values):
             values[slot] = value
         for step in self.steps:
-            call = step.call if step is not logits_step else step.operation.call_pre_activation
+            call = step.operation.call_pre_activation if logits_steps and step in logits_steps else step.call
             if step.single_input:
                 slot = step.args[0].index
                 layout = layouts[slot] if step.layout == ANY else step.layout

@@ -847,9 +847,6 @@ def _compile_outputs(model, loss, loss_weights, metrics, weighted_metrics, sampl
     dict by output name (an output left out of the dict is not trained, with Keras's warning); ``loss_weights``
     and ``metrics`` alike (metrics as one list for every output, a list of lists, or a dict)."""
     names = model.output_names
-    if weighted_metrics:
-        raise ValueError("compile: weighted_metrics with several outputs are not supported yet; use metrics, or "
-                         "pass sample weights to the loss.")
     losses = _per_output(loss, names, "loss", broadcast=not isinstance(loss, (list, dict)))
     for name, value in zip(names, losses):
         if value is None:
@@ -864,9 +861,14 @@ def _compile_outputs(model, loss, loss_weights, metrics, weighted_metrics, sampl
     nested = isinstance(metrics, dict) or (isinstance(metrics, (list, tuple)) and metrics
                                            and all(isinstance(m, (list, tuple)) for m in metrics))
     per_output_metrics = _per_output(metrics, names, "metrics", broadcast=not nested) if metrics else [None] * len(names)
+    weighted_nested = isinstance(weighted_metrics, dict) or (
+        isinstance(weighted_metrics, (list, tuple)) and weighted_metrics
+        and all(isinstance(m, (list, tuple)) for m in weighted_metrics))
+    per_output_weighted = _per_output(weighted_metrics, names, "weighted_metrics", broadcast=not weighted_nested) \
+        if weighted_metrics else [None] * len(names)
     shapes = model._output_shapes()
-    per_output = [CompiledMetrics(m, None, c.fn if c is not None else None, shape)
-                  for m, c, shape in zip(per_output_metrics, compiled, shapes)]
+    per_output = [CompiledMetrics(m, wm, c.fn if c is not None else None, shape)
+                  for m, wm, c, shape in zip(per_output_metrics, per_output_weighted, compiled, shapes)]
     return multi_loss, MultiOutputMetrics(multi_loss, per_output)
 
 

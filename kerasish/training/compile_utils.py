@@ -126,6 +126,12 @@ class MetricsTracker:
         self.compiled_metrics = compiled_metrics
         self.names = ["loss"] + (compiled_metrics.names if compiled_metrics else [])
         self.weighted = [False] + [w for _, _, w in (compiled_metrics.entries if compiled_metrics else [])]
+        # Weighted metrics come last for one output (a slice, no index tensor); several outputs interleave them
+        # (Keras 2.3.1: each output's metrics, then its weighted metrics), added by position.
+        positions = [i for i, weighted in enumerate(self.weighted) if weighted]
+        self._weighted_positions = None if positions == list(range(len(self.names) - len(positions),
+                                                                   len(self.names))) \
+            else torch.tensor(positions, dtype=torch.int64, device=device)
         self.device = device
         self.dtype = dtype
         self.reset()
@@ -158,7 +164,11 @@ class MetricsTracker:
         self.sums += torch.stack([loss * batch_size] + [_in_dtype(s, self.dtype) for s in sums])
         if weight_sums:
             # Weighted metrics come last (compile lists them after the plain ones): a slice, no index tensor.
-            self.weight_sums[-len(weight_sums):] += torch.stack([_in_dtype(w, self.dtype) for w in weight_sums])
+            stacked = torch.stack([_in_dtype(w, self.dtype) for w in weight_sums])
+            if self._weighted_positions is None:
+                self.weight_sums[-len(weight_sums):] += stacked
+            else:
+                self.weight_sums.index_add_(0, self._weighted_positions, stacked)
 
     def results(self, local: bool = False) -> dict[str, float]:
         """Epoch-so-far values, read from the device in one transfer (a host sync).
@@ -231,11 +241,13 @@ class MultiOutputLoss:
 
     def __call__(self, y_true, y_pred, sample_weight=None, from_logits: bool = False) -> torch.Tensor:
         weights = sample_weight if sample_weight is not None else [None] * len(self.losses)
+        logits = from_logits if isinstance(from_logits, tuple) else (bool(from_logits),) * len(self.losses)
         total, parts = None, []
-        for loss, weight, target, output, w in zip(self.losses, self.loss_weights, y_true, y_pred, weights):
+        for loss, weight, target, output, w, is_logits in zip(self.losses, self.loss_weights, y_true, y_pred, weights,
+                                                             logits):
             if loss is None:
                 continue
-            value = loss(target, output, w)
+            value = loss(target, output, w, from_logits=is_logits)
             parts.append(value.detach())
             total = value * weight if total is None else total + value * weight
         self.output_losses = parts
@@ -254,10 +266,12 @@ class MultiOutputMetrics:
         self.multi_loss = multi_loss
         self.per_output = per_output
         self.output_shape = [m.output_shape for m in per_output]
-        names = [f"{name}_loss" for name, loss in zip(multi_loss.output_names, multi_loss.losses) if loss is not None]
+        self.entries = [(f"{name}_loss", None, False)
+                        for name, loss in zip(multi_loss.output_names, multi_loss.losses) if loss is not None]
         for output_name, metrics in zip(multi_loss.output_names, per_output):
-            names += [metrics_module.unique_name(n, names, output_name) for n in metrics.names]
-        self.entries = [(name, None, False) for name in names]
+            for name, _, weighted in metrics.entries:  # the output's metrics, then its weighted metrics
+                self.entries.append((metrics_module.unique_name(name, self.names, output_name), None, weighted))
+        self.argmax_only = False  # each output's metrics see probabilities
 
     @property
     def names(self) -> list[str]:
@@ -265,14 +279,18 @@ class MultiOutputMetrics:
 
     @property
     def any_weighted(self) -> bool:
-        return False
+        return any(weighted for _, _, weighted in self.entries)
 
     def batch_values(self, y_true, y_pred, sample_weight):
         rows = batch_rows(y_pred)
         sums = [loss * rows for loss in self.multi_loss.output_losses]
-        for metrics, target, output in zip(self.per_output, y_true, y_pred):
-            sums += metrics.batch_values(target, output, None)[0]
-        return sums, []
+        weight_sums = []
+        weights = sample_weight if sample_weight is not None else [None] * len(self.per_output)
+        for metrics, target, output, w in zip(self.per_output, y_true, y_pred, weights):
+            output_sums, output_weight_sums = metrics.batch_values(target, output, w)
+            sums += output_sums
+            weight_sums += output_weight_sums
+        return sums, weight_sums
 
 
 class AddedLossesOnly:

@@ -99,6 +99,8 @@ def _metric_input(model, output, from_logits, tracker):
     # the detached output (no graph is recorded, without a no_grad context to enter and leave every step).
     if not (from_logits and tracker.has_metrics) or tracker.compiled_metrics.argmax_only:
         return output
+    if isinstance(output, list):  # several outputs
+        return model.final_activation([t.detach() for t in output])
     return model.final_activation(output.detach())
 
 
