@@ -7,7 +7,6 @@ seq.layers[-2].output)`` is a feature extractor that shares the trained weights.
 """
 from __future__ import annotations
 
-import functools
 import warnings
 
 from torch import nn
@@ -20,7 +19,14 @@ from kerasish.models.functional import Functional
 
 
 # Keras dtype name -> torch dtype, for the per-step input cast (the name is standardized once, not every step)
-_torch_dtype = functools.lru_cache(maxsize=None)(backend.torch_dtype)
+_TORCH_DTYPES: dict = {}  # dtype name -> torch dtype, asked every step (a dict: torch.compile traces it cleanly)
+
+
+def _torch_dtype(name):
+    dtype = _TORCH_DTYPES.get(name)
+    if dtype is None:
+        dtype = _TORCH_DTYPES[name] = backend.torch_dtype(name)
+    return dtype
 
 
 class Sequential(Functional):
