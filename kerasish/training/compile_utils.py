@@ -63,7 +63,21 @@ class CompiledLoss:
         return values
 
 
-class CompiledMetrics:
+class MetricEntries:
+    """What the tracker reads of compiled metrics: ``entries``, one ``(name, fn, weighted)`` per logged metric."""
+
+    entries: list
+
+    @property
+    def names(self) -> list[str]:
+        return [name for name, _, _ in self.entries]
+
+    @property
+    def any_weighted(self) -> bool:
+        return any(weighted for _, _, weighted in self.entries)
+
+
+class CompiledMetrics(MetricEntries):
     """The metric functions from ``compile(metrics=..., weighted_metrics=...)`` with their Keras names."""
 
     def __init__(self, metrics, weighted_metrics, loss_fn, output_shape):
@@ -75,14 +89,6 @@ class CompiledMetrics:
                 # Keras 2.3.1 renames a repeated name to name_1, name_2 ... (Model._add_unique_metric_name)
                 self.entries.append((metrics_module.unique_name(name, self.names), fn, weighted))
         self.argmax_only = all(fn in metrics_module.ARGMAX_METRICS for _, fn, _ in self.entries)
-
-    @property
-    def names(self) -> list[str]:
-        return [name for name, _, _ in self.entries]
-
-    @property
-    def any_weighted(self) -> bool:
-        return any(weighted for _, _, weighted in self.entries)
 
     def batch_values(self, y_true, y_pred, sample_weight):
         """Per metric: the sum of its per-sample values over the batch (weighted for weighted metrics), and
@@ -258,7 +264,7 @@ class MultiOutputLoss:
                          "process, or give the model one output.")
 
 
-class MultiOutputMetrics:
+class MultiOutputMetrics(MetricEntries):
     """The metrics of a model with several outputs, named as Keras 2.3.1 names them: first ``<output>_loss`` for
     each output with a loss, then ``<output>_<metric>`` output by output."""
 
@@ -272,14 +278,6 @@ class MultiOutputMetrics:
             for name, _, weighted in metrics.entries:  # the output's metrics, then its weighted metrics
                 self.entries.append((metrics_module.unique_name(name, self.names, output_name), None, weighted))
         self.argmax_only = False  # each output's metrics see probabilities
-
-    @property
-    def names(self) -> list[str]:
-        return [name for name, _, _ in self.entries]
-
-    @property
-    def any_weighted(self) -> bool:
-        return any(weighted for _, _, weighted in self.entries)
 
     def batch_values(self, y_true, y_pred, sample_weight):
         rows = batch_rows(y_pred)
