@@ -114,6 +114,9 @@ class Layer(nn.Module):
     """
 
     input_layout = KERAS
+    # Keras 2.3.1: a layer that passes masks on (or consumes them) says so; one that does not support masking
+    # raises when a mask reaches it (compute_mask below). Layers set it as a class or instance attribute.
+    supports_masking = False
 
     def __init__(self, **kwargs):
         super().__init__()
@@ -189,6 +192,18 @@ class Layer(nn.Module):
 
     def call(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError(f"{type(self).__name__} must implement call(x)")
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask of this layer's output (Keras 2.3.1 ``Layer.compute_mask``): a boolean tensor ``(batch,
+        time)`` marking the steps that count, or None. A layer that supports masking passes ``mask`` on; one that
+        does not raises Keras's TypeError when a mask reaches it. ``inputs`` and ``mask`` are in Keras's layout."""
+        if not self.supports_masking:
+            masks = mask if isinstance(mask, (list, tuple)) else [mask]
+            if any(m is not None for m in masks):
+                raise TypeError(f"Layer {self.name} does not support masking, but was passed an input_mask: "
+                                f"{mask}")
+            return None
+        return mask
 
     def __call__(self, inputs, *args, **kwargs):
         """``layer(x)`` as Keras users call it: on symbolic tensors it records a graph node (the functional API);
