@@ -35,6 +35,9 @@ ALLOWED = {
         "the base build of a layer without weights; the protocol passes the shape to every layer",
     "kerasish.layers.base.Layer.call: x":
         "abstract: raises NotImplementedError, subclasses implement call(x)",
+    "kerasish.layers.base.Layer.compute_mask: inputs":
+        "Keras 2.3.1's base compute_mask passes the mask on or refuses it; layers that derive a mask from their "
+        "inputs (Embedding, Masking) override it",
     "kerasish.losses.Loss.call: y_true": "abstract: raises NotImplementedError, subclasses implement call",
     "kerasish.losses.Loss.call: y_pred": "abstract: raises NotImplementedError, subclasses implement call",
     "kerasish.metrics.Metric.update_state: args": "abstract: raises NotImplementedError",

@@ -27,7 +27,7 @@ from torch import nn
 from kerasish import backend, initializers, mixed_precision
 from kerasish.layers import weight_layouts
 from kerasish.layers.keras_tensor import KerasTensor, any_symbolic, infer_outputs
-from kerasish.layers.node import Node
+from kerasish.layers.node import MaskComputation, Node
 from kerasish.utils.generic_utils import serialize_keras_object, to_snake_case  # noqa: F401 - re-exported
 from kerasish.utils.nest import flatten, map_structure
 
@@ -239,26 +239,55 @@ class Layer(nn.Module):
         return user
 
     def _call_takes_training(self) -> bool:
-        takes = type(self).__dict__.get("_takes_training_cache")
-        if takes is None:
-            takes = "training" in inspect.signature(type(self).call).parameters
-            type(self)._takes_training_cache = takes
-        return takes
+        return self._call_takes("training")
+
+    def _call_takes(self, argument: str) -> bool:
+        cache = type(self).__dict__.get("_call_arguments_cache")
+        if cache is None:
+            cache = frozenset(inspect.signature(type(self).call).parameters)
+            type(self)._call_arguments_cache = cache
+        return argument in cache
 
     # ------------------------------------------------------------ calls on symbolic tensors (the functional API)
     def _call_symbolic(self, inputs, args: tuple, kwargs: dict):
-        """Build from the inputs' Keras shapes, infer the outputs without computing anything, record a Node."""
+        """Build from the inputs' Keras shapes, infer the outputs without computing anything, record a Node.
+        Masks the inputs carry reach ``call`` as ``mask=`` when it takes one (and no mask was given), and
+        ``compute_mask`` gives the outputs theirs (Keras 2.3.1 ``Layer.__call__``)."""
         if not self.built:
             self.assert_input_compatibility(inputs)
             self._build_once(map_structure(lambda t: t.shape if isinstance(t, KerasTensor) else None, inputs))
         self.assert_input_compatibility(inputs)
+        previous_mask = _collected_masks(inputs)
+        mask_arg = None
+        if previous_mask is not None and "mask" not in kwargs and self._call_takes("mask"):
+            mask_arg = previous_mask
+        run_kwargs = kwargs if mask_arg is None else {**kwargs, "mask": mask_arg}
         was_training = self.training
         self.train(False)
         try:
-            outputs = infer_outputs(self._call_in_keras_layout, (inputs,) + tuple(args), kwargs, module=self)
+            outputs = infer_outputs(self._call_in_keras_layout, (inputs,) + tuple(args), run_kwargs, module=self)
+            node = Node(self, (inputs,) + tuple(args), kwargs, outputs, mask_arg=mask_arg)
+            _attach_masks(node.outputs, self._symbolic_output_mask(inputs, previous_mask))
         finally:
             self.train(was_training)
-        return Node(self, (inputs,) + tuple(args), kwargs, outputs).outputs
+        return node.outputs
+
+    def _symbolic_output_mask(self, inputs, previous_mask):
+        """``compute_mask`` on symbolic tensors: the input masks themselves where it passes them on (the common
+        case, nothing recorded), else the outputs of a ``MaskComputation`` node."""
+        if previous_mask is None and type(self).compute_mask is Layer.compute_mask:
+            return None
+        # a probe on the plain meta tensors: which masks are new, which are passed on
+        passed_on = {}
+        probe_masks = map_structure(lambda m: _remember_example(m, passed_on), previous_mask)
+        probe_inputs = map_structure(lambda t: t.examples()[0] if isinstance(t, KerasTensor) else t, inputs)
+        with torch._C.DisableTorchFunctionSubclass():
+            probe = self.compute_mask(probe_inputs, probe_masks)
+        leaves = [m for m in flatten(probe) if m is not None]
+        if all(id(m) in passed_on for m in leaves):
+            return map_structure(lambda m: passed_on[id(m)] if m is not None else None, probe)
+        masks = infer_outputs(lambda x, mask: self.compute_mask(x, mask), (inputs, previous_mask), {}, module=self)
+        return Node(MaskComputation(self), (inputs, previous_mask), {}, masks).outputs
 
     def _call_in_keras_layout(self, inputs, *args, **kwargs):
         """``self(inputs)`` for Keras-layout tensors, whatever layout the layer computes in."""
@@ -514,6 +543,31 @@ def penalties_config(layer: Layer, weights: tuple[str, ...], activity: bool = Tr
     if activity:
         config["activity_regularizer"] = serialize_keras_object(layer.activity_regularizer)
     return config
+
+
+def _collected_masks(inputs):
+    """The masks the inputs carry (Keras 2.3.1 ``_collect_previous_mask``): one per input tensor, a single one
+    for a single input; None when no input carries one."""
+    masks = map_structure(lambda t: t._keras_mask if isinstance(t, KerasTensor) else None, inputs)
+    return masks if any(m is not None for m in flatten(masks)) else None
+
+
+def _attach_masks(outputs, masks) -> None:
+    """Give each output tensor its mask; one mask for several outputs goes to each (Keras 2.3.1)."""
+    tensors = [t for t in flatten(outputs) if isinstance(t, KerasTensor)]
+    if masks is None:
+        return
+    mask_list = flatten(masks) if isinstance(masks, (list, tuple)) else [masks] * len(tensors)
+    for tensor, mask in zip(tensors, mask_list):
+        tensor._keras_mask = mask
+
+
+def _remember_example(mask, passed_on: dict):
+    if not isinstance(mask, KerasTensor):
+        return mask
+    example = mask.examples()[0]
+    passed_on[id(example)] = mask
+    return example
 
 
 def _weight_attribute(layer: nn.Module, name: str) -> str:

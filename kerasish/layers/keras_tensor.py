@@ -35,6 +35,7 @@ class KerasTensor(torch.Tensor):
 
     _twin: torch.Tensor
     _keras_history: tuple
+    _keras_mask = None  # the KerasTensor of this tensor's mask (Keras 2.3.1 masking), or None
 
     @staticmethod
     def from_examples(first: torch.Tensor, second: torch.Tensor) -> "KerasTensor":

@@ -61,7 +61,10 @@ class Functional(Model):
                               f"{tensor._keras_history[0].name}.", UserWarning, stacklevel=3)
         self.__dict__.setdefault("_graph_losses", [])   # add_loss tensors computed from the graph (a VAE's KL term)
         self.__dict__.setdefault("_graph_metrics", [])  # add_metric (name, tensor) pairs
-        plan = GraphPlan(self.inputs, self.outputs + self._graph_losses + [t for _, t in self._graph_metrics])
+        # masks of the outputs (Embedding(mask_zero=True) ... LSTM(return_sequences=True)) weigh the loss and metrics
+        self.__dict__["_output_masks"] = [t._keras_mask for t in self.outputs]
+        plan = GraphPlan(self.inputs, self.outputs + self._graph_losses + [t for _, t in self._graph_metrics]
+                         + [m for m in self._output_masks if m is not None])
         names = [layer.name for layer in plan.layers]
         for layer_name in names:
             if names.count(layer_name) > 1:
@@ -140,9 +143,10 @@ class Functional(Model):
 
     def call(self, inputs, training=None, mask=None):
         """``model(x)``; ``training`` runs this call in training (True) or inference (False) mode."""
-        if mask is not None:
-            raise ValueError(f"Model {self.name}: masks are not supported yet (kerasish has no masking layers); "
-                             "call the model without mask=.")
+        if mask is not None and any(m is not None for m in flatten(mask)):
+            raise ValueError(f"Model {self.name}: a mask cannot be passed into a model used as a layer (its layers "
+                             "were connected without it). Put the layer that makes the mask (Embedding(mask_zero="
+                             "True), Masking) inside this model, or call its layers on the masked tensor directly.")
         values = flatten(inputs)
         if len(values) != len(self.inputs):
             raise ValueError(f'Model "{self.name}" expects {len(self.inputs)} input(s), but it received '
@@ -156,12 +160,35 @@ class Functional(Model):
             self.train(was_training)
 
     def _split_extras(self, values: list) -> list:
-        """The model's outputs; the values of add_loss/add_metric tensors computed with them are kept for
-        add_regularization and the metrics of this step."""
-        n, k = len(self.outputs), len(self._graph_losses)
+        """The model's outputs; the values of add_loss/add_metric tensors and of the output masks computed with
+        them are kept for add_regularization, the metrics and the loss of this step."""
+        n, k, m = len(self.outputs), len(self._graph_losses), len(self._graph_metrics)
         self.__dict__["_graph_loss_values"] = values[n:n + k]
-        self.__dict__["_graph_metric_values"] = values[n + k:]
+        self.__dict__["_graph_metric_values"] = values[n + k:n + k + m]
+        self.__dict__["_output_mask_values"] = values[n + k + m:]
         return values[:n]
+
+    def _has_output_masks(self) -> bool:
+        return self.built and any(m is not None for m in self._output_masks)
+
+    def _last_output_masks(self):
+        """The output masks of the last forward pass, one per output (None where an output has none); None when
+        no output has a mask."""
+        if not self._has_output_masks():
+            return None
+        values = iter(self.__dict__.get("_output_mask_values", []))
+        return [next(values) if m is not None else None for m in self._output_masks]
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras 2.3.1 ``Network.compute_mask``: the masks of the model's outputs for ``inputs`` (None when its
+        outputs carry none). A model used as a layer takes no mask from outside (see ``call``)."""
+        if mask is not None and any(m is not None for m in flatten(mask)):
+            self.call(inputs, mask=mask)  # raises the error that explains it
+        if not self._has_output_masks():
+            return None
+        self._split_extras(self._plan.run(flatten(inputs)))
+        masks = self._last_output_masks()
+        return masks[0] if len(masks) == 1 else masks
 
     # ------------------------------------------------------------------ add_loss / add_metric on the graph
     def add_loss(self, losses, inputs=None) -> None:

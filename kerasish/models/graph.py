@@ -17,6 +17,7 @@ from torch import nn
 
 from kerasish import backend
 from kerasish.layers.base import ANY, KERAS, Layer, to_layout
+from kerasish.layers.node import MaskComputation
 from kerasish.utils.nest import flatten, map_structure, pack_like
 
 
@@ -35,8 +36,8 @@ class Step:
         self.call = nn.Module.__call__.__get__(node.operation) if isinstance(node.operation, nn.Module) \
             else node.operation
         self.args = map_structure(lambda t: _Slot(slot_of[id(t)]) if _symbolic(t) else t, list(node.call_args))
-        self.kwargs = map_structure(lambda t: _Slot(slot_of[id(t)]) if _symbolic(t) else t, node.call_kwargs)
-        self.input_slots = [slot_of[id(t)] for t in node.input_tensors]
+        self.kwargs = map_structure(lambda t: _Slot(slot_of[id(t)]) if _symbolic(t) else t, node.run_kwargs)
+        self.input_slots = [slot_of[id(t)] for t in node.input_tensors + node.mask_tensors]
         self.output_slots = [slot_of[id(t)] for t in node.output_tensors]
         self.layout = getattr(node.operation, "input_layout", KERAS)
         # The common case, one tensor in and no keywords, skips the structure walk.
@@ -54,18 +55,20 @@ class GraphPlan:
     def __init__(self, inputs: list, outputs: list):
         self.inputs = list(inputs)
         self.outputs = list(outputs)
-        self.nodes = _nodes_in_run_order(self.inputs, self.outputs)
+        run_order = _nodes_in_run_order(self.inputs, self.outputs)
+        # the nodes Keras knows (summaries, configs, depths); the mask computations run among them
+        self.nodes = [node for node in run_order if not isinstance(node.operation, MaskComputation)]
         self.layers = _layers_in_keras_order(self.inputs, self.outputs, self.nodes)
         slot_of: dict[int, int] = {}
         for tensor in self.inputs:
             slot_of.setdefault(id(tensor), len(slot_of))
-        for node in self.nodes:
+        for node in run_order:
             for tensor in node.output_tensors:
                 slot_of.setdefault(id(tensor), len(slot_of))
         self.num_slots = len(slot_of)
         self.input_slots = [slot_of[id(t)] for t in self.inputs]
         self.output_slots = [slot_of[id(t)] for t in self.outputs]
-        self.steps = [Step(node, slot_of) for node in self.nodes if node.input_tensors]
+        self.steps = [Step(node, slot_of) for node in run_order if node.input_tensors]
         consumers = [0] * self.num_slots
         for step in self.steps:
             for slot in step.input_slots:
@@ -134,7 +137,7 @@ def _nodes_in_run_order(inputs: list, outputs: list) -> list:
                 raise ValueError(f"Graph disconnected: cannot obtain value for tensor {tensor!r} at layer "
                                  f'"{via}". The following previous layers were accessed without issue: {done}')
             in_progress.add(id(node))
-            for parent in node.input_tensors:
+            for parent in node.input_tensors + node.mask_tensors:
                 visit(parent, operation.name)
             in_progress.discard(id(node))
         finished.add(id(node))

@@ -244,6 +244,13 @@ class Model(Layer):
     def _has_added_losses(self) -> bool:
         return False
 
+    def _has_output_masks(self) -> bool:
+        return False
+
+    def _last_output_masks(self):
+        """Per output, the mask the last forward pass gave it (graph models); None: no output has one."""
+        return None
+
     def apply_constraints(self) -> None:
         for layer in self._penalty_layers()[1]:
             layer.apply_constraints()
@@ -684,7 +691,8 @@ class Model(Layer):
         device = self.device
         tracker = self._on_batch_tracker
         if tracker is None or reset_metrics or tracker.device != device:
-            tracker = self._on_batch_tracker = MetricsTracker(self.compiled_metrics, device, self._accumulator_dtype)
+            tracker = self._on_batch_tracker = MetricsTracker(self.compiled_metrics, device,
+                                                              self._accumulator_dtype, self._has_output_masks())
         self.train(step is trainer.train_step)
         x, y, sample_weight = (map_structure(lambda t: None if t is None else t.to(device), t)
                                for t in (x, y, sample_weight))

@@ -68,6 +68,12 @@ class MetricEntries:
 
     entries: list
 
+    def weighted_flags(self, masked_model: bool) -> list[bool]:
+        """Per entry, whether its epoch value is total / sum of weights (else total / samples seen). A model
+        with output masks weighs every metric by the mask (the per-output losses of several outputs stay
+        per-sample means, as Keras logs them)."""
+        return [weighted or masked_model for _, _, weighted in self.entries]
+
     @property
     def names(self) -> list[str]:
         return [name for name, _, _ in self.entries]
@@ -90,23 +96,44 @@ class CompiledMetrics(MetricEntries):
                 self.entries.append((metrics_module.unique_name(name, self.names), fn, weighted))
         self.argmax_only = all(fn in metrics_module.ARGMAX_METRICS for _, fn, _ in self.entries)
 
-    def batch_values(self, y_true, y_pred, sample_weight):
+    def batch_values(self, y_true, y_pred, sample_weight, mask=None, masked_model: bool = False):
         """Per metric: the sum of its per-sample values over the batch (weighted for weighted metrics), and
-        the sum of the weights for weighted metrics. Tensors stay on the device."""
+        the sum of the weights for weighted metrics. Tensors stay on the device.
+
+        ``mask``: this output's mask; it weighs every metric, weighted or not (Keras 2.3.1
+        ``call_metric_function``). In a model whose outputs carry masks (``masked_model``) every metric is
+        averaged by its weights (see ``MetricEntries.weighted_flags``)."""
         sums, weight_sums = [], []
         for _name, fn, weighted in self.entries:
             values = fn(y_true, y_pred)
-            if weighted and sample_weight is not None:
+            weights = with_mask(sample_weight, mask, values) if weighted else with_mask(None, mask, values)
+            if weights is not None:
                 # Keras: sum(v * w) / sum(w) over the weighted elements; (N, T) values with (N,) weights are
                 # averaged over T first, (N, T) weights weight every element.
-                values = _mean_to_rank(values, sample_weight.dim())
-                sums.append((values * sample_weight).sum())
-                weight_sums.append(sample_weight.sum())
+                values = _mean_to_rank(values, weights.dim())
+                sums.append((values * weights).sum())
+                weight_sums.append(weights.sum())
                 continue
             sums.append(_mean_to_rank(values, 1).sum())
-            if weighted:  # no weights given: every sample counts once (a fill, not a host->device copy)
+            if weighted or masked_model:  # no weights: every sample counts once (a fill, not a host->device copy)
                 weight_sums.append(torch.full((), float(len(values)), device=values.device))
         return sums, weight_sums
+
+
+def with_mask(sample_weight, mask, like: torch.Tensor):
+    """The weights of an output whose mask is ``mask`` (Keras 2.3.1 ``_prepare_total_loss``): the mask itself,
+    or the sample weights times the mask, one dimension added or squeezed to match it
+    (``squeeze_or_expand_dimensions``). Masked time steps then count for nothing in the loss and metrics."""
+    if mask is None:
+        return sample_weight
+    mask = mask.to(like.dtype if like.is_floating_point() else torch.float32)
+    if sample_weight is None:
+        return mask
+    if sample_weight.dim() == mask.dim() - 1:
+        sample_weight = sample_weight.unsqueeze(-1)
+    elif sample_weight.dim() == mask.dim() + 1:
+        sample_weight = sample_weight.squeeze(-1)
+    return sample_weight * mask
 
 
 def _in_dtype(t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -128,10 +155,11 @@ class MetricsTracker:
     such a model), else float32 (also for half precision models, whose sums would round away in float16)."""
 
     def __init__(self, compiled_metrics: CompiledMetrics | None, device: torch.device,
-                 dtype: torch.dtype = torch.float32):
+                 dtype: torch.dtype = torch.float32, masked_model: bool = False):
         self.compiled_metrics = compiled_metrics
+        self.masked_model = masked_model
         self.names = ["loss"] + (compiled_metrics.names if compiled_metrics else [])
-        self.weighted = [False] + [w for _, _, w in (compiled_metrics.entries if compiled_metrics else [])]
+        self.weighted = [False] + (compiled_metrics.weighted_flags(masked_model) if compiled_metrics else [])
         # Weighted metrics come last for one output (a slice, no index tensor); several outputs interleave them
         # (Keras 2.3.1: each output's metrics, then its weighted metrics), added by position.
         positions = [i for i, weighted in enumerate(self.weighted) if weighted]
@@ -154,7 +182,8 @@ class MetricsTracker:
         self.last_size = 0
 
     @torch.no_grad()
-    def update(self, loss: torch.Tensor, y_true, y_pred, sample_weight) -> None:
+    def update(self, loss: torch.Tensor, y_true, y_pred, sample_weight, masks=None) -> None:
+        """``masks``: the output masks of this batch (one per output), or None."""
         batch_size = batch_rows(y_pred)
         self.last_size = batch_size
         if batch_size == 0:  # a replica's empty batch (torchrun): nothing to count, and its mean loss is 0/0
@@ -166,7 +195,8 @@ class MetricsTracker:
         if self.compiled_metrics is None or not self.compiled_metrics.entries:
             self.sums[0] += loss * batch_size
             return
-        sums, weight_sums = self.compiled_metrics.batch_values(y_true, y_pred, sample_weight)
+        sums, weight_sums = self.compiled_metrics.batch_values(y_true, y_pred, sample_weight, masks,
+                                                               self.masked_model)
         self.sums += torch.stack([loss * batch_size] + [_in_dtype(s, self.dtype) for s in sums])
         if weight_sums:
             # Weighted metrics come last (compile lists them after the plain ones): a slice, no index tensor.
@@ -279,13 +309,18 @@ class MultiOutputMetrics(MetricEntries):
                 self.entries.append((metrics_module.unique_name(name, self.names, output_name), None, weighted))
         self.argmax_only = False  # each output's metrics see probabilities
 
-    def batch_values(self, y_true, y_pred, sample_weight):
+    def weighted_flags(self, masked_model: bool) -> list[bool]:
+        losses = [False] * sum(loss is not None for loss in self.multi_loss.losses)
+        return losses + [flag for metrics in self.per_output for flag in metrics.weighted_flags(masked_model)]
+
+    def batch_values(self, y_true, y_pred, sample_weight, masks=None, masked_model: bool = False):
         rows = batch_rows(y_pred)
         sums = [loss * rows for loss in self.multi_loss.output_losses]
         weight_sums = []
         weights = sample_weight if sample_weight is not None else [None] * len(self.per_output)
-        for metrics, target, output, w in zip(self.per_output, y_true, y_pred, weights):
-            output_sums, output_weight_sums = metrics.batch_values(target, output, w)
+        masks = masks if masks is not None else [None] * len(self.per_output)
+        for metrics, target, output, w, mask in zip(self.per_output, y_true, y_pred, weights, masks):
+            output_sums, output_weight_sums = metrics.batch_values(target, output, w, mask, masked_model)
             sums += output_sums
             weight_sums += output_weight_sums
         return sums, weight_sums

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from kerasish import backend, distributed
-from kerasish.training.compile_utils import MetricsTracker
+from kerasish.training.compile_utils import MetricsTracker, with_mask
 from kerasish.training.epoch_iterator import EpochIterator
 from kerasish.training.logs import BatchLogs
 from kerasish.utils.nest import batch_rows
@@ -40,9 +40,11 @@ def train_step(model, x, y, sample_weight, tracker: MetricsTracker) -> None:
     optimizer.zero_grad(set_to_none=True)
     if getattr(model, "_data_parallel", None) is not None:  # torchrun
         loss, batch_loss, output, from_logits = _data_parallel_loss(model, x, y, sample_weight)
+        masks = _output_masks(model, output)
     else:
         output, from_logits = model.compute_output(x, training=True)
-        loss = model.compiled_loss(y, output, sample_weight, from_logits=from_logits)
+        masks = _output_masks(model, output)
+        loss = model.compiled_loss(y, output, _masked_weights(sample_weight, masks, output), from_logits=from_logits)
         loss = batch_loss = model.add_regularization(loss)
     scaler = model._grad_scaler
     if scaler is None:
@@ -53,7 +55,26 @@ def train_step(model, x, y, sample_weight, tracker: MetricsTracker) -> None:
         scaler.step(optimizer)
         scaler.update()
     model.apply_constraints()
-    tracker.update(batch_loss, y, _metric_input(model, output, from_logits, tracker), sample_weight)
+    tracker.update(batch_loss, y, _metric_input(model, output, from_logits, tracker), sample_weight, masks)
+
+
+def _output_masks(model, output):
+    """The masks the last forward pass gave the outputs, shaped like ``output`` (one tensor, or a list per
+    output); None when the model's outputs carry no mask."""
+    masks = model._last_output_masks()
+    if masks is None:
+        return None
+    return masks if isinstance(output, (list, tuple)) else masks[0]
+
+
+def _masked_weights(sample_weight, masks, output):
+    """The weights the loss applies: the sample weights, times the output masks where there are some."""
+    if masks is None:
+        return sample_weight
+    if not isinstance(output, (list, tuple)):
+        return with_mask(sample_weight, masks, output)
+    weights = sample_weight if sample_weight is not None else [None] * len(output)
+    return [with_mask(w, m, o) for w, m, o in zip(weights, masks, output)]
 
 
 def _data_parallel_loss(model, x, y, sample_weight):
@@ -76,7 +97,8 @@ def _data_parallel_loss(model, x, y, sample_weight):
     finally:
         if empty:
             model.train(True)
-    total, count = model.compiled_loss.sum_and_count(y, output, sample_weight, from_logits=from_logits)
+    weights = _masked_weights(sample_weight, _output_masks(model, output), output)
+    total, count = model.compiled_loss.sum_and_count(y, output, weights, from_logits=from_logits)
     global_count = distributed.all_reduce_sum(count.clone())  # one small collective per step; no host sync
     data_loss = total / global_count.clamp_min(1.0) * distributed.world_size()
     loss = model.add_regularization(data_loss)
@@ -88,9 +110,10 @@ def _data_parallel_loss(model, x, y, sample_weight):
 @torch.no_grad()
 def test_step(model, x, y, sample_weight, tracker: MetricsTracker) -> None:
     output, from_logits = model.compute_output(x, training=False)
-    loss = model.compiled_loss(y, output, sample_weight, from_logits=from_logits)
+    masks = _output_masks(model, output)
+    loss = model.compiled_loss(y, output, _masked_weights(sample_weight, masks, output), from_logits=from_logits)
     loss = model.add_regularization(loss)
-    tracker.update(loss, y, _metric_input(model, output, from_logits, tracker), sample_weight)
+    tracker.update(loss, y, _metric_input(model, output, from_logits, tracker), sample_weight, masks)
 
 
 def _metric_input(model, output, from_logits, tracker):
@@ -113,7 +136,8 @@ def predict_step(model, x) -> torch.Tensor:
 # ---------------------------------------------------------------------------- loops
 def run_fit(model, iterator: EpochIterator, *, epochs: int, initial_epoch: int, callbacks,
             validation: EpochIterator | None = None, validation_freq=1) -> None:
-    tracker = MetricsTracker(model.compiled_metrics, model.device, model._accumulator_dtype)
+    tracker = MetricsTracker(model.compiled_metrics, model.device, model._accumulator_dtype,
+                             model._has_output_masks())
     model.stop_training = False
     callbacks.on_train_begin()
     initial_epoch, initial_step = _resume_point(model, iterator, initial_epoch)
@@ -193,7 +217,8 @@ def _run_train_epoch(model, iterator, epoch, tracker, callbacks, skip: int = 0) 
 
 
 def run_evaluate(model, iterator: EpochIterator, callbacks) -> dict[str, float]:
-    tracker = MetricsTracker(model.compiled_metrics, model.device, model._accumulator_dtype)
+    tracker = MetricsTracker(model.compiled_metrics, model.device, model._accumulator_dtype,
+                             model._has_output_masks())
     want_batch_logs = callbacks.needs_batch_hooks("test")
     was_training = model.training
     model.train(False)
