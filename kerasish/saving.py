@@ -567,12 +567,22 @@ def _model_from_config(config, custom_objects: dict, caller: str):
     return _model_class_from_config(cls, config.get("config"), custom_objects)
 
 
+# kerasish.layers registers its namespace here (register_layer_namespace), so that this module finds layer
+# classes by name without importing the package that imports it (kerasish.layers.serialize/deserialize).
+_LAYER_NAMESPACES: list[dict] = []
+
+
+def register_layer_namespace(namespace: dict) -> None:
+    """Make the layer classes of ``namespace`` (a module's globals) loadable by their names."""
+    _LAYER_NAMESPACES.append(namespace)
+
+
 def _builtin_layer_class(class_name: str):
-    import kerasish.layers
-    from kerasish.layers.base import Layer
-    candidate = getattr(kerasish.layers, class_name, None)
-    if isinstance(candidate, type) and issubclass(candidate, Layer) and candidate is not Layer:
-        return candidate
+    from kerasish.layers.base import Layer  # importing any kerasish.layers module runs the package's registration
+    for namespace in _LAYER_NAMESPACES:
+        candidate = namespace.get(class_name)
+        if isinstance(candidate, type) and issubclass(candidate, Layer) and candidate is not Layer:
+            return candidate
     return _builtin_model_class(class_name)
 
 

@@ -1,4 +1,5 @@
 """Keras layers on torch. Every layer is a ``torch.nn.Module``; see ``base.py`` for layouts and weights."""
+from kerasish import saving as _saving
 from kerasish.layers.advanced_activations import ELU, PReLU, ReLU, LeakyReLU, Softmax, ThresholdedReLU
 from kerasish.layers.base import InputSpec, Layer
 from kerasish.layers.convolutional import (Conv1D, Conv2D, Conv2DTranspose, SeparableConv2D, UpSampling2D,
@@ -12,6 +13,7 @@ from kerasish.layers.normalization import BatchNormalization
 from kerasish.layers.pooling import (AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D,
                                      GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D,
                                      MaxPooling2D)
+from kerasish.utils.generic_utils import keras_class_name as _keras_class_name
 
 # Keras 2 aliases
 Convolution1D, Convolution2D, Deconvolution2D = Conv1D, Conv2D, Conv2DTranspose
@@ -19,3 +21,17 @@ SeparableConvolution2D = SeparableConv2D
 MaxPool1D, MaxPool2D, AvgPool1D, AvgPool2D = MaxPooling1D, MaxPooling2D, AveragePooling1D, AveragePooling2D
 GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
 GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
+
+
+def serialize(layer) -> dict:
+    """Keras 2.3.1 ``layers.serialize``: ``{'class_name': ..., 'config': layer.get_config()}``."""
+    return {"class_name": _keras_class_name(layer), "config": layer.get_config()}
+
+
+def deserialize(config: dict, custom_objects=None):
+    """Keras 2.3.1 ``layers.deserialize``: the layer (or model) a ``serialize`` dict describes; classes of yours
+    by name in ``custom_objects``."""
+    return _saving.deserialize_layer(config, custom_objects)
+
+
+_saving.register_layer_namespace(globals())
