@@ -2,7 +2,7 @@
 
     python scripts/bench.py                   # everything (several minutes on 2 CPU cores; fit alone ~1.5)
     python scripts/bench.py --json bench.json # also write the rows as JSON
-    python scripts/bench.py --only fit        # one group: fit, functional, augment, generator, memory
+    python scripts/bench.py --only fit        # one group: fit, functional, augment, generator, memory, text
 
 Every comparison runs in this process, interleaved (A, B, C, A, B, C ...), and reports medians, so a change
 in machine load hits all sides alike. Rows:
@@ -22,7 +22,9 @@ in machine load hits all sides alike. Rows:
   (32x32 and 64x64 images), and of ``flow_from_directory`` with its images decoded by loader threads vs by the
   training thread;
 * memory: growth of the process's private memory (RssAnon) during ``fit`` on a memory-mapped array of over
-  1 GB (the map's file pages are not private memory).
+  1 GB (the map's file pages are not private memory);
+* text: time of ``Tokenizer.sequences_to_matrix`` ('binary' and 'tfidf', 10,000-word vocabulary) vs
+  keras-preprocessing 1.1.2 when installed (bench_text.py; ratio = time ratio).
 """
 from __future__ import annotations
 
@@ -43,6 +45,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_fit import CONFIGS, compare_fit, paired_ratio, ratio_rows, run_interleaved  # noqa: E402
 from bench_functional import functional_rows  # noqa: E402
+from bench_text import bench_sequences_to_matrix  # noqa: E402
 
 from kerasish import backend  # noqa: E402
 
@@ -221,7 +224,8 @@ def print_table(rows):
         print(f"{row['benchmark']:<58} {row['unit']:<18} {number(row['kerasish']):>10} {baseline} {ratio}  {k3}")
     print("baselines: fit = hand-written PyTorch loop (fastest torch optimizer path unless the row says default); "
           "functional = the same Sequential, or the same hand-written nn.Module (residual net); augment = "
-          "keras-preprocessing 1.1.2; generator = plain fit (ratio = time ratio)")
+          "keras-preprocessing 1.1.2; generator = plain fit (ratio = time ratio); text = keras-preprocessing 1.1.2 "
+          "(ratio = time ratio)")
     fit_baselines = sorted({row["baseline_name"] for row in rows if row["group"] == "fit"})
     if fit_baselines:
         print("fit baselines: " + "; ".join(fit_baselines))
@@ -229,14 +233,14 @@ def print_table(rows):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", choices=["fit", "functional", "augment", "generator", "memory"])
+    parser.add_argument("--only", choices=["fit", "functional", "augment", "generator", "memory", "text"])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--memory-gb", type=float, default=1.1)
     parser.add_argument("--json")
     opts = parser.parse_args()
     torch.manual_seed(0)
     # functional last: its CNNs leave the allocator in a state that slows the augmentation kernels right after
-    groups = [opts.only] if opts.only else ["fit", "augment", "generator", "memory", "functional"]
+    groups = [opts.only] if opts.only else ["fit", "augment", "generator", "memory", "functional", "text"]
     rows = []
     if "fit" in groups:
         for kind, batch_size, n in CONFIGS:
@@ -250,6 +254,8 @@ def main():
         rows.append(bench_memory(opts.memory_gb))
     if "functional" in groups:
         rows += functional_rows(opts.repeats)
+    if "text" in groups:
+        rows += bench_sequences_to_matrix(opts.repeats)
     print_table(rows)
     if opts.json:
         with open(opts.json, "w") as f:

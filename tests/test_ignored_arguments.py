@@ -21,11 +21,13 @@ from kerasish import (activations, backend, callbacks, constraints, initializers
                       mixed_precision, models, optimizers, regularizers, saving)
 from kerasish.callbacks import Callback
 from kerasish.preprocessing import image
+from kerasish.preprocessing import sequence as preprocessing_sequence
+from kerasish.preprocessing import text
 from kerasish.utils import io_utils, np_utils, plotting, progbar, sequence, summary
 
 PUBLIC_MODULES = [activations, backend, callbacks, constraints, initializers, layers, losses, metrics,
                   mixed_precision, models, optimizers, regularizers, saving, image, io_utils, np_utils, plotting,
-                  progbar, sequence, summary]
+                  progbar, sequence, summary, text, preprocessing_sequence]
 
 TF_NAME = "TensorFlow's name for the op or variable, which labels its graph only; torch tensors carry no names"
 

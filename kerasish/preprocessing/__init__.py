@@ -1,4 +1,5 @@
-"""``keras.preprocessing``: data preprocessing (``image``: ImageDataGenerator and image helpers)."""
-from kerasish.preprocessing import image
+"""``keras.preprocessing``: data preprocessing (``image``: ImageDataGenerator and image helpers; ``text``:
+Tokenizer; ``sequence``: pad_sequences, skipgrams, TimeseriesGenerator)."""
+from kerasish.preprocessing import image, sequence, text
 
-__all__ = ["image"]
+__all__ = ["image", "sequence", "text"]
