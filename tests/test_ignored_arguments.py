@@ -67,6 +67,9 @@ ALLOWED = {
         "Keras 2.3.1 only files the loss under get_losses_for(inputs), for layers shared between models; kerasish "
         "adds a layer's call losses to the step that ran the call, which is what that filing is for",
     "kerasish.layers.merge.Dot.compute_mask: inputs": "Keras 2.3.1 Dot.compute_mask returns None whatever it gets",
+    "kerasish.layers.base.Layer.compute_mask: inputs":
+        "Keras 2.3.1 Layer.compute_mask passes the mask on or refuses it without looking at the inputs; the "
+        "protocol passes them for the subclasses that need them",
     "kerasish.layers.merge.Dot.compute_mask: mask": "Keras 2.3.1 Dot.compute_mask returns None whatever it gets",
     "kerasish.models.model.Model.call: inputs": "abstract: raises NotImplementedError, subclasses implement call",
     "kerasish.models.model.Model.call: training": "abstract: raises NotImplementedError, subclasses implement call",

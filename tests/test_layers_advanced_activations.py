@@ -48,9 +48,9 @@ def test_relu_follows_keras_backend_relu(kwargs, expected):
 
 
 def test_relu_argument_checks_and_config():
-    with pytest.raises(ValueError, match="max_value of Relu layer cannot be negative value"):
+    with pytest.raises(ValueError, match="max_value of ReLU layer cannot be negative value: -1"):
         ReLU(max_value=-1)
-    with pytest.raises(ValueError, match="negative_slope of Relu layer cannot be negative value"):
+    with pytest.raises(ValueError, match="negative_slope of ReLU layer cannot be negative value: -0.1"):
         ReLU(negative_slope=-0.1)
     expected = {"max_value": 6.0, "negative_slope": 0.0, "threshold": 0.0}
     assert expected.items() <= ReLU(6.0).get_config().items()
@@ -83,3 +83,28 @@ def test_prelu_shared_axes_and_values():
     unshared._build_once((None, 5))
     assert unshared.count_params() == 5
     np.testing.assert_array_equal(unshared.get_weights()[0], np.zeros(5))   # alpha_initializer='zeros'
+
+
+@pytest.mark.parametrize("make", [LeakyReLU, ELU, ThresholdedReLU, ReLU, Softmax, PReLU])
+def test_every_advanced_activation_passes_the_mask_on(make):
+    # Keras 2.3.1 sets supports_masking = True in each __init__, so the base compute_mask returns the mask
+    layer = make()
+    x = torch.zeros((2, 3, 4))
+    mask = torch.tensor([[True, True, False], [True, False, False]])
+    assert layer.supports_masking is True
+    assert layer.compute_mask(x, mask) is mask
+
+
+def test_prelu_shared_axes_keep_keras_form_and_input_spec():
+    # Keras 2.3.1 to_list(shared_axes, allow_tuple=True): tuples and lists kept, an int wrapped in a list
+    assert PReLU(shared_axes=(1, 2)).get_config()["shared_axes"] == (1, 2)
+    assert PReLU(shared_axes=[1]).get_config()["shared_axes"] == [1]
+    assert PReLU(shared_axes=2).get_config()["shared_axes"] == [2]
+    layer = PReLU(shared_axes=[1, 2], name="prelu_spec")
+    layer._build_once((None, 3, 4, 2))
+    assert layer.input_spec.ndim == 4 and layer.input_spec.axes == {3: 2}
+    with pytest.raises(ValueError, match="expected axis 3 of input shape to have value 2"):
+        layer.input_spec.check((None, 5, 5, 3), "float32", 0, layer.name)
+    unshared = PReLU()
+    unshared._build_once((None, 5))
+    assert unshared.input_spec.ndim == 2 and unshared.input_spec.axes == {}

@@ -2,84 +2,16 @@
 
 Weights go in through ``set_weights`` in Keras layout, so every value test also pins the weight layout.
 """
-import itertools
-
 import numpy as np
 import pytest
-import torch
 
 from kerasish import backend, regularizers
 from kerasish.layers.convolutional import (Conv1D, Conv2D, Conv2DTranspose, Deconvolution2D, SeparableConv2D,
                                            UpSampling2D, ZeroPadding2D)
+from layer_references import (apply, keras_deconv_length, random_weights, reference_conv, reference_conv_transpose,
+                              reference_depthwise, tf_same_pads)
 
 RNG = np.random.default_rng(0)
-
-
-# ------------------------------------------------------------------------------------------ references
-def tf_same_pads(length, kernel, stride, dilation=1):
-    """TensorFlow 'SAME': out = ceil(length / stride); the odd padding cell goes after."""
-    out = -(-length // stride)
-    total = max((out - 1) * stride + (kernel - 1) * dilation + 1 - length, 0)
-    return total // 2, total - total // 2
-
-
-def reference_conv(x, kernel, bias, strides, pads, dilation):
-    """x (n, *spatial, c) channels_last; kernel (*k, c, filters); pads [(before, after)] per spatial dim."""
-    rank = kernel.ndim - 2
-    padded = np.pad(x, [(0, 0)] + list(pads) + [(0, 0)])
-    ksize = kernel.shape[:rank]
-    out_spatial = [(padded.shape[1 + i] - (ksize[i] - 1) * dilation[i] - 1) // strides[i] + 1 for i in range(rank)]
-    out = np.zeros((x.shape[0], *out_spatial, kernel.shape[-1]))
-    for o in itertools.product(*[range(n) for n in out_spatial]):
-        for t in itertools.product(*[range(k) for k in ksize]):
-            idx = tuple(o[i] * strides[i] + t[i] * dilation[i] for i in range(rank))
-            out[(slice(None),) + o] += padded[(slice(None),) + idx] @ kernel[t]
-    return out + bias
-
-
-def keras_deconv_length(length, stride, kernel, padding, output_padding, dilation=1):
-    """Keras 2.3.1 conv_utils.deconv_length, restated."""
-    kernel = kernel + (kernel - 1) * (dilation - 1)
-    if output_padding is None:
-        if padding == "valid":
-            return length * stride + max(kernel - stride, 0)
-        return length * stride
-    pad = kernel // 2 if padding == "same" else 0
-    return (length - 1) * stride + kernel - 2 * pad + output_padding
-
-
-def reference_conv_transpose(x, kernel, bias, strides, padding, output_padding, dilation=(1, 1)):
-    """x (n, h, w, c); kernel (kh, kw, filters, c). Scatter every input pixel through the kernel, then read
-    the window TF's conv2d_transpose returns: from the forward conv's 'same' padding offset, zeros beyond."""
-    n, h, w, _ = x.shape
-    kh, kw, filters, _ = kernel.shape
-    eff = [(k - 1) * d + 1 for k, d in zip((kh, kw), dilation)]
-    full = np.zeros((n, (h - 1) * strides[0] + eff[0], (w - 1) * strides[1] + eff[1], filters))
-    for i, j, a, b in itertools.product(range(h), range(w), range(kh), range(kw)):
-        full[:, i * strides[0] + a * dilation[0], j * strides[1] + b * dilation[1]] += x[:, i, j] @ kernel[a, b].T
-    out_pads = output_padding or (None, None)
-    outs = [keras_deconv_length(length, s, k, padding, p, d)
-            for length, s, k, p, d in zip((h, w), strides, (kh, kw), out_pads, dilation)]
-    starts = [max(full.shape[1 + i] - outs[i], 0) // 2 if padding == "same" else 0 for i in range(2)]
-    out = np.zeros((n, outs[0], outs[1], filters))
-    rows = full[:, starts[0]:starts[0] + outs[0], starts[1]:starts[1] + outs[1]]
-    out[:, :rows.shape[1], :rows.shape[2]] = rows
-    return out + bias
-
-
-def apply(layer, x_keras):
-    """Build on the Keras-layout shape, call as Keras users do (layer(x) takes and returns Keras's layout,
-    whatever layout the layer computes in), return a Keras-layout array."""
-    layer._build_once((None,) + x_keras.shape[1:])
-    with torch.no_grad():
-        return layer(torch.as_tensor(x_keras, dtype=torch.float32)).numpy()
-
-
-def random_weights(layer, input_shape):
-    layer._build_once(input_shape)
-    weights = [RNG.standard_normal(w.shape).astype(np.float32) for w in layer.get_weights()]
-    layer.set_weights(weights)
-    return weights
 
 
 # ------------------------------------------------------------------------------------------ Conv2D
@@ -102,7 +34,7 @@ def test_conv2d_param_count_and_keras_kernel_shape():
 def test_conv2d_channels_last_matches_reference(size, kernel, strides, padding, dilation):
     layer = Conv2D(4, kernel, strides=strides, padding=padding, dilation_rate=dilation)
     x = RNG.standard_normal((2, *size, 3)).astype(np.float32)
-    w, b = random_weights(layer, (None, *size, 3))
+    w, b = random_weights(layer, (None, *size, 3), RNG)
     pads = ([tf_same_pads(n, k, s, d) for n, k, s, d in zip(size, kernel, strides, dilation)]
             if padding == "same" else [(0, 0), (0, 0)])
     expected = reference_conv(x, w, b, strides, pads, dilation)
@@ -142,7 +74,7 @@ def test_conv2d_softmax_activation_normalises_channels():
 
 def test_conv2d_kernel_regularizer_sees_keras_layout_weight():
     layer = Conv2D(2, 3, kernel_regularizer=regularizers.l1(0.5))
-    w, _ = random_weights(layer, (None, 5, 5, 1))
+    w, _ = random_weights(layer, (None, 5, 5, 1), RNG)
     [penalty] = layer.regularization_losses()
     np.testing.assert_allclose(penalty.item(), 0.5 * np.abs(w).sum(), rtol=1e-5)
 
@@ -155,7 +87,7 @@ def test_conv2d_kernel_regularizer_sees_keras_layout_weight():
 def test_conv1d_matches_reference(length, kernel, strides, padding, dilation):
     layer = Conv1D(3, kernel, strides=strides, padding=padding, dilation_rate=dilation)
     x = RNG.standard_normal((2, length, 2)).astype(np.float32)
-    w, b = random_weights(layer, (None, length, 2))
+    w, b = random_weights(layer, (None, length, 2), RNG)
     assert w.shape == (kernel, 2, 3)
     pad = {"valid": (0, 0), "same": tf_same_pads(length, kernel, strides, dilation),
            "causal": (dilation * (kernel - 1), 0)}[padding]
@@ -186,7 +118,7 @@ def test_conv1d_channels_first():
     layer = Conv1D(3, 3, padding="same", data_format="channels_first")
     x = RNG.standard_normal((2, 9, 2)).astype(np.float32)
     layer._build_once((None, 2, 9))
-    w, b = random_weights(layer, (None, 2, 9))
+    w, b = random_weights(layer, (None, 2, 9), RNG)
     expected = reference_conv(x, w, b, (1,), [(1, 1)], (1,))
     np.testing.assert_allclose(apply(layer, x.transpose(0, 2, 1)), expected.transpose(0, 2, 1), rtol=1e-4, atol=1e-4)
 
@@ -206,7 +138,7 @@ def test_conv2d_transpose_shape_follows_deconv_length_and_values_the_scatter(siz
                                                                               output_padding):
     layer = Conv2DTranspose(3, kernel, strides=strides, padding=padding, output_padding=output_padding)
     x = RNG.standard_normal((2, *size, 2)).astype(np.float32)
-    w, b = random_weights(layer, (None, *size, 2))
+    w, b = random_weights(layer, (None, *size, 2), RNG)
     assert w.shape == kernel + (3, 2)
     out_pads = output_padding or (None, None)
     expected_shape = tuple(keras_deconv_length(n, s, k, padding, p) for n, s, k, p
@@ -221,7 +153,7 @@ def test_conv2d_transpose_shape_follows_deconv_length_and_values_the_scatter(siz
 def test_conv2d_transpose_dilated_same():
     layer = Conv2DTranspose(2, 3, padding="same", dilation_rate=2)
     x = RNG.standard_normal((1, 5, 5, 2)).astype(np.float32)
-    w, b = random_weights(layer, (None, 5, 5, 2))
+    w, b = random_weights(layer, (None, 5, 5, 2), RNG)
     np.testing.assert_allclose(apply(layer, x), reference_conv_transpose(x, w, b, (1, 1), "same", None, (2, 2)),
                                rtol=1e-4, atol=1e-4)
 
@@ -235,24 +167,16 @@ def test_conv2d_transpose_params_and_alias():
 
 
 # ------------------------------------------------------------------------------------------ SeparableConv2D
-def reference_separable(x, depthwise, pointwise, bias, strides, pads):
-    _, _, channels, multiplier = depthwise.shape
-    per_channel = [reference_conv(x[..., c:c + 1], depthwise[:, :, c:c + 1, :], 0.0, strides, pads, (1, 1))
-                   for c in range(channels)]
-    stacked = np.concatenate(per_channel, axis=-1)   # channel c * multiplier + m, as TF orders it
-    return stacked @ pointwise[0, 0] + bias
-
-
 @pytest.mark.parametrize("strides, padding, multiplier", [((1, 1), "valid", 1), ((2, 2), "same", 2),
                                                           ((1, 1), "same", 3)])
 def test_separable_conv2d_matches_reference(strides, padding, multiplier):
     layer = SeparableConv2D(4, 3, strides=strides, padding=padding, depth_multiplier=multiplier)
     x = RNG.standard_normal((2, 6, 7, 3)).astype(np.float32)
-    depthwise, pointwise, bias = random_weights(layer, (None, 6, 7, 3))
+    depthwise, pointwise, bias = random_weights(layer, (None, 6, 7, 3), RNG)
     assert depthwise.shape == (3, 3, 3, multiplier) and pointwise.shape == (1, 1, 3 * multiplier, 4)
     pads = [tf_same_pads(6, 3, strides[0]), tf_same_pads(7, 3, strides[1])] if padding == "same" else [(0, 0)] * 2
-    np.testing.assert_allclose(apply(layer, x), reference_separable(x, depthwise, pointwise, bias, strides, pads),
-                               rtol=1e-4, atol=1e-4)
+    expected = reference_depthwise(x, depthwise, strides, pads, (1, 1)) @ pointwise[0, 0] + bias
+    np.testing.assert_allclose(apply(layer, x), expected, rtol=1e-4, atol=1e-4)
 
 
 def test_separable_conv2d_param_count_and_config():

@@ -1,43 +1,13 @@
 """Pooling layers against NumPy loop references of Keras 2.3.1 / TensorFlow pooling."""
-import itertools
-
 import numpy as np
 import pytest
-import torch
 
 from kerasish.layers.pooling import (AveragePooling1D, AveragePooling2D, AvgPool2D, GlobalAveragePooling1D,
                                      GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D,
                                      MaxPooling2D)
+from layer_references import apply, reference_pool
 
 RNG = np.random.default_rng(1)
-
-
-def tf_same_pads(length, window, stride):
-    out = -(-length // stride)
-    total = max((out - 1) * stride + window - length, 0)
-    return total // 2, total - total // 2
-
-
-def reference_pool(x, pool, strides, padding, mode):
-    """x (n, *spatial, c). Padded cells never win a max and are not counted in an average (TF)."""
-    rank = len(pool)
-    spatial = x.shape[1:-1]
-    pads = [tf_same_pads(n, k, s) for n, k, s in zip(spatial, pool, strides)] if padding == "same" else [(0, 0)] * rank
-    values = np.pad(x, [(0, 0)] + pads + [(0, 0)], constant_values=np.nan)
-    out_spatial = [(values.shape[1 + i] - pool[i]) // strides[i] + 1 for i in range(rank)]
-    out = np.zeros((x.shape[0], *out_spatial, x.shape[-1]))
-    for o in itertools.product(*[range(n) for n in out_spatial]):
-        window = values[(slice(None),) + tuple(slice(o[i] * strides[i], o[i] * strides[i] + pool[i])
-                                               for i in range(rank))]
-        window = window.reshape(x.shape[0], -1, x.shape[-1])
-        out[(slice(None),) + o] = np.nanmax(window, axis=1) if mode == "max" else np.nanmean(window, axis=1)
-    return out
-
-
-def apply(layer, x_keras):
-    layer._build_once((None,) + x_keras.shape[1:])
-    # layer(x) takes and returns Keras's layout, whatever layout the layer computes in
-    return layer(torch.as_tensor(x_keras, dtype=torch.float32)).numpy()
 
 
 @pytest.mark.parametrize("cls, mode", [(MaxPooling2D, "max"), (AveragePooling2D, "avg")])

@@ -160,6 +160,7 @@ def test_file_is_a_zip_of_a_json_header_and_raw_keras_layout_tensors(tmp_path):
 def layer_catalogue():
     """One small model per layer class of kerasish.layers: (model, input shape)."""
     conv_in = (6, 6, 3)
+    vol_in = (4, 5, 6, 2)
     return {
         "Dense": ([L.Dense(3, activation="tanh", input_shape=(5,), kernel_regularizer="l1",
                            bias_constraint="non_neg", kernel_initializer="he_normal")], (5,)),
@@ -184,6 +185,29 @@ def layer_catalogue():
         "GlobalAveragePooling1D": ([L.GlobalAveragePooling1D(input_shape=(10, 3))], (10, 3)),
         "GlobalMaxPooling2D": ([L.GlobalMaxPooling2D(input_shape=conv_in)], conv_in),
         "GlobalAveragePooling2D": ([L.GlobalAveragePooling2D(input_shape=conv_in)], conv_in),
+        # the convolutional, pooling and locally-connected layers added for issue 12
+        "Conv3D": ([L.Conv3D(3, 2, strides=(1, 2, 1), padding="same", input_shape=vol_in)], vol_in),
+        "Conv3DTranspose": ([L.Conv3DTranspose(2, 3, strides=2, output_padding=1, input_shape=vol_in)], vol_in),
+        "DepthwiseConv2D": ([L.DepthwiseConv2D(3, depth_multiplier=2, depthwise_regularizer="l2",
+                                               input_shape=conv_in)], conv_in),
+        "SeparableConv1D": ([L.SeparableConv1D(4, 3, padding="same", depth_multiplier=2, input_shape=(10, 3))],
+                            (10, 3)),
+        "UpSampling1D": ([L.UpSampling1D(3, input_shape=(10, 3))], (10, 3)),
+        "UpSampling3D": ([L.UpSampling3D((1, 2, 3), input_shape=vol_in)], vol_in),
+        "ZeroPadding1D": ([L.ZeroPadding1D((2, 1), input_shape=(10, 3))], (10, 3)),
+        "ZeroPadding3D": ([L.ZeroPadding3D(((1, 0), (0, 2), 1), input_shape=vol_in)], vol_in),
+        "Cropping1D": ([L.Cropping1D((3, 1), input_shape=(10, 3))], (10, 3)),
+        "Cropping2D": ([L.Cropping2D(((1, 0), (2, 1)), input_shape=conv_in)], conv_in),
+        "Cropping3D": ([L.Cropping3D(((1, 0), (0, 1), (0, 1)), data_format="channels_first", input_shape=vol_in)],
+                       vol_in),
+        "MaxPooling3D": ([L.MaxPooling3D(padding="same", input_shape=vol_in)], vol_in),
+        "AveragePooling3D": ([L.AveragePooling3D((2, 1, 2), strides=1, input_shape=vol_in)], vol_in),
+        "GlobalMaxPooling3D": ([L.GlobalMaxPooling3D(input_shape=vol_in)], vol_in),
+        "GlobalAveragePooling3D": ([L.GlobalAveragePooling3D(data_format="channels_first", input_shape=vol_in)],
+                                   vol_in),
+        "LocallyConnected1D": ([L.LocallyConnected1D(4, 3, strides=2, input_shape=(10, 3))], (10, 3)),
+        "LocallyConnected2D": ([L.LocallyConnected2D(2, 3, data_format="channels_first", bias_constraint="non_neg",
+                                                     input_shape=conv_in)], conv_in),
         "BatchNormalization": ([L.BatchNormalization(momentum=0.9, center=False, gamma_regularizer="l2",
                                                      input_shape=conv_in)], conv_in),
         "LeakyReLU": ([L.LeakyReLU(0.2, input_shape=(5,))], (5,)),

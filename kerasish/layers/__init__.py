@@ -22,6 +22,14 @@ MaxPool1D, MaxPool2D, AvgPool1D, AvgPool2D = MaxPooling1D, MaxPooling2D, Average
 GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
 GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
 
+# Convolutional, pooling and locally-connected layers added for issue 12, with Keras 2.3.1's aliases
+from kerasish.layers.convolutional import (Conv3D, Conv3DTranspose, Convolution3D, Cropping1D, Cropping2D,
+                                           Cropping3D, Deconvolution3D, DepthwiseConv2D, SeparableConv1D,
+                                           SeparableConvolution1D, UpSampling1D, UpSampling3D, ZeroPadding1D,
+                                           ZeroPadding3D)
+from kerasish.layers.local import LocallyConnected1D, LocallyConnected2D
+from kerasish.layers.pooling import (AveragePooling3D, AvgPool3D, GlobalAveragePooling3D,
+                                     GlobalAvgPool3D, GlobalMaxPool3D, GlobalMaxPooling3D, MaxPool3D, MaxPooling3D)
 
 def serialize(layer) -> dict:
     """Keras 2.3.1 ``layers.serialize``: ``{'class_name': ..., 'config': layer.get_config()}``."""

@@ -1,7 +1,8 @@
 """Activation layers with parameters: LeakyReLU, PReLU, ELU, ThresholdedReLU, Softmax, ReLU
 (Keras 2.3.1 ``keras/layers/advanced_activations.py``).
 
-The elementwise ones declare ``ANY`` layout, so they sit between convolutions without moving axes.
+The elementwise ones declare ``ANY`` layout, so they sit between convolutions without moving axes. All six
+pass masks on (``supports_masking = True`` in each Keras 2.3.1 ``__init__``).
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from torch import nn
 
 from kerasish import activations, initializers
 from kerasish.layers import weight_layouts
-from kerasish.layers.base import ANY, CHANNELS_FIRST, KERAS, Layer
+from kerasish.layers.base import ANY, CHANNELS_FIRST, KERAS, InputSpec, Layer
 from kerasish.layers.base import penalties_config, serialize_keras_object
 
 
@@ -20,6 +21,7 @@ class LeakyReLU(Layer):
     """``LeakyReLU(alpha=0.3)``: ``x`` for ``x > 0``, else ``alpha * x``. Keras's default slope is 0.3
     (torch's ``nn.LeakyReLU`` uses 0.01)."""
 
+    supports_masking = True
     input_layout = ANY
 
     def __init__(self, alpha=0.3, **kwargs):
@@ -39,6 +41,7 @@ class LeakyReLU(Layer):
 class ELU(Layer):
     """``ELU(alpha=1.0)``: ``x`` for ``x > 0``, else ``alpha * (exp(x) - 1)``."""
 
+    supports_masking = True
     input_layout = ANY
 
     def __init__(self, alpha=1.0, **kwargs):
@@ -58,6 +61,7 @@ class ELU(Layer):
 class ThresholdedReLU(Layer):
     """``ThresholdedReLU(theta=1.0)``: ``x`` for ``x > theta``, else 0."""
 
+    supports_masking = True
     input_layout = ANY
 
     def __init__(self, theta=1.0, **kwargs):
@@ -77,15 +81,16 @@ class ThresholdedReLU(Layer):
 class ReLU(Layer):
     """``ReLU(max_value=None, negative_slope=0., threshold=0.)``, computed as Keras 2.3.1's ``K.relu``."""
 
+    supports_masking = True
     input_layout = ANY
 
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
         super().__init__(**kwargs)
         # Keras 2.3.1 ReLU.__init__ checks and wording
         if max_value is not None and max_value < 0.0:
-            raise ValueError(f"max_value of Relu layer cannot be negative value: {max_value}")
+            raise ValueError(f"max_value of ReLU layer cannot be negative value: {max_value}")
         if negative_slope < 0.0:
-            raise ValueError(f"negative_slope of Relu layer cannot be negative value: {negative_slope}")
+            raise ValueError(f"negative_slope of ReLU layer cannot be negative value: {negative_slope}")
         self.max_value = None if max_value is None else float(max_value)
         self.negative_slope = float(negative_slope)
         self.threshold = float(threshold)
@@ -104,6 +109,8 @@ class ReLU(Layer):
 class Softmax(Layer):
     """``Softmax(axis=-1)``. As Keras 2.3.1's ``activations.softmax``, a 2D input is always normalised over
     its last axis whatever ``axis`` says; 1D inputs are an error."""
+
+    supports_masking = True
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
@@ -132,14 +139,17 @@ class PReLU(Layer):
     ``x`` for ``x > 0``, else ``alpha * x`` with a learned ``alpha`` of shape ``input_shape[1:]``, size 1
     along the (1-based, batch excluded) ``shared_axes``."""
 
+    supports_masking = True
+
     def __init__(self, alpha_initializer="zeros", alpha_regularizer=None, alpha_constraint=None, shared_axes=None,
                  **kwargs):
         super().__init__(**kwargs)
         self.alpha_initializer = initializers.get(alpha_initializer)
+        # Keras 2.3.1 to_list(shared_axes, allow_tuple=True): a list or tuple is kept as given, an int listed
         if shared_axes is None:
             self.shared_axes = None
         elif isinstance(shared_axes, (list, tuple)):
-            self.shared_axes = [int(a) for a in shared_axes]
+            self.shared_axes = type(shared_axes)(int(a) for a in shared_axes)
         else:
             self.shared_axes = [int(shared_axes)]
         self.set_weight_penalties(alpha=(alpha_regularizer, alpha_constraint))
@@ -156,6 +166,11 @@ class PReLU(Layer):
             raise ValueError(f"{self.name}: every non-shared axis needs a defined size; received input shape "
                              f"{tuple(input_shape)} with shared_axes={self.shared_axes}.")
         self.alpha = nn.Parameter(self.initial_value(self.alpha_initializer, tuple(param_shape)))
+        # Keras 2.3.1 PReLU.build: later inputs keep the rank and, with shared_axes, the unshared axes' sizes
+        axes = {}
+        if self.shared_axes:
+            axes = {i: input_shape[i] for i in range(1, len(input_shape)) if i not in self.shared_axes}
+        self.input_spec = InputSpec(ndim=len(input_shape), axes=axes)
 
     def keras_weight_specs(self):
         return [("alpha", weight_layouts.SAME)]

@@ -1,4 +1,5 @@
-"""Pooling layers: MaxPooling1D/2D, AveragePooling1D/2D, GlobalMaxPooling1D/2D, GlobalAveragePooling1D/2D.
+"""Pooling layers: MaxPooling1D/2D/3D, AveragePooling1D/2D/3D, GlobalMaxPooling1D/2D/3D,
+GlobalAveragePooling1D/2D/3D.
 
 Like the convolutions, every layer computes on channel-first tensors ``(n, c, *spatial)`` (see
 ``convolutional.py``). 'same' pooling uses TensorFlow's padding (the odd cell at the end); padded cells
@@ -15,7 +16,7 @@ from kerasish.layers.convolutional import (channel_first_shape, check_ndim, chec
 
 
 class _Pooling(Layer):
-    """Keras 2.3.1 ``_Pooling1D``/``_Pooling2D``: ``strides=None`` means ``strides = pool_size``."""
+    """Keras 2.3.1 ``_Pooling1D``/``2D``/``3D``: ``strides=None`` means ``strides = pool_size``."""
 
     rank = 2
     mode = "max"
@@ -89,6 +90,24 @@ class AveragePooling2D(_Pooling):
         super().__init__(pool_size, strides, padding, data_format, **kwargs)
 
 
+class MaxPooling3D(_Pooling):
+    """``MaxPooling3D(pool_size=(2, 2, 2), strides=None, padding='valid', data_format=None)``."""
+
+    rank, mode = 3, "max"
+
+    def __init__(self, pool_size=(2, 2, 2), strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+class AveragePooling3D(_Pooling):
+    """``AveragePooling3D(pool_size=(2, 2, 2), strides=None, padding='valid', data_format=None)``."""
+
+    rank, mode = 3, "avg"
+
+    def __init__(self, pool_size=(2, 2, 2), strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
 class _GlobalPooling(Layer):
     """Reduces every spatial axis: ``(batch, *spatial, channels)`` -> ``(batch, channels)``."""
 
@@ -154,12 +173,33 @@ class GlobalAveragePooling2D(_GlobalPooling):
         super().__init__(data_format, **kwargs)
 
 
-# Keras 2.3.1 aliases
-MaxPool1D, MaxPool2D = MaxPooling1D, MaxPooling2D
-AvgPool1D, AvgPool2D = AveragePooling1D, AveragePooling2D
-GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
-GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
+class GlobalMaxPooling3D(_GlobalPooling):
+    """``GlobalMaxPooling3D(data_format=None)``."""
 
-__all__ = ["MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D", "GlobalMaxPooling1D",
-           "GlobalMaxPooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "MaxPool1D", "MaxPool2D",
-           "AvgPool1D", "AvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalAvgPool1D", "GlobalAvgPool2D"]
+    rank, mode = 3, "max"
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(data_format, **kwargs)
+
+
+class GlobalAveragePooling3D(_GlobalPooling):
+    """``GlobalAveragePooling3D(data_format=None)``."""
+
+    rank, mode = 3, "avg"
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(data_format, **kwargs)
+
+
+# Keras 2.3.1 aliases
+MaxPool1D, MaxPool2D, MaxPool3D = MaxPooling1D, MaxPooling2D, MaxPooling3D
+AvgPool1D, AvgPool2D, AvgPool3D = AveragePooling1D, AveragePooling2D, AveragePooling3D
+GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D = GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D
+GlobalAvgPool1D, GlobalAvgPool2D, GlobalAvgPool3D = (GlobalAveragePooling1D, GlobalAveragePooling2D,
+                                                     GlobalAveragePooling3D)
+
+__all__ = ["MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D",
+           "AveragePooling3D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D",
+           "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D", "MaxPool1D", "MaxPool2D",
+           "MaxPool3D", "AvgPool1D", "AvgPool2D", "AvgPool3D", "GlobalMaxPool1D", "GlobalMaxPool2D",
+           "GlobalMaxPool3D", "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalAvgPool3D"]
