@@ -19,3 +19,8 @@ SeparableConvolution2D = SeparableConv2D
 MaxPool1D, MaxPool2D, AvgPool1D, AvgPool2D = MaxPooling1D, MaxPooling2D, AveragePooling1D, AveragePooling2D
 GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
 GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
+
+# Issue 12: masking, noise and wrapper layers (core.py, noise.py, wrappers.py)
+from kerasish.layers.core import (ActivityRegularization, Masking, RepeatVector, SpatialDropout1D, SpatialDropout2D,
+                                  SpatialDropout3D)
+from kerasish.layers.noise import AlphaDropout, GaussianDropout, GaussianNoise

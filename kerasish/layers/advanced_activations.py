@@ -21,6 +21,7 @@ class LeakyReLU(Layer):
     (torch's ``nn.LeakyReLU`` uses 0.01)."""
 
     input_layout = ANY
+    supports_masking = True  # Keras 2.3.1: the mask passes through
 
     def __init__(self, alpha=0.3, **kwargs):
         super().__init__(**kwargs)
@@ -40,6 +41,7 @@ class ELU(Layer):
     """``ELU(alpha=1.0)``: ``x`` for ``x > 0``, else ``alpha * (exp(x) - 1)``."""
 
     input_layout = ANY
+    supports_masking = True  # Keras 2.3.1: the mask passes through
 
     def __init__(self, alpha=1.0, **kwargs):
         super().__init__(**kwargs)
@@ -59,6 +61,7 @@ class ThresholdedReLU(Layer):
     """``ThresholdedReLU(theta=1.0)``: ``x`` for ``x > theta``, else 0."""
 
     input_layout = ANY
+    supports_masking = True  # Keras 2.3.1: the mask passes through
 
     def __init__(self, theta=1.0, **kwargs):
         super().__init__(**kwargs)
@@ -78,6 +81,7 @@ class ReLU(Layer):
     """``ReLU(max_value=None, negative_slope=0., threshold=0.)``, computed as Keras 2.3.1's ``K.relu``."""
 
     input_layout = ANY
+    supports_masking = True  # Keras 2.3.1: the mask passes through
 
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
         super().__init__(**kwargs)
@@ -105,6 +109,8 @@ class Softmax(Layer):
     """``Softmax(axis=-1)``. As Keras 2.3.1's ``activations.softmax``, a 2D input is always normalised over
     its last axis whatever ``axis`` says; 1D inputs are an error."""
 
+    supports_masking = True  # Keras 2.3.1: the mask passes through
+
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
         if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
@@ -131,6 +137,8 @@ class PReLU(Layer):
     """``PReLU(alpha_initializer='zeros', alpha_regularizer=None, alpha_constraint=None, shared_axes=None)``:
     ``x`` for ``x > 0``, else ``alpha * x`` with a learned ``alpha`` of shape ``input_shape[1:]``, size 1
     along the (1-based, batch excluded) ``shared_axes``."""
+
+    supports_masking = True  # Keras 2.3.1: the mask passes through
 
     def __init__(self, alpha_initializer="zeros", alpha_regularizer=None, alpha_constraint=None, shared_axes=None,
                  **kwargs):
