@@ -59,6 +59,7 @@ import torch
 
 from kerasish import backend
 from kerasish import optimizers as optimizers_module
+from kerasish.layers import wrappers as layer_wrappers
 from kerasish.utils.generic_utils import get_custom_objects
 from kerasish.utils.io_utils import atomic_write
 
@@ -318,11 +319,16 @@ def deserialize_layer(layer_data: dict, custom_objects=None):
         return _model_class_from_config(cls, config, custom_objects)
     config = _resolve_config_objects(config, custom_objects)
     try:
-        return cls.from_config(config) if hasattr(cls, "from_config") else cls(**config)
+        # a from_config that takes custom_objects (wrappers: their nested layer) gets them, as in Keras 2.3.1
+        return _model_class_from_config(cls, config, custom_objects) if hasattr(cls, "from_config") \
+            else cls(**config)
     except (TypeError, ValueError) as err:
         raise ValueError(f"Layer {config.get('name')!r} ({class_name}): its saved config could not be applied: "
                          f"{err} If it names a function or class of yours, pass it by name in custom_objects.") \
             from None
+
+
+layer_wrappers.register_layer_deserializer(deserialize_layer)  # Wrapper.from_config builds its layer with it
 
 
 # ============================================================================ training backups

@@ -39,7 +39,7 @@ SUPPORTING = {
     "GlobalAveragePooling1D": lambda: L.GlobalAveragePooling1D(),
     "InputLayer": lambda: InputLayer(input_shape=(3,)), "GaussianNoise": lambda: L.GaussianNoise(0.1),
     "GaussianDropout": lambda: L.GaussianDropout(0.1), "AlphaDropout": lambda: L.AlphaDropout(0.1),
-    "Lambda with a mask": lambda: L.Lambda(abs, mask=1),
+    "TimeDistributed": lambda: L.TimeDistributed(L.Dense(2)), "Lambda with a mask": lambda: L.Lambda(abs, mask=1),
 }
 # ... and leaves it False in these (Layer.__init__'s default)
 REFUSING = {
@@ -55,7 +55,7 @@ REFUSING = {
 
 # layers whose compute_mask passes the incoming mask on unchanged (Layer.compute_mask with supports_masking)
 PASSING = sorted(set(SUPPORTING) - {"Masking", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
-                                    "Concatenate", "Dot", "GlobalAveragePooling1D",
+                                    "Concatenate", "Dot", "GlobalAveragePooling1D", "TimeDistributed",
                                     "Lambda with a mask"})
 
 

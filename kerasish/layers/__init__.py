@@ -24,3 +24,4 @@ GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2
 from kerasish.layers.core import (ActivityRegularization, Masking, RepeatVector, SpatialDropout1D, SpatialDropout2D,
                                   SpatialDropout3D)
 from kerasish.layers.noise import AlphaDropout, GaussianDropout, GaussianNoise
+from kerasish.layers.wrappers import TimeDistributed, Wrapper
