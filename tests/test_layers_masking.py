@@ -20,11 +20,6 @@ def f32(a):
     return torch.tensor(np.asarray(a), dtype=torch.float32)
 
 
-def built(layer, input_shape):
-    layer._build_once(input_shape)
-    return layer
-
-
 # Keras 2.3.1 sets supports_masking = True in these constructors (read from keras/layers/*.py, engine/input_layer.py)
 SUPPORTING = {
     "Dense": lambda: L.Dense(2), "Activation": lambda: L.Activation("relu"), "Dropout": lambda: L.Dropout(0.5),

@@ -145,6 +145,13 @@ class SeededRandomLayer(Layer):
             self._generators[device] = generator
 
 
+def resolved_noise_shape(noise_shape: tuple | None, x: torch.Tensor) -> tuple | None:
+    """Keras 2.3.1 ``Dropout._get_noise_shape``: ``noise_shape`` with each None replaced by ``x``'s size there."""
+    if noise_shape is None:
+        return None
+    return tuple(x.shape[i] if d is None else d for i, d in enumerate(noise_shape))
+
+
 def in_training(layer: Layer, training) -> bool:
     """Keras's ``K.in_train_phase``: the ``training`` call argument when given, else the model's mode."""
     return layer.training if training is None else bool(training)
@@ -184,9 +191,7 @@ class Dropout(SeededRandomLayer):
 
     def _noise_shape(self, x: torch.Tensor) -> tuple | None:
         """The shape of the keep/drop mask, broadcast over ``x``; None: one draw per element."""
-        if self.noise_shape is None:
-            return None
-        return tuple(x.shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
+        return resolved_noise_shape(self.noise_shape, x)
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape, "seed": self.seed}

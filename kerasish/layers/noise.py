@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from kerasish.layers.base import ANY, KERAS, Layer
-from kerasish.layers.core import SeededRandomLayer, in_training
+from kerasish.layers.core import SeededRandomLayer, in_training, resolved_noise_shape
 
 # SELU's constants (Klambauer et al. 2017), as Keras 2.3.1's AlphaDropout writes them
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -113,8 +113,7 @@ class AlphaDropout(SeededRandomLayer):
     def call(self, x, training=None):
         if not 0.0 < self.rate < 1.0 or not in_training(self, training):
             return x
-        shape = tuple(x.shape) if self.noise_shape is None else \
-            tuple(x.shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
+        shape = resolved_noise_shape(self.noise_shape, x) or tuple(x.shape)
         uniform = torch.rand(shape, generator=self._generator(x.device), device=x.device, dtype=x.dtype)
         kept = (uniform >= self.rate).to(x.dtype)
         alpha_p, a, b = alpha_dropout_coefficients(self.rate)
