@@ -1,5 +1,9 @@
-"""Core layers: Dense, Activation, Dropout, Flatten, Reshape, Permute, InputLayer, Lambda, and TorchModule
-(the adapter that lets any ``torch.nn.Module`` sit in a ``Sequential``)."""
+"""Core layers (Keras 2.3.1 ``keras/layers/core.py``): Dense, Activation, Dropout, SpatialDropout1D/2D/3D,
+Flatten, Reshape, Permute, Masking, RepeatVector, ActivityRegularization, Lambda, and TorchModule (the adapter
+that lets any ``torch.nn.Module`` sit in a ``Sequential``).
+
+Masks: each layer sets ``supports_masking`` as Keras 2.3.1 does (see ``Layer.compute_mask``); Masking makes a
+mask, Lambda's ``mask`` argument sets one, and the others pass it on or refuse it."""
 from __future__ import annotations
 
 import inspect
