@@ -318,7 +318,9 @@ def deserialize_layer(layer_data: dict, custom_objects=None):
         return _model_class_from_config(cls, config, custom_objects)
     config = _resolve_config_objects(config, custom_objects)
     try:
-        return cls.from_config(config) if hasattr(cls, "from_config") else cls(**config)
+        # a from_config that takes custom_objects (wrappers: their nested layer) gets them, as in Keras 2.3.1
+        return _model_class_from_config(cls, config, custom_objects) if hasattr(cls, "from_config") \
+            else cls(**config)
     except (TypeError, ValueError) as err:
         raise ValueError(f"Layer {config.get('name')!r} ({class_name}): its saved config could not be applied: "
                          f"{err} If it names a function or class of yours, pass it by name in custom_objects.") \

@@ -71,6 +71,14 @@ ALLOWED = {
         "Keras 2.3.1 Layer.compute_mask passes the mask on or refuses it without looking at the inputs; the "
         "protocol passes them for the subclasses that need them",
     "kerasish.layers.merge.Dot.compute_mask: mask": "Keras 2.3.1 Dot.compute_mask returns None whatever it gets",
+    "kerasish.layers.base.Layer.compute_mask: inputs":
+        "Keras 2.3.1 Layer.compute_mask passes the mask on (or refuses it) whatever the inputs",
+    "kerasish.layers.core.Masking.compute_mask: mask":
+        "Keras 2.3.1 Masking.compute_mask makes the mask from the inputs alone, replacing any mask coming in",
+    "kerasish.layers.pooling.GlobalAveragePooling1D.compute_mask: inputs":
+        "Keras 2.3.1 GlobalAveragePooling1D.compute_mask returns None whatever it gets (the mask is consumed)",
+    "kerasish.layers.pooling.GlobalAveragePooling1D.compute_mask: mask":
+        "Keras 2.3.1 GlobalAveragePooling1D.compute_mask returns None whatever it gets (the mask is consumed)",
     "kerasish.models.model.Model.call: inputs": "abstract: raises NotImplementedError, subclasses implement call",
     "kerasish.models.model.Model.call: training": "abstract: raises NotImplementedError, subclasses implement call",
     "kerasish.models.model.Model.call: mask": "abstract: raises NotImplementedError, subclasses implement call",

@@ -31,6 +31,13 @@ from kerasish.layers.local import LocallyConnected1D, LocallyConnected2D
 from kerasish.layers.pooling import (AveragePooling3D, AvgPool3D, GlobalAveragePooling3D,
                                      GlobalAvgPool3D, GlobalMaxPool3D, GlobalMaxPooling3D, MaxPool3D, MaxPooling3D)
 
+# Issue 12: masking, noise and wrapper layers (core.py, noise.py, wrappers.py)
+from kerasish.layers.core import (ActivityRegularization, Masking, RepeatVector, SpatialDropout1D, SpatialDropout2D,
+                                  SpatialDropout3D)
+from kerasish.layers.noise import AlphaDropout, GaussianDropout, GaussianNoise
+from kerasish.layers.wrappers import TimeDistributed, Wrapper
+
+
 def serialize(layer) -> dict:
     """Keras 2.3.1 ``layers.serialize``: ``{'class_name': ..., 'config': layer.get_config()}``."""
     return {"class_name": _keras_class_name(layer), "config": layer.get_config()}

@@ -1,5 +1,9 @@
-"""Core layers: Dense, Activation, Dropout, Flatten, Reshape, Permute, InputLayer, Lambda, and TorchModule
-(the adapter that lets any ``torch.nn.Module`` sit in a ``Sequential``)."""
+"""Core layers (Keras 2.3.1 ``keras/layers/core.py``): Dense, Activation, Dropout, SpatialDropout1D/2D/3D,
+Flatten, Reshape, Permute, Masking, RepeatVector, ActivityRegularization, Lambda, and TorchModule (the adapter
+that lets any ``torch.nn.Module`` sit in a ``Sequential``).
+
+Masks: each layer sets ``supports_masking`` as Keras 2.3.1 does (see ``Layer.compute_mask``); Masking makes a
+mask, Lambda's ``mask`` argument sets one, and the others pass it on or refuse it."""
 from __future__ import annotations
 
 import inspect
@@ -10,9 +14,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from kerasish import activations, backend, initializers
+from kerasish import activations, backend, initializers, regularizers
 from kerasish.layers import weight_layouts
-from kerasish.layers.base import ANY, KERAS, InputSpec, Layer, penalties_config, serialize_keras_object
+from kerasish.layers.base import (ANY, CHANNELS_FIRST, KERAS, InputSpec, Layer, penalties_config,
+                                  serialize_keras_object)
 
 
 class ActivatedLayer(Layer):
@@ -47,6 +52,8 @@ class ActivatedLayer(Layer):
 class Dense(ActivatedLayer):
     """``Dense(units, activation=None, use_bias=True, kernel_initializer='glorot_uniform', ...)``; acts on the
     last axis. Kernel stored as torch ``(units, in)``; Keras weights ``[kernel (in, units), bias (units,)]``."""
+
+    supports_masking = True  # Keras 2.3.1: the mask passes through
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
@@ -89,52 +96,34 @@ class Dense(ActivatedLayer):
 class Activation(ActivatedLayer):
     """``Activation('relu')``: elementwise, so it works in any layout; softmax needs the Keras layout."""
 
+    supports_masking = True
+
     def __init__(self, activation, **kwargs):
         super().__init__(activation=activation, **kwargs)
         self.input_layout = KERAS if self.activation is activations.softmax else ANY
 
 
-class Dropout(Layer):
-    """``Dropout(rate, noise_shape=None, seed=None)``: inverted dropout during training only.
+class SeededRandomLayer(Layer):
+    """A layer that draws random numbers with Keras's ``seed`` argument (Dropout, AlphaDropout).
 
-    Without ``seed`` the masks come from torch's global generator (``torch.manual_seed`` makes them
+    Without ``seed`` the draws come from torch's global generator (``torch.manual_seed`` makes them
     reproducible). With ``seed`` the layer draws from its own ``torch.Generator`` on the input's device, seeded
     with ``seed``: as in Keras 2.3.1 (``K.dropout(..., seed=seed)``), layers with the same seed draw the same
-    sequence of masks, in any model and whatever else draws random numbers. A seeded layer works in the Keras
-    layout, so its masks depend only on the seed and the Keras-layout shape, not on the layers around it.
+    sequence of numbers, in any model and whatever else draws random numbers.
     """
 
-    input_layout = ANY
-
-    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+    def __init__(self, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if not 0.0 <= float(rate) < 1.0:
-            raise ValueError(f"Dropout: rate must be in [0, 1); received {rate!r}.")
         if seed is not None and (not isinstance(seed, (int, np.integer)) or isinstance(seed, bool)):
-            raise TypeError(f"Dropout: seed must be an integer or None; received {seed!r}.")
-        self.rate = float(rate)
-        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+            raise TypeError(f"{type(self).__name__}: seed must be an integer or None; received {seed!r}.")
         self.seed = None if seed is None else int(seed)
         self._generators: dict[str, torch.Generator] = {}  # device -> this layer's generator (seeded layers)
-        if self.noise_shape is not None or self.seed is not None:
-            self.input_layout = KERAS
 
-    def call(self, x, training=None):
-        """``training``: Keras's call argument (``Dropout(0.5)(x, training=True)`` keeps dropping at inference,
-        as Monte Carlo dropout does); by default the model's mode decides."""
-        if not (self.training if training is None else bool(training)) or self.rate == 0.0:
-            return x
-        generator = None if self.seed is None else self._generator(x.device)
-        if self.noise_shape is None and generator is None:
-            return F.dropout(x, self.rate, training=True)
-        if self.noise_shape is None:
-            shape = tuple(x.shape)
-        else:
-            shape = tuple(x.shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
-        keep = torch.empty(shape, device=x.device, dtype=x.dtype).bernoulli_(1.0 - self.rate, generator=generator)
-        return x * keep / (1.0 - self.rate)
-
-    def _generator(self, device: torch.device) -> torch.Generator:
+    def _generator(self, device: torch.device) -> torch.Generator | None:
+        """This layer's generator on ``device``; None (torch's global generator) when unseeded, and for the meta
+        tensors of shape inference, which draw nothing."""
+        if self.seed is None or device.type == "meta":
+            return None
         key = str(device)
         generator = self._generators.get(key)
         if generator is None:
@@ -159,8 +148,115 @@ class Dropout(Layer):
             generator.set_state(state)
             self._generators[device] = generator
 
+
+def resolved_noise_shape(noise_shape: tuple | None, x: torch.Tensor) -> tuple | None:
+    """Keras 2.3.1 ``Dropout._get_noise_shape``: ``noise_shape`` with each None replaced by ``x``'s size there."""
+    if noise_shape is None:
+        return None
+    return tuple(x.shape[i] if d is None else d for i, d in enumerate(noise_shape))
+
+
+def in_training(layer: Layer, training) -> bool:
+    """Keras's ``K.in_train_phase``: the ``training`` call argument when given, else the model's mode."""
+    return layer.training if training is None else bool(training)
+
+
+class Dropout(SeededRandomLayer):
+    """``Dropout(rate, noise_shape=None, seed=None)``: inverted dropout during training only.
+
+    Randomness as ``SeededRandomLayer`` says. A seeded layer works in the Keras layout, so its masks depend only
+    on the seed and the Keras-layout shape, not on the layers around it.
+    """
+
+    input_layout = ANY
+    supports_masking = True  # Keras 2.3.1: the mask passes through
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        if not 0.0 <= float(rate) < 1.0:
+            raise ValueError(f"{type(self).__name__}: rate must be in [0, 1); received {rate!r}.")
+        self.rate = float(rate)
+        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+        if self.noise_shape is not None or self.seed is not None:
+            self.input_layout = KERAS
+
+    def call(self, x, training=None):
+        """``training``: Keras's call argument (``Dropout(0.5)(x, training=True)`` keeps dropping at inference,
+        as Monte Carlo dropout does); by default the model's mode decides."""
+        if not in_training(self, training) or self.rate == 0.0:
+            return x
+        generator = self._generator(x.device)
+        noise_shape = self._noise_shape(x)
+        if noise_shape is None and generator is None:
+            return F.dropout(x, self.rate, training=True)
+        shape = tuple(x.shape) if noise_shape is None else noise_shape
+        keep = torch.empty(shape, device=x.device, dtype=x.dtype).bernoulli_(1.0 - self.rate, generator=generator)
+        return x * keep / (1.0 - self.rate)
+
+    def _noise_shape(self, x: torch.Tensor) -> tuple | None:
+        """The shape of the keep/drop mask, broadcast over ``x``; None: one draw per element."""
+        return resolved_noise_shape(self.noise_shape, x)
+
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape, "seed": self.seed}
+
+
+class _SpatialDropout(Dropout):
+    """Keras 2.3.1 ``SpatialDropout1D/2D/3D``: Dropout that keeps or drops whole feature maps, one draw per
+    (sample, channel), scaled by ``1 / (1 - rate)`` as Dropout.
+
+    The layer computes with the channel axis at dim 1 (channels-first inputs as they come, channels_last ones
+    moved there as convolutions get them), so the mask is ``(batch, channels, 1, ...)`` either way. Its draws are
+    in (sample, channel) order, as those of Keras's ``(batch, 1, ..., channels)`` mask: a seeded layer draws the
+    same masks in any layout. ``noise_shape`` is accepted (Keras passes its keywords on to Dropout) and, as in
+    Keras, replaced by the feature-map shape.
+    """
+
+    rank = 2
+
+    def __init__(self, rate, data_format, **kwargs):
+        super().__init__(rate, **kwargs)
+        self.data_format = backend.normalize_data_format(data_format)
+        self.input_layout = CHANNELS_FIRST if self.data_format == "channels_last" else KERAS
+        self.input_spec = InputSpec(ndim=self.rank + 2)
+
+    def build(self, input_shape):
+        self.input_spec.check(tuple(input_shape), None, 0, self.name)  # an eager first call: Keras's message
+
+    def _noise_shape(self, x):
+        return (x.shape[0], x.shape[1]) + (1,) * (x.dim() - 2)
+
+    def get_config(self):
+        # Keras 2.3.1 writes only Dropout's keys; 2D/3D keep data_format too, so a channels_first layer loads as one
+        config = super().get_config()
+        return {**config, "data_format": self.data_format} if self.rank > 1 else config
+
+
+class SpatialDropout1D(_SpatialDropout):
+    """``SpatialDropout1D(rate)`` on ``(batch, timesteps, channels)``: drops whole channels (Keras 2.3.1)."""
+
+    rank = 1
+
+    def __init__(self, rate, **kwargs):
+        super().__init__(rate, "channels_last", **kwargs)
+
+
+class SpatialDropout2D(_SpatialDropout):
+    """``SpatialDropout2D(rate, data_format=None)`` on 4-D inputs: drops whole 2-D feature maps."""
+
+    rank = 2
+
+    def __init__(self, rate, data_format=None, **kwargs):
+        super().__init__(rate, data_format, **kwargs)
+
+
+class SpatialDropout3D(_SpatialDropout):
+    """``SpatialDropout3D(rate, data_format=None)`` on 5-D inputs: drops whole 3-D feature maps."""
+
+    rank = 3
+
+    def __init__(self, rate, data_format=None, **kwargs):
+        super().__init__(rate, data_format, **kwargs)
 
 
 class Flatten(Layer):
@@ -227,6 +323,81 @@ class Permute(Layer):
         return {**super().get_config(), "dims": self.dims}
 
 
+class Masking(Layer):
+    """``Masking(mask_value=0.)``: a timestep whose features all equal ``mask_value`` is masked (skipped by the
+    layers after it that support masking) and its features are set to 0 (Keras 2.3.1 ``Masking``).
+
+    Inputs ``(batch, timesteps, features)`` (any rank: the last axis holds the features); the mask is
+    ``(batch, timesteps)``, True where any feature differs from ``mask_value``.
+    """
+
+    supports_masking = True
+
+    def __init__(self, mask_value=0., **kwargs):
+        super().__init__(**kwargs)
+        self.mask_value = mask_value
+
+    def call(self, x):
+        return x * self._kept_steps(x, keepdim=True).to(x.dtype)
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras 2.3.1: made from the inputs alone; a mask coming in is replaced."""
+        return self._kept_steps(inputs, keepdim=False)
+
+    def _kept_steps(self, x, keepdim: bool):
+        return (x != self.mask_value).any(dim=-1, keepdim=keepdim)
+
+    def get_config(self):
+        return {**super().get_config(), "mask_value": self.mask_value}
+
+
+class RepeatVector(Layer):
+    """``RepeatVector(n)``: ``(batch, features)`` -> ``(batch, n, features)``, the input repeated ``n`` times."""
+
+    def __init__(self, n, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"RepeatVector: n must be a positive integer; received {n!r}.")
+        self.n = int(n)
+        self.input_spec = InputSpec(ndim=2)
+
+    def build(self, input_shape):
+        self.input_spec.check(tuple(input_shape), None, 0, self.name)  # an eager first call: Keras's message
+
+    def call(self, x):
+        # a broadcast view, no copy: every step reads the same row
+        return x.unsqueeze(1).expand(x.shape[0], self.n, x.shape[1])
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.n, input_shape[1])
+
+    def get_config(self):
+        return {**super().get_config(), "n": self.n}
+
+
+class ActivityRegularization(Layer):
+    """``ActivityRegularization(l1=0., l2=0.)``: the identity, whose output adds ``l1 * sum(|x|) + l2 *
+    sum(x ** 2)`` to the training loss (Keras 2.3.1: the layer's ``activity_regularizer`` is ``L1L2(l1, l2)``,
+    applied as any layer's activity regularizer is)."""
+
+    input_layout = ANY
+    supports_masking = True
+
+    def __init__(self, l1=0., l2=0., **kwargs):
+        super().__init__(**kwargs)
+        self.l1, self.l2 = float(l1), float(l2)
+        self.set_weight_penalties(activity=regularizers.L1L2(l1=self.l1, l2=self.l2))
+
+    def call(self, x):
+        return x
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "l1": self.l1, "l2": self.l2}
+
+
 class Lambda(Layer):
     """``Lambda(function, output_shape=None, mask=None, arguments=None)``: ``function(x, **arguments)`` on
     torch tensors in Keras layout.
@@ -235,8 +406,8 @@ class Lambda(Layer):
     ``compute_output_shape`` returns, as in Keras 2.3.1; models take the shape from running the function, and a
     declared shape that the function's output contradicts is an error when the layer is built. ``mask`` is
     what ``compute_mask(inputs, mask)`` returns (called with ``(inputs, mask)`` when it is a function), as in
-    Keras 2.3.1; kerasish's models do not propagate masks yet, so only ``compute_mask`` reads it. A function
-    that takes a ``mask`` argument gets ``mask=None``, as Keras passes it when no mask comes in.
+    Keras 2.3.1, and models pass that mask on to the layers after it. A function that takes a ``mask`` argument
+    gets the mask coming in (None when there is none), as Keras passes it.
     """
 
     def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
@@ -258,8 +429,8 @@ class Lambda(Layer):
     def build(self, input_shape):
         self._built_input_shape = input_shape if isinstance(input_shape, list) else tuple(input_shape)
 
-    def call(self, x):
-        return self.function(x, mask=None, **self.arguments) if self._function_takes_mask else \
+    def call(self, x, mask=None):
+        return self.function(x, mask=mask, **self.arguments) if self._function_takes_mask else \
             self.function(x, **self.arguments)
 
     def _call_symbolic(self, inputs, args, kwargs):
@@ -377,5 +548,6 @@ def as_layer(obj) -> Layer:
                     f"received: {obj!r} of type {type(obj).__name__}.")
 
 
-__all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "Permute", "Lambda",
-           "TorchModule", "ActivatedLayer", "as_layer"]
+__all__ = ["Dense", "Activation", "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "Flatten",
+           "Reshape", "Permute", "Masking", "RepeatVector", "ActivityRegularization", "Lambda", "TorchModule",
+           "ActivatedLayer", "SeededRandomLayer", "as_layer"]

@@ -15,6 +15,7 @@ class InputLayer(Layer):
     """
 
     input_layout = ANY
+    supports_masking = True  # Keras 2.3.1
 
     def __init__(self, input_shape=None, batch_size=None, batch_input_shape=None, dtype=None, input_tensor=None,
                  sparse=False, name=None, **kwargs):

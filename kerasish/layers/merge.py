@@ -214,7 +214,10 @@ class Concatenate(_Merge):
 
     def compute_mask(self, inputs, mask=None):
         """Keras 2.3.1 ``Concatenate.compute_mask``: an unmasked input counts as all ones, a mask of lower rank
-        than its input gains a last axis; the masks are joined along ``axis`` and reduced over the last axis."""
+        than its input gains a last axis; the masks are joined along ``axis`` and reduced over the last axis.
+        The widened mask is broadcast to its input's shape, which changes nothing where Keras's concatenation
+        works and lets a masked and an unmasked sequence join along time (where TensorFlow's fails on the
+        mismatched last axes)."""
         masks = _given_masks(inputs, mask)
         if masks is None:
             return None
@@ -223,7 +226,8 @@ class Concatenate(_Merge):
             if m is None:
                 full.append(torch.ones_like(x, dtype=torch.bool))
             elif m.dim() < x.dim():
-                full.append(m.bool().unsqueeze(-1))
+                widened = m.bool().unsqueeze(-1)
+                full.append(widened.expand(x.shape) if widened.dim() == x.dim() else widened)
             else:
                 full.append(m.bool())
         return torch.cat(full, dim=self.axis).all(dim=-1)

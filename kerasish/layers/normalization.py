@@ -34,6 +34,8 @@ class BatchNormalization(Layer):
     statistics (Keras 2.3.1 ``Layer.updates`` is empty for non-trainable layers).
     """
 
+    supports_masking = True  # Keras 2.3.1: the mask passes through (statistics use every step)
+
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
                  gamma_initializer="ones", moving_mean_initializer="zeros", moving_variance_initializer="ones",
                  beta_regularizer=None, gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,

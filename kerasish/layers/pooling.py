@@ -147,12 +147,26 @@ class GlobalMaxPooling1D(_GlobalPooling):
 
 
 class GlobalAveragePooling1D(_GlobalPooling):
-    """``GlobalAveragePooling1D(data_format='channels_last')`` (no masking: kerasish layers receive no masks)."""
+    """``GlobalAveragePooling1D(data_format='channels_last')``. With a ``(batch, steps)`` mask, the mean over the
+    unmasked steps only, ``sum(x * mask) / sum(mask)`` (Keras 2.3.1; a sample with every step masked gives NaN,
+    0 / 0, as there); the output carries no mask."""
 
     rank, mode = 1, "avg"
+    supports_masking = True
 
     def __init__(self, data_format="channels_last", **kwargs):
         super().__init__(data_format, **kwargs)
+
+    def call(self, x, mask=None):
+        if mask is None:
+            return super().call(x)
+        # x: (n, c, steps) in either data_format (see input_layout); mask: (n, steps). Keras 2.3.1 reshapes the
+        # mask to (n, steps, 1), right for channels_last only: channels_first inputs are weighted per step here.
+        weights = mask.to(x.dtype).unsqueeze(1)
+        return (x * weights).sum(dim=2) / weights.sum(dim=2)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
 
 
 class GlobalMaxPooling2D(_GlobalPooling):
