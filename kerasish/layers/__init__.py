@@ -35,7 +35,7 @@ from kerasish.layers.pooling import (AveragePooling3D, AvgPool3D, GlobalAverageP
 from kerasish.layers.core import (ActivityRegularization, Masking, RepeatVector, SpatialDropout1D, SpatialDropout2D,
                                   SpatialDropout3D)
 from kerasish.layers.noise import AlphaDropout, GaussianDropout, GaussianNoise
-from kerasish.layers.wrappers import TimeDistributed, Wrapper
+from kerasish.layers.wrappers import Bidirectional, TimeDistributed, Wrapper
 
 
 def serialize(layer) -> dict:
