@@ -19,3 +19,7 @@ SeparableConvolution2D = SeparableConv2D
 MaxPool1D, MaxPool2D, AvgPool1D, AvgPool2D = MaxPooling1D, MaxPooling2D, AveragePooling1D, AveragePooling2D
 GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
 GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
+
+# Keras 1 layers Keras 2.3.1 still exports (keras/legacy/layers.py)
+from kerasish.layers.legacy import (AtrousConvolution1D, AtrousConvolution2D, ConvRecurrent2D, Highway,  # noqa: E402
+                                    MaxoutDense, Recurrent)
