@@ -94,6 +94,16 @@ ALLOWED = {
         "beam search only (greedy=False), which raises NotImplementedError",
     "kerasish.backend.nn.ctc_decode: merge_repeated":
         "beam search only (greedy=False), which raises NotImplementedError",
+    "kerasish.layers.legacy.Recurrent.compute_mask: inputs":
+        "Keras 2.3.1's legacy Recurrent.compute_mask derives the output mask from the input mask alone",
+    "kerasish.layers.legacy.Recurrent.get_constants: inputs":
+        "Keras 2.3.1's default: no constants; Keras 1 subclasses override it (dropout masks)",
+    "kerasish.layers.legacy.Recurrent.get_constants: training":
+        "Keras 2.3.1's default: no constants; Keras 1 subclasses override it (dropout masks)",
+    "kerasish.layers.legacy.Recurrent.preprocess_input: training":
+        "Keras 2.3.1's default passes the inputs on; Keras 1 subclasses override it",
+    "kerasish.layers.legacy.Recurrent.step: inputs": "abstract: raises NotImplementedError, subclasses implement step",
+    "kerasish.layers.legacy.Recurrent.step: states": "abstract: raises NotImplementedError, subclasses implement step",
     "kerasish.backend.control.foldl: name": TF_NAME,
     "kerasish.backend.control.foldr: name": TF_NAME,
     "kerasish.backend.control.map_fn: name": TF_NAME,

@@ -226,6 +226,8 @@ def layer_catalogue():
         "GaussianDropout": ([L.GaussianDropout(0.2, input_shape=(5,))], (5,)),
         "AlphaDropout": ([L.AlphaDropout(0.2, input_shape=(5,))], (5,)),
         "TimeDistributed": ([L.TimeDistributed(L.Dense(2, activation="relu"), input_shape=(3, 4))], (3, 4)),
+        "MaxoutDense": ([L.MaxoutDense(3, nb_feature=2, W_regularizer="l2", input_dim=5)], (5,)),
+        "Highway": ([L.Highway(activation="relu", b_constraint="non_neg", input_dim=5)], (5,)),
     }
 
 
@@ -233,6 +235,7 @@ SPECIAL = {"Lambda", "TorchModule"}  # round trips only with custom_objects: tes
 SPECIAL |= {"Wrapper"}  # the abstract base of TimeDistributed and Bidirectional
 # Layers of several inputs cannot stand in a Sequential model: their round trips are functional (test_functional*)
 SPECIAL |= {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot"}
+SPECIAL |= {"Recurrent", "ConvRecurrent2D"}  # abstract Keras 1 bases: round trips of subclasses in test_layers_legacy
 
 
 def test_the_catalogue_covers_every_layer_class_in_kerasish_layers():

@@ -37,6 +37,10 @@ from kerasish.layers.core import (ActivityRegularization, Masking, RepeatVector,
 from kerasish.layers.noise import AlphaDropout, GaussianDropout, GaussianNoise
 from kerasish.layers.wrappers import Bidirectional, TimeDistributed, Wrapper
 
+# Keras 1 layers Keras 2.3.1 still exports (keras/legacy/layers.py)
+from kerasish.layers.legacy import (AtrousConvolution1D, AtrousConvolution2D, ConvRecurrent2D, Highway,
+                                    MaxoutDense, Recurrent)
+
 
 def serialize(layer) -> dict:
     """Keras 2.3.1 ``layers.serialize``: ``{'class_name': ..., 'config': layer.get_config()}``."""
