@@ -96,10 +96,8 @@ def test_initial_state_as_keras_tensors_splits_in_halves_and_records_the_inputs(
     np.testing.assert_allclose(out, np.concatenate([f_h, b_h], -1), rtol=1e-4, atol=1e-5)
     config = model.get_config()
     bi = next(entry for entry in config["layers"] if entry["name"] == "bi")
-    assert [entry[0] for entry in bi["inbound_nodes"][0]] == ["input_1", "input_2", "input_3", "input_4",
-                                                              "input_5"][:0] + [e[0] for e in
-                                                                                bi["inbound_nodes"][0]]
-    assert len(bi["inbound_nodes"][0]) == 5
+    # Keras 2.3.1 records the states as inputs of the call: [sequence, *forward states, *backward states]
+    assert [entry[0] for entry in bi["inbound_nodes"][0]] == [t._keras_history[0].name for t in [inputs] + states]
     rebuilt = models.Model.from_config(config)
     rebuilt.set_weights(model.get_weights())
     np.testing.assert_allclose(rebuilt.predict([X, h0, c0, h1, c1]), out, rtol=1e-6)
@@ -205,5 +203,5 @@ def test_save_and_load_round_trip(tmp_path):
                                                input_shape=(5, 4)), L.GlobalAveragePooling1D()])
     path = str(tmp_path / "bi.keras")
     model.save(path)
-    loaded = models.load_model(path)
+    loaded = models.load_model(path, compile=False)
     np.testing.assert_allclose(loaded.predict(X), model.predict(X), rtol=1e-6)
