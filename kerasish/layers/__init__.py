@@ -4,6 +4,7 @@ from kerasish.layers.base import InputSpec, Layer
 from kerasish.layers.convolutional import (Conv1D, Conv2D, Conv2DTranspose, SeparableConv2D, UpSampling2D,
                                            ZeroPadding2D)
 from kerasish.layers.core import Activation, Dense, Dropout, Flatten, Lambda, Permute, Reshape, TorchModule
+from kerasish.layers.embeddings import Embedding
 from kerasish.layers.input_layer import Input, InputLayer
 from kerasish.layers.keras_tensor import KerasTensor
 from kerasish.layers.merge import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average,
