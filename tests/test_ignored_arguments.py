@@ -65,6 +65,8 @@ ALLOWED = {
         "Keras 2.3.1 Layer.compute_mask passes the mask on whatever the inputs; the protocol passes both to every layer",
     "kerasish.layers.embeddings.Embedding.compute_mask: mask":
         "Keras 2.3.1 Embedding.compute_mask computes the mask from the inputs (inputs != 0) and drops the one given",
+    "kerasish.layers.recurrent.RNN.compute_mask: inputs":
+        "Keras 2.3.1 RNN.compute_mask derives the output mask from the input mask alone",
     "kerasish.layers.merge.Dot.compute_mask: inputs": "Keras 2.3.1 Dot.compute_mask returns None whatever it gets",
     "kerasish.layers.merge.Dot.compute_mask: mask": "Keras 2.3.1 Dot.compute_mask returns None whatever it gets",
     "kerasish.models.model.Model.call: inputs": "abstract: raises NotImplementedError, subclasses implement call",

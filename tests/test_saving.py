@@ -192,6 +192,10 @@ def layer_catalogue():
         "ReLU": ([L.ReLU(1.0, negative_slope=0.1, threshold=0.2, input_shape=(5,))], (5,)),
         "Softmax": ([L.Softmax(axis=1, input_shape=(3, 4))], (3, 4)),
         "PReLU": ([L.PReLU(alpha_initializer="ones", shared_axes=[1, 2], input_shape=conv_in)], conv_in),
+        "SimpleRNN": ([L.SimpleRNN(3, return_sequences=True, recurrent_regularizer="l2", input_shape=(4, 5))], (4, 5)),
+        "LSTM": ([L.LSTM(3, go_backwards=True, unit_forget_bias=False, input_shape=(4, 5))], (4, 5)),
+        "GRU": ([L.GRU(3, reset_after=True, kernel_constraint="max_norm", input_shape=(4, 5))], (4, 5)),
+        "RNN": ([L.RNN([L.LSTMCell(2), L.GRUCell(3)], return_sequences=True, input_shape=(4, 5))], (4, 5)),
     }
 
 
@@ -199,6 +203,7 @@ SPECIAL = {"Lambda", "TorchModule"}  # round trips only with custom_objects: tes
 # Layers of several inputs cannot stand in a Sequential model: their round trips are functional (test_functional*)
 SPECIAL |= {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot"}
 SPECIAL |= {"Embedding"}  # integer inputs: its round trips are in test_layers_embeddings.py
+SPECIAL |= {"SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells"}  # cells: they round trip inside the RNN entry
 
 
 def test_the_catalogue_covers_every_layer_class_in_kerasish_layers():
