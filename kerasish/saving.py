@@ -316,7 +316,7 @@ def deserialize_layer(layer_data: dict, custom_objects=None):
         return _torch_module_from_config(config, custom_objects)
     if _is_model_class(cls):  # a nested model: its layers resolve their own objects
         return _model_class_from_config(cls, config, custom_objects)
-    config = _resolve_config_objects(config, custom_objects)
+    config = _resolve_config_objects(_resolve_nested_layers(config, custom_objects), custom_objects)
     try:
         # a from_config that takes custom_objects (wrappers: their nested layer) gets them, as in Keras 2.3.1
         return _model_class_from_config(cls, config, custom_objects) if hasattr(cls, "from_config") \
@@ -666,6 +666,22 @@ def _torch_module_from_config(config: dict, custom_objects: dict):
     return TorchModule(module, name=name, **kwargs)
 
 
+def _resolve_nested_layers(config: dict, custom_objects: dict) -> dict:
+    """Layers inside a layer's config (an RNN's ``cell``, ``StackedRNNCells``' ``cells``) built first, the same way
+    (Keras 2.3.1 ``RNN.from_config`` deserializes its cell)."""
+    def is_layer_data(value):
+        return isinstance(value, dict) and isinstance(value.get("class_name"), str) and "config" in value
+
+    resolved = dict(config)
+    for key in ("cell", "cells"):
+        value = config.get(key)
+        if is_layer_data(value):
+            resolved[key] = deserialize_layer(value, custom_objects)
+        elif isinstance(value, list) and value and all(is_layer_data(v) for v in value):
+            resolved[key] = [deserialize_layer(v, custom_objects) for v in value]
+    return resolved
+
+
 def _resolve_config_objects(config: dict, custom_objects: dict) -> dict:
     """Activations, initializers, regularizers and constraints named in a layer config -> objects: first
     ``custom_objects``, then kerasish's own classes for ``{"class_name", "config"}`` dicts (Keras 2.3.1 does
@@ -673,7 +689,7 @@ def _resolve_config_objects(config: dict, custom_objects: dict) -> dict:
     from kerasish import constraints, regularizers
     resolved = dict(config)
     for key, value in config.items():
-        if key == "activation" or key.endswith("_initializer"):
+        if key in ("activation", "recurrent_activation") or key.endswith("_initializer"):
             module_classes = {}
         elif key.endswith("_regularizer"):
             module_classes = _classes_in(regularizers, regularizers.Regularizer)

@@ -5,6 +5,7 @@ from kerasish.layers.base import InputSpec, Layer
 from kerasish.layers.convolutional import (Conv1D, Conv2D, Conv2DTranspose, SeparableConv2D, UpSampling2D,
                                            ZeroPadding2D)
 from kerasish.layers.core import Activation, Dense, Dropout, Flatten, Lambda, Permute, Reshape, TorchModule
+from kerasish.layers.embeddings import Embedding
 from kerasish.layers.input_layer import Input, InputLayer
 from kerasish.layers.keras_tensor import KerasTensor
 from kerasish.layers.merge import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average,
@@ -14,6 +15,8 @@ from kerasish.layers.pooling import (AveragePooling1D, AveragePooling2D, GlobalA
                                      GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D,
                                      MaxPooling2D)
 from kerasish.utils.generic_utils import keras_class_name as _keras_class_name
+from kerasish.layers.recurrent import (GRU, LSTM, RNN, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell,
+                                       StackedRNNCells)
 
 # Keras 2 aliases
 Convolution1D, Convolution2D, Deconvolution2D = Conv1D, Conv2D, Conv2DTranspose

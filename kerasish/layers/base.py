@@ -227,7 +227,9 @@ class Layer(nn.Module):
             inputs = map_structure(lambda t: t.clone() if isinstance(t, torch.Tensor) else t, inputs)
         out = self.call(self.cast_inputs(inputs), *args, **kwargs)
         if self.activity_regularizer is not None and self.training:
-            self._activity_penalty = self.activity_regularizer(out)
+            # Keras 2.3.1 regularizes every output of a layer of several (an RNN with return_state)
+            self._activity_penalty = sum(map(self.activity_regularizer, out)) if isinstance(out, (list, tuple)) \
+                else self.activity_regularizer(out)
         return out
 
     def _is_user_layer(self) -> bool:

@@ -83,6 +83,43 @@ class DepthwiseKernel(WeightLayout):
         return kernel.reshape(channels * multiplier, 1, *t.shape[:n_spatial])
 
 
+class GateBlocks(WeightLayout):
+    """A recurrent weight whose last Keras axis stacks one block of ``units`` per gate, kept in torch's layout.
+
+    torch's fused RNN kernels want ``weight_ih (gates * units, in)``, ``weight_hh (gates * units, units)`` and
+    biases ``(gates * units,)`` with the gates in torch's order; Keras stores ``kernel (in, gates * units)``,
+    ``recurrent_kernel (units, gates * units)`` and ``bias (gates * units,)`` (GRU ``reset_after``: ``(2, gates *
+    units)``) in Keras's order. ``keras_order[k]`` is the torch block that holds Keras block ``k``: LSTM's gates
+    are i, f, c, o in both (identity), GRU's are z, r, h in Keras and r, z, n in torch (``(1, 0, 2)``).
+    ``transpose``: kernels swap their two axes; biases do not.
+    """
+
+    name = "gate_blocks"
+
+    def __init__(self, keras_order: tuple, transpose: bool):
+        self.keras_order = tuple(keras_order)
+        self.torch_order = tuple(sorted(range(len(keras_order)), key=self.keras_order.__getitem__))
+        self.transpose = transpose
+
+    @staticmethod
+    def _reorder(t, order: tuple, axis: int):
+        if order == tuple(range(len(order))):
+            return t
+        return torch.cat([block for block in (t.chunk(len(order), dim=axis)[i] for i in order)], dim=axis)
+
+    def to_keras(self, t):
+        if self.transpose:
+            return self._reorder(t, self.keras_order, 0).t()
+        return self._reorder(t, self.keras_order, -1)
+
+    def from_keras(self, t):
+        if self.transpose:
+            return self._reorder(t.t(), self.torch_order, 0)
+        return self._reorder(t, self.torch_order, -1)
+
+
 SAME = Same()
 DENSE_KERNEL = DenseKernel()
 CONV_KERNEL = ConvKernel()
+GRU_KERNEL = GateBlocks((1, 0, 2), transpose=True)
+GRU_BIAS = GateBlocks((1, 0, 2), transpose=False)

@@ -761,6 +761,18 @@ class Model(Layer):
         self._require_built("summary")
         print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn)
 
+    # ------------------------------------------------------------------ stateful layers (Keras 2.3.1 Network)
+    @property
+    def stateful(self) -> bool:
+        """Whether a layer inside keeps states from batch to batch (a stateful RNN)."""
+        return any(getattr(layer, "stateful", False) for layer in self._all_layers())
+
+    def reset_states(self) -> None:
+        """Zero the states of every stateful layer inside."""
+        for layer in self._all_layers():
+            if getattr(layer, "stateful", False) and hasattr(layer, "reset_states"):
+                layer.reset_states()
+
     # ------------------------------------------------------------------ saving: all formats live in saving.py
     def save(self, filepath, overwrite=True, include_optimizer=True) -> None:
         """Architecture, weights, compile configuration and optimizer state in one file (atomic write)."""

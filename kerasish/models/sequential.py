@@ -29,6 +29,12 @@ def _torch_dtype(name):
     return dtype
 
 
+def _input_dtype_of(first_layer) -> str:
+    """The dtype of the implicit input: the first layer's ``dtype`` (Keras 2.3.1), or the ``input_dtype`` a
+    layer of integer inputs declares (Embedding: its indices pass through exactly, not as float32)."""
+    return getattr(first_layer, "input_dtype", None) or first_layer.dtype
+
+
 class Sequential(Functional):
     """A linear stack of layers: ``Sequential([Dense(64, input_dim=20), Dense(1)])``."""
 
@@ -88,7 +94,7 @@ class Sequential(Functional):
         else:
             # Keras 2.3.1 names the implicit input after the first layer
             shape = (input_shape[0],) + tuple(input_shape[1:])
-            tensor = InputLayer(batch_input_shape=shape, name=f"{first.name}_input", dtype=first.dtype).output
+            tensor = InputLayer(batch_input_shape=shape, name=f"{first.name}_input", dtype=_input_dtype_of(first)).output
             rest = list(self._stack)
         self._stack_outputs.clear()
         self._stack_outputs.append(tensor)
@@ -116,8 +122,11 @@ class Sequential(Functional):
     def _input_dtypes(self) -> list:
         """The first layer's dtype (Keras 2.3.1 ``Sequential.add`` makes the model's ``Input`` with
         ``first_layer.dtype``), or floatx while there is no layer or it is not a float type: integer images are
-        cast on the device. Asked at every step: the first layer is found without listing them all."""
+        cast on the device. A first layer that declares ``input_dtype`` (Embedding) gets its inputs in that dtype.
+        Asked at every step: the first layer is found without listing them all."""
         first = next((layer for layer in self._stack if not isinstance(layer, InputLayer)), None)
+        if first is not None and getattr(first, "input_dtype", None) is not None:
+            return [_torch_dtype(first.input_dtype)]
         dtype = _torch_dtype(first.dtype) if first is not None else backend.torch_floatx()
         return [dtype if dtype.is_floating_point else backend.torch_floatx()]
 
