@@ -2,7 +2,7 @@
 
     python scripts/bench.py                   # everything (several minutes on 2 CPU cores; fit alone ~1.5)
     python scripts/bench.py --json bench.json # also write the rows as JSON
-    python scripts/bench.py --only fit        # one group: fit, functional, augment, generator, memory
+    python scripts/bench.py --only fit        # one group: fit, functional, augment, generator, memory, rnn
 
 Every comparison runs in this process, interleaved (A, B, C, A, B, C ...), and reports medians, so a change
 in machine load hits all sides alike. Rows:
@@ -22,7 +22,9 @@ in machine load hits all sides alike. Rows:
   (32x32 and 64x64 images), and of ``flow_from_directory`` with its images decoded by loader threads vs by the
   training thread;
 * memory: growth of the process's private memory (RssAnon) during ``fit`` on a memory-mapped array of over
-  1 GB (the map's file pages are not private memory).
+  1 GB (the map's file pages are not private memory);
+* rnn: samples/s of imdb-like text models (Embedding -> LSTM or GRU -> Dense, 80 and 200 tokens, batch 32 and
+  128) against hand-written loops over nn.Embedding + nn.LSTM / nn.GRU (bench_rnn.py).
 """
 from __future__ import annotations
 
@@ -43,6 +45,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_fit import CONFIGS, compare_fit, paired_ratio, ratio_rows, run_interleaved  # noqa: E402
 from bench_functional import functional_rows  # noqa: E402
+from bench_rnn import rnn_rows  # noqa: E402
 
 from kerasish import backend  # noqa: E402
 
@@ -221,7 +224,8 @@ def print_table(rows):
         print(f"{row['benchmark']:<58} {row['unit']:<18} {number(row['kerasish']):>10} {baseline} {ratio}  {k3}")
     print("baselines: fit = hand-written PyTorch loop (fastest torch optimizer path unless the row says default); "
           "functional = the same Sequential, or the same hand-written nn.Module (residual net); augment = "
-          "keras-preprocessing 1.1.2; generator = plain fit (ratio = time ratio)")
+          "keras-preprocessing 1.1.2; generator = plain fit (ratio = time ratio); rnn = hand-written loop over "
+          "nn.Embedding + nn.LSTM / nn.GRU")
     fit_baselines = sorted({row["baseline_name"] for row in rows if row["group"] == "fit"})
     if fit_baselines:
         print("fit baselines: " + "; ".join(fit_baselines))
@@ -229,14 +233,14 @@ def print_table(rows):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", choices=["fit", "functional", "augment", "generator", "memory"])
+    parser.add_argument("--only", choices=["fit", "functional", "augment", "generator", "memory", "rnn"])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--memory-gb", type=float, default=1.1)
     parser.add_argument("--json")
     opts = parser.parse_args()
     torch.manual_seed(0)
     # functional last: its CNNs leave the allocator in a state that slows the augmentation kernels right after
-    groups = [opts.only] if opts.only else ["fit", "augment", "generator", "memory", "functional"]
+    groups = [opts.only] if opts.only else ["fit", "augment", "generator", "memory", "functional", "rnn"]
     rows = []
     if "fit" in groups:
         for kind, batch_size, n in CONFIGS:
@@ -250,6 +254,8 @@ def main():
         rows.append(bench_memory(opts.memory_gb))
     if "functional" in groups:
         rows += functional_rows(opts.repeats)
+    if "rnn" in groups:
+        rows += rnn_rows(opts.repeats)
     print_table(rows)
     if opts.json:
         with open(opts.json, "w") as f:
