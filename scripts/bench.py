@@ -2,7 +2,7 @@
 
     python scripts/bench.py                   # everything (several minutes on 2 CPU cores; fit alone ~1.5)
     python scripts/bench.py --json bench.json # also write the rows as JSON
-    python scripts/bench.py --only fit        # one group: fit, functional, augment, generator, memory, text
+    python scripts/bench.py --only fit        # one group: fit, functional, augment, generator, memory, text, rnn
 
 Every comparison runs in this process, interleaved (A, B, C, A, B, C ...), and reports medians, so a change
 in machine load hits all sides alike. Rows:
@@ -25,6 +25,8 @@ in machine load hits all sides alike. Rows:
   1 GB (the map's file pages are not private memory);
 * text: time of ``Tokenizer.sequences_to_matrix`` ('binary' and 'tfidf', 10,000-word vocabulary) vs
   keras-preprocessing 1.1.2 when installed (bench_text.py; ratio = time ratio).
+* rnn: samples/s of imdb-like text models (Embedding -> LSTM or GRU -> Dense, 80 and 200 tokens, batch 32 and
+  128) against hand-written loops over nn.Embedding + nn.LSTM / nn.GRU (bench_rnn.py).
 """
 from __future__ import annotations
 
@@ -46,6 +48,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_fit import CONFIGS, compare_fit, paired_ratio, ratio_rows, run_interleaved  # noqa: E402
 from bench_functional import functional_rows  # noqa: E402
 from bench_text import bench_sequences_to_matrix  # noqa: E402
+from bench_rnn import rnn_rows  # noqa: E402
 
 from kerasish import backend  # noqa: E402
 
@@ -225,7 +228,8 @@ def print_table(rows):
     print("baselines: fit = hand-written PyTorch loop (fastest torch optimizer path unless the row says default); "
           "functional = the same Sequential, or the same hand-written nn.Module (residual net); augment = "
           "keras-preprocessing 1.1.2; generator = plain fit (ratio = time ratio); text = keras-preprocessing 1.1.2 "
-          "(ratio = time ratio)")
+          "(ratio = time ratio); rnn = hand-written loop over "
+          "nn.Embedding + nn.LSTM / nn.GRU")
     fit_baselines = sorted({row["baseline_name"] for row in rows if row["group"] == "fit"})
     if fit_baselines:
         print("fit baselines: " + "; ".join(fit_baselines))
@@ -233,14 +237,14 @@ def print_table(rows):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", choices=["fit", "functional", "augment", "generator", "memory", "text"])
+    parser.add_argument("--only", choices=["fit", "functional", "augment", "generator", "memory", "text", "rnn"])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--memory-gb", type=float, default=1.1)
     parser.add_argument("--json")
     opts = parser.parse_args()
     torch.manual_seed(0)
     # functional last: its CNNs leave the allocator in a state that slows the augmentation kernels right after
-    groups = [opts.only] if opts.only else ["fit", "augment", "generator", "memory", "functional", "text"]
+    groups = [opts.only] if opts.only else ["fit", "augment", "generator", "memory", "functional", "text", "rnn"]
     rows = []
     if "fit" in groups:
         for kind, batch_size, n in CONFIGS:
@@ -256,6 +260,8 @@ def main():
         rows += functional_rows(opts.repeats)
     if "text" in groups:
         rows += bench_sequences_to_matrix(opts.repeats)
+    if "rnn" in groups:
+        rows += rnn_rows(opts.repeats)
     print_table(rows)
     if opts.json:
         with open(opts.json, "w") as f:

@@ -66,19 +66,14 @@ ALLOWED = {
     "kerasish.layers.base.Layer.add_loss: inputs":
         "Keras 2.3.1 only files the loss under get_losses_for(inputs), for layers shared between models; kerasish "
         "adds a layer's call losses to the step that ran the call, which is what that filing is for",
-    "kerasish.layers.base.Layer.compute_mask: inputs":
-        "Keras 2.3.1 Layer.compute_mask passes the mask on whatever the inputs; the protocol passes both to every layer",
     "kerasish.layers.embeddings.Embedding.compute_mask: mask":
         "Keras 2.3.1 Embedding.compute_mask computes the mask from the inputs (inputs != 0) and drops the one given",
     "kerasish.layers.recurrent.RNN.compute_mask: inputs":
         "Keras 2.3.1 RNN.compute_mask derives the output mask from the input mask alone",
+    "kerasish.layers.wrappers.Bidirectional.compute_mask: inputs":
+        "Keras 2.3.1 Bidirectional.compute_mask derives the output masks from the input mask alone",
     "kerasish.layers.merge.Dot.compute_mask: inputs": "Keras 2.3.1 Dot.compute_mask returns None whatever it gets",
-    "kerasish.layers.base.Layer.compute_mask: inputs":
-        "Keras 2.3.1 Layer.compute_mask passes the mask on or refuses it without looking at the inputs; the "
-        "protocol passes them for the subclasses that need them",
     "kerasish.layers.merge.Dot.compute_mask: mask": "Keras 2.3.1 Dot.compute_mask returns None whatever it gets",
-    "kerasish.layers.base.Layer.compute_mask: inputs":
-        "Keras 2.3.1 Layer.compute_mask passes the mask on (or refuses it) whatever the inputs",
     "kerasish.layers.core.Masking.compute_mask: mask":
         "Keras 2.3.1 Masking.compute_mask makes the mask from the inputs alone, replacing any mask coming in",
     "kerasish.layers.pooling.GlobalAveragePooling1D.compute_mask: inputs":

@@ -132,10 +132,12 @@ class _GatedCell(Layer):
     # ------------------------------------------------------------ dropout masks (Keras _generate_dropout_mask)
     def reset_dropout_mask(self) -> None:
         """Forget the input dropout masks: the next step draws new ones (the layer does this per sequence)."""
-        self._dropout_mask = None
+        if self._dropout_mask is not None:  # (nn.Module.__setattr__ costs microseconds at every call otherwise)
+            self._dropout_mask = None
 
     def reset_recurrent_dropout_mask(self) -> None:
-        self._recurrent_dropout_mask = None
+        if self._recurrent_dropout_mask is not None:
+            self._recurrent_dropout_mask = None
 
     def _mask_count(self) -> int:
         # implementation 1 drops each gate's copy of the inputs separately; 2 uses one mask (Keras 2.3.1)

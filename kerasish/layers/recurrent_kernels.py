@@ -85,20 +85,20 @@ def run_fused(mode: str, x: torch.Tensor, states: list, weights: list, spans: Sp
 
 
 def _fused_call(mode: str, x, batch_sizes, states: list, weights: list):
-    # hx: (layers * directions, batch, units); `train` keeps cuDNN's workspace for a backward pass
+    # hx: (layers * directions, batch, units); `train` keeps cuDNN's workspace for a backward pass; batch_first
     hx = [s.unsqueeze(0).contiguous() for s in states]
     hx = tuple(hx) if mode == "lstm" else hx[0]
-    has_biases = len(weights) == 4
-    train = torch.is_grad_enabled()
+    args = (weights, len(weights) == 4, 1, 0.0, torch.is_grad_enabled(), False)  # has_biases, layers, dropout, train
+    call = _FUSED[mode]
+    if not x.is_cuda:
+        output, *final = call(x, hx, *args, True) if batch_sizes is None else call(x, batch_sizes, hx, *args)
+        return output, [f.squeeze(0) for f in final]
     with warnings.catch_warnings():
         # cuDNN copies weights that are not one flat buffer (what nn.LSTM.flatten_parameters makes) into one at
         # each call: a copy of the weights, small next to a sequence's work; the layers keep Keras's separate
         # weights (get_weights, regularizers, constraints), so torch's warning about it says nothing to act on
         warnings.filterwarnings("ignore", message="RNN module weights are not part of single contiguous chunk")
-        if batch_sizes is None:
-            output, *final = _FUSED[mode](x, hx, weights, has_biases, 1, 0.0, train, False, True)
-        else:
-            output, *final = _FUSED[mode](x, batch_sizes, hx, weights, has_biases, 1, 0.0, train, False)
+        output, *final = call(x, hx, *args, True) if batch_sizes is None else call(x, batch_sizes, hx, *args)
     return output, [f.squeeze(0) for f in final]
 
 

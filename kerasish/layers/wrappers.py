@@ -292,7 +292,7 @@ class Bidirectional(Wrapper):
         state_masks = [None] * (2 * len(self.layer.states))
         return (output_mask if isinstance(output_mask, list) else [output_mask]) + state_masks
 
-    def reset_states(self, states=None) -> None:
+    def reset_states(self) -> None:
         self.layer.reset_states()
         self.backward_layer.reset_states()
 
