@@ -74,6 +74,22 @@ def get(identifier):
         if identifier not in _BY_NAME:
             raise ValueError(f"Unknown constraint: {identifier!r}. Known constraints: {sorted(_BY_NAME)}.")
         return _BY_NAME[identifier]()
+    if isinstance(identifier, dict) and "class_name" in identifier:
+        return deserialize(identifier)
     if callable(identifier):
         return identifier
     raise TypeError(f"constraint: expected a name, a Constraint or a callable; received {identifier!r}.")
+
+
+def deserialize(config: dict, custom_objects=None):
+    """Keras 2.3.1 ``constraints.deserialize``: the constraint a ``{'class_name': ..., 'config': {...}}`` dict names
+    (``custom_objects`` and the registered custom objects first, then this module's classes and names)."""
+    from kerasish.utils.generic_utils import get_custom_objects
+    name = config["class_name"]
+    known = {**{n: c for n, c in globals().items() if isinstance(c, type) and issubclass(c, Constraint)}, **_BY_NAME,
+             **get_custom_objects(), **dict(custom_objects or {})}
+    factory = known.get(name)
+    if factory is None:
+        raise ValueError(f"Unknown constraint: {name}. A custom constraint must be passed by name: "
+                         f"custom_objects={{'{name}': {name}}}.")
+    return factory(**dict(config.get("config") or {}))

@@ -52,6 +52,22 @@ def get(identifier):
         if identifier not in _BY_NAME:
             raise ValueError(f"Unknown regularizer: {identifier!r}. Known regularizers: {sorted(_BY_NAME)}.")
         return _BY_NAME[identifier]()
+    if isinstance(identifier, dict) and "class_name" in identifier:
+        return deserialize(identifier)
     if callable(identifier):
         return identifier
     raise TypeError(f"regularizer: expected a name, a Regularizer or a callable; received {identifier!r}.")
+
+
+def deserialize(config: dict, custom_objects=None):
+    """Keras 2.3.1 ``regularizers.deserialize``: the regularizer a ``{'class_name': ..., 'config': {...}}`` dict names
+    (``custom_objects`` and the registered custom objects first, then this module's classes and names)."""
+    from kerasish.utils.generic_utils import get_custom_objects
+    name = config["class_name"]
+    known = {**{n: c for n, c in globals().items() if isinstance(c, type) and issubclass(c, Regularizer)}, **_BY_NAME,
+             **get_custom_objects(), **dict(custom_objects or {})}
+    factory = known.get(name)
+    if factory is None:
+        raise ValueError(f"Unknown regularizer: {name}. A custom regularizer must be passed by name: "
+                         f"custom_objects={{'{name}': {name}}}.")
+    return factory(**dict(config.get("config") or {}))

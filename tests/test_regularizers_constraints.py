@@ -130,3 +130,16 @@ def test_constraints_get_none_callable_and_unknown():
     assert constraints.get(c) is c
     with pytest.raises(ValueError, match="max_nrom"):
         constraints.get("max_nrom")
+
+
+def test_get_takes_the_config_dicts_keras_writes_so_layer_from_config_works():
+    from kerasish.layers import Dense
+    penalty = regularizers.get({"class_name": "L1L2", "config": {"l1": 0.5, "l2": 0.0}})
+    np.testing.assert_allclose(float(penalty(torch.tensor([1.0, -2.0]))), 1.5)
+    clip = constraints.get({"class_name": "MaxNorm", "config": {"max_value": 1.0, "axis": 0}})
+    np.testing.assert_allclose(clip(torch.tensor([[3.0], [4.0]])).numpy(), [[0.6], [0.8]], rtol=1e-5)
+    dense = Dense(2, kernel_regularizer="l1_l2", kernel_constraint="non_neg")
+    again = Dense.from_config(dense.get_config())
+    assert again.get_config() == dense.get_config()
+    with pytest.raises(ValueError, match="Unknown regularizer: Mine. A custom regularizer must be passed by name"):
+        regularizers.get({"class_name": "Mine", "config": {}})
