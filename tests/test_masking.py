@@ -231,3 +231,13 @@ def test_several_outputs_each_weighed_by_its_own_mask():
     l2 = ((p2 - y2) ** 2).mean()
     total, masked_loss, plain_loss = model.evaluate(TOKENS, [y1, y2], verbose=0)
     np.testing.assert_allclose([masked_loss, plain_loss, total], [l1, l2, l1 + l2], rtol=1e-5)
+
+
+def test_targets_of_a_variable_length_sequence_output_are_accepted_and_checked():
+    inputs = L.Input((None, 3))
+    model = models.Model(inputs, L.Dense(2, name="per_step")(inputs))
+    model.compile(SGD(lr=0.0), loss="mse")
+    model.train_on_batch(np.ones((2, 5, 3), "float32"), np.zeros((2, 5, 2), "float32"))
+    with pytest.raises(ValueError, match=r"A target array with shape \(2, 5, 3\) was passed for an output of shape "
+                                         r"\(None, None, 2\)"):
+        model.train_on_batch(np.ones((2, 5, 3), "float32"), np.zeros((2, 5, 3), "float32"))

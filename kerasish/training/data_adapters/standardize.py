@@ -95,7 +95,7 @@ class BatchStandardizer:
             y = y.reshape(-1, 1)  # Keras expands (n,) targets to (n, 1)
         if not y.is_floating_point():
             y = y.to(target_dtype or backend.torch_floatx())
-        if validate and output_shape is not None and tuple(y.shape[1:]) != tuple(output_shape[1:]):
+        if validate and output_shape is not None and not _shape_fits(tuple(y.shape[1:]), tuple(output_shape[1:])):
             # Keras 2.3.1 standardize_input_data wording
             raise ValueError(f"{caller}: Error when checking target: expected {spec.output_names[index]} to have "
                              f"shape {tuple(output_shape[1:])} but got array with shape {tuple(y.shape[1:])}")
@@ -150,6 +150,12 @@ class BatchStandardizer:
             return tuple(_to_device(t, device) for t in (x, y, sample_weight))
 
         return prepare
+
+
+def _shape_fits(shape: tuple, expected: tuple) -> bool:
+    """Keras 2.3.1 ``standardize_input_data``: same rank, and equal sizes where the expected one is known (a
+    sequence model's time axis is often None)."""
+    return len(shape) == len(expected) and all(want is None or want == got for want, got in zip(expected, shape))
 
 
 def check_input_shape(x: torch.Tensor, expected, input_name: str, caller: str) -> None:
