@@ -258,3 +258,15 @@ def test_wrapper_is_the_base_that_time_distributed_builds_on():
     assert issubclass(TimeDistributed, Wrapper)
     with pytest.raises(ValueError, match="must hold the wrapped layer as 'layer'"):
         TimeDistributed.from_config({"name": "td"})
+
+
+def test_time_distributed_lstm_reads_each_time_slice_as_its_own_sequence():
+    from kerasish.layers import LSTM, InputLayer
+    x = np.random.RandomState(7).randn(2, 3, 4, 5).astype("float32")  # (batch, time, steps, features)
+    lstm = LSTM(6, name="inner")
+    model = Sequential([TimeDistributed(lstm, input_shape=(3, 4, 5))])
+    alone = Sequential([InputLayer(input_shape=(4, 5)), lstm])  # the same weights, one slice at a time
+    out = model.predict(x)
+    assert out.shape == (2, 3, 6)
+    for t in range(3):
+        np.testing.assert_allclose(out[:, t], alone.predict(x[:, t]), rtol=1e-5, atol=1e-6)
