@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 
 from kerasish import backend
+from kerasish.utils.generic_utils import deserialize_keras_object
 
 
 class Constraint:
@@ -82,14 +83,6 @@ def get(identifier):
 
 
 def deserialize(config: dict, custom_objects=None):
-    """Keras 2.3.1 ``constraints.deserialize``: the constraint a ``{'class_name': ..., 'config': {...}}`` dict names
-    (``custom_objects`` and the registered custom objects first, then this module's classes and names)."""
-    from kerasish.utils.generic_utils import get_custom_objects
-    name = config["class_name"]
-    known = {**{n: c for n, c in globals().items() if isinstance(c, type) and issubclass(c, Constraint)}, **_BY_NAME,
-             **get_custom_objects(), **dict(custom_objects or {})}
-    factory = known.get(name)
-    if factory is None:
-        raise ValueError(f"Unknown constraint: {name}. A custom constraint must be passed by name: "
-                         f"custom_objects={{'{name}': {name}}}.")
-    return factory(**dict(config.get("config") or {}))
+    """Keras 2.3.1 ``constraints.deserialize``: the constraint a ``{'class_name': ..., 'config': {...}}`` dict names."""
+    classes = {n: c for n, c in globals().items() if isinstance(c, type) and issubclass(c, Constraint)}
+    return deserialize_keras_object(config, {**classes, **_BY_NAME}, custom_objects, "constraint")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import torch
 
+from kerasish.utils.generic_utils import deserialize_keras_object
+
 
 class Regularizer:
     def __call__(self, weight: torch.Tensor) -> torch.Tensor:
@@ -60,14 +62,6 @@ def get(identifier):
 
 
 def deserialize(config: dict, custom_objects=None):
-    """Keras 2.3.1 ``regularizers.deserialize``: the regularizer a ``{'class_name': ..., 'config': {...}}`` dict names
-    (``custom_objects`` and the registered custom objects first, then this module's classes and names)."""
-    from kerasish.utils.generic_utils import get_custom_objects
-    name = config["class_name"]
-    known = {**{n: c for n, c in globals().items() if isinstance(c, type) and issubclass(c, Regularizer)}, **_BY_NAME,
-             **get_custom_objects(), **dict(custom_objects or {})}
-    factory = known.get(name)
-    if factory is None:
-        raise ValueError(f"Unknown regularizer: {name}. A custom regularizer must be passed by name: "
-                         f"custom_objects={{'{name}': {name}}}.")
-    return factory(**dict(config.get("config") or {}))
+    """Keras 2.3.1 ``regularizers.deserialize``: the regularizer a ``{'class_name': ..., 'config': {...}}`` dict names."""
+    classes = {n: c for n, c in globals().items() if isinstance(c, type) and issubclass(c, Regularizer)}
+    return deserialize_keras_object(config, {**classes, **_BY_NAME}, custom_objects, "regularizer")

@@ -20,6 +20,19 @@ def serialize_keras_object(obj):
     return getattr(obj, "__name__", repr(obj))
 
 
+def deserialize_keras_object(config: dict, module_objects: dict, custom_objects=None,
+                             printable_module_name: str = "object"):
+    """The object a ``{'class_name': ..., 'config': {...}}`` dict names (Keras 2.3.1 ``deserialize_keras_object``):
+    looked up in ``custom_objects``, then the registered custom objects, then ``module_objects``, and called with
+    the config."""
+    name = config["class_name"]
+    factory = {**module_objects, **get_custom_objects(), **dict(custom_objects or {})}.get(name)
+    if factory is None:
+        raise ValueError(f"Unknown {printable_module_name}: {name}. A custom {printable_module_name} must be passed "
+                         f"by name: custom_objects={{'{name}': {name}}}.")
+    return factory(**dict(config.get("config") or {}))
+
+
 def keras_class_name(obj) -> str:
     """The class name Keras writes in configs and prints in summaries. A class may declare its Keras name in
     its own body (``_keras_class_name``: ``Functional`` is Keras's ``Model``); its subclasses go by theirs."""
