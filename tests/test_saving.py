@@ -234,6 +234,8 @@ def layer_catalogue():
         "RNN": ([L.RNN([L.LSTMCell(2), L.GRUCell(3)], return_sequences=True, input_shape=(4, 5))], (4, 5)),
         "Bidirectional": ([L.Bidirectional(L.GRU(3, return_sequences=True), merge_mode="ave", input_shape=(4, 5))],
                           (4, 5)),
+        "ConvLSTM2D": ([L.ConvLSTM2D(2, (2, 3), padding="same", return_sequences=True, recurrent_regularizer="l2",
+                                     input_shape=(3, 5, 4, 2))], (3, 5, 4, 2)),
     }
 
 
@@ -244,6 +246,7 @@ SPECIAL |= {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Con
 SPECIAL |= {"Recurrent", "ConvRecurrent2D"}  # abstract Keras 1 bases: round trips of subclasses in test_layers_legacy
 SPECIAL |= {"Embedding"}  # integer inputs: its round trips are in test_layers_embeddings.py
 SPECIAL |= {"SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells"}  # cells: they round trip inside the RNN entry
+SPECIAL |= {"ConvLSTM2DCell"}  # not in ConvLSTM2D's config: round trip in test_layers_convolutional_recurrent.py
 
 
 def test_the_catalogue_covers_every_layer_class_in_kerasish_layers():

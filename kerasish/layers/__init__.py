@@ -44,6 +44,9 @@ from kerasish.layers.wrappers import Bidirectional, TimeDistributed, Wrapper
 from kerasish.layers.legacy import (AtrousConvolution1D, AtrousConvolution2D, ConvRecurrent2D, Highway,
                                     MaxoutDense, Recurrent)
 
+# Issue 12: convolutional-recurrent layers (Keras 2.3.1 exports these two; ConvRNN2D stays in its module)
+from kerasish.layers.convolutional_recurrent import ConvLSTM2D, ConvLSTM2DCell
+
 
 def serialize(layer) -> dict:
     """Keras 2.3.1 ``layers.serialize``: ``{'class_name': ..., 'config': layer.get_config()}``."""

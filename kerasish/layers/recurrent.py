@@ -629,30 +629,33 @@ class RNN(Layer):
         """Zero a stateful layer's states, or set them to ``states`` (arrays, one per state, ``(batch, size)``)."""
         if not self.stateful:
             raise AttributeError("Layer must be stateful.")
-        batch_size = self._batch_size
-        if not batch_size:
+        shapes = self._state_shapes()
+        reference = next(iter(self.parameters()), torch.zeros(()))
+        dtype = reference.dtype if reference.is_floating_point() else torch.get_default_dtype()
+        if states is None:
+            self._states = [torch.zeros(shape, dtype=dtype, device=reference.device) for shape in shapes]
+            return
+        states = list(states) if isinstance(states, (list, tuple)) else [states]
+        if len(states) != len(shapes):
+            raise ValueError(f"Layer {self.name} expects {len(shapes)} states, but it received {len(states)} state "
+                             f"values. Input received: {states}")
+        values = []
+        for index, (value, shape) in enumerate(zip(states, shapes)):
+            value = torch.as_tensor(np.asarray(value) if not isinstance(value, torch.Tensor) else value)
+            if tuple(value.shape) != shape:
+                raise ValueError(f"State {index} is incompatible with layer {self.name}: expected shape="
+                                 f"{shape}, found shape={tuple(value.shape)}")
+            values.append(value.detach().to(dtype=dtype, device=reference.device).clone())
+        self._states = values
+
+    def _state_shapes(self) -> list:
+        """The shape of each state a stateful layer keeps, ``(batch, size)`` (a hook: ConvRNN2D's are images)."""
+        if not self._batch_size:
             raise ValueError("If a RNN is stateful, it needs to know its batch size. Specify the batch size of your "
                              "input tensors: \n- If using a Sequential model, specify the batch size by passing a "
                              "`batch_input_shape` argument to your first layer.\n- If using the functional API, "
                              "specify the batch size by passing a `batch_shape` argument to your Input layer.")
-        sizes = _state_sizes(self.cell)
-        reference = next(iter(self.parameters()), torch.zeros(()))
-        dtype = reference.dtype if reference.is_floating_point() else torch.get_default_dtype()
-        if states is None:
-            self._states = [torch.zeros((batch_size, size), dtype=dtype, device=reference.device) for size in sizes]
-            return
-        states = list(states) if isinstance(states, (list, tuple)) else [states]
-        if len(states) != len(sizes):
-            raise ValueError(f"Layer {self.name} expects {len(sizes)} states, but it received {len(states)} state "
-                             f"values. Input received: {states}")
-        values = []
-        for index, (value, size) in enumerate(zip(states, sizes)):
-            value = torch.as_tensor(np.asarray(value) if not isinstance(value, torch.Tensor) else value)
-            if tuple(value.shape) != (batch_size, size):
-                raise ValueError(f"State {index} is incompatible with layer {self.name}: expected shape="
-                                 f"{(batch_size, size)}, found shape={tuple(value.shape)}")
-            values.append(value.detach().to(dtype=dtype, device=reference.device).clone())
-        self._states = values
+        return [(self._batch_size, size) for size in _state_sizes(self.cell)]
 
     # ------------------------------------------------------------ building
     def build(self, input_shape):
@@ -932,11 +935,7 @@ class _CellLayer(RNN):
         self.set_weight_penalties(activity=activity_regularizer)
 
     def get_config(self):
-        config = super().get_config()
-        del config["cell"]
-        cell_config = _insert_after(self.cell._cell_config(), "bias_regularizer",
-                                    {"activity_regularizer": serialize_keras_object(self.activity_regularizer)})
-        return {**config, **cell_config}
+        return config_with_cell_arguments(self, super().get_config())
 
     @classmethod
     def from_config(cls, config):
@@ -944,6 +943,15 @@ class _CellLayer(RNN):
         if config.get("implementation") == 0:
             config["implementation"] = 1  # Keras 2.3.1 LSTM/GRU.from_config
         return cls(**config)
+
+
+def config_with_cell_arguments(layer: RNN, rnn_config: dict) -> dict:
+    """The config of a layer that builds its own cell (LSTM, ConvLSTM2D ...): the RNN's, with the cell's arguments
+    in place of the cell and the layer's ``activity_regularizer`` after ``bias_regularizer`` (Keras 2.3.1)."""
+    config = {key: value for key, value in rnn_config.items() if key != "cell"}
+    cell_config = _insert_after(layer.cell._cell_config(), "bias_regularizer",
+                                {"activity_regularizer": serialize_keras_object(layer.activity_regularizer)})
+    return {**config, **cell_config}
 
 
 def _cell_kwargs(kwargs: dict) -> dict:
