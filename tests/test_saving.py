@@ -234,6 +234,8 @@ def layer_catalogue():
         "RNN": ([L.RNN([L.LSTMCell(2), L.GRUCell(3)], return_sequences=True, input_shape=(4, 5))], (4, 5)),
         "Bidirectional": ([L.Bidirectional(L.GRU(3, return_sequences=True), merge_mode="ave", input_shape=(4, 5))],
                           (4, 5)),
+        "CuDNNLSTM": ([L.CuDNNLSTM(3, go_backwards=True, unit_forget_bias=False, input_shape=(4, 5))], (4, 5)),
+        "CuDNNGRU": ([L.CuDNNGRU(3, return_sequences=True, kernel_constraint="max_norm", input_shape=(4, 5))], (4, 5)),
     }
 
 

@@ -44,6 +44,9 @@ from kerasish.layers.wrappers import Bidirectional, TimeDistributed, Wrapper
 from kerasish.layers.legacy import (AtrousConvolution1D, AtrousConvolution2D, ConvRecurrent2D, Highway,
                                     MaxoutDense, Recurrent)
 
+# Keras 2.3.1's CuDNN recurrent layers (GPU-only there, any device here)
+from kerasish.layers.cudnn_recurrent import CuDNNGRU, CuDNNLSTM
+
 
 def serialize(layer) -> dict:
     """Keras 2.3.1 ``layers.serialize``: ``{'class_name': ..., 'config': layer.get_config()}``."""
