@@ -889,7 +889,7 @@ def _load_weights_by_order(model, saved, path: str, caller: str, reshape: bool =
                              f"correspond to layer {saved_name} in the save file. However the new layer "
                              f"{layer.name} expects {len(targets)} weights, but the saved weights have "
                              f"{len(values)} elements. ({path!r})")
-        values = _maybe_reshape_kernel(layer, targets, values, reshape)
+        values = _converted_rnn_weights(layer, _maybe_reshape_kernel(layer, targets, values, reshape))
         for i, ((tensor, layout), (weight_name, value)) in enumerate(zip(targets, values)):
             expected = layout.keras_shape(tuple(tensor.shape))
             if tuple(value.shape) != expected:
@@ -917,7 +917,7 @@ def _load_weights_by_name(model, saved, path: str, skip_mismatch: bool, reshape:
                 continue
             raise ValueError(f"Layer #{k} (named \"{layer.name}\") expects {len(targets)} weight(s), but the saved "
                              f"weights have {len(values)} element(s). ({path!r})")
-        values = _maybe_reshape_kernel(layer, targets, values, reshape)
+        values = _converted_rnn_weights(layer, _maybe_reshape_kernel(layer, targets, values, reshape))
         for (tensor, layout), (weight_name, value) in zip(targets, values):
             expected = layout.keras_shape(tuple(tensor.shape))
             if tuple(value.shape) != expected:
@@ -947,6 +947,15 @@ def _maybe_reshape_kernel(layer, targets, values, reshape: bool):
                          f"weights have shape {expected} and size {math.prod(expected)}. The weights for loading "
                          f"have shape {tuple(kernel.shape)} and size {kernel.numel()}. ")
     return [(name, kernel.reshape(expected))] + list(values[1:])
+
+
+def _converted_rnn_weights(layer, values):
+    """Keras 2.3.1 ``preprocess_weights_for_loading``: CuDNNLSTM/CuDNNGRU weights load into an LSTM/GRU
+    (``reset_after=True``), and back, also inside Bidirectional and TimeDistributed (nested models: not converted)."""
+    from kerasish.layers.cudnn_recurrent import convert_rnn_weights
+    converted = convert_rnn_weights(layer, [value for _, value in values])
+    return [(name, new if isinstance(new, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(new)))
+            for (name, _), new in zip(values, converted)]
 
 
 @torch.no_grad()

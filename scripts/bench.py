@@ -25,8 +25,9 @@ in machine load hits all sides alike. Rows:
   1 GB (the map's file pages are not private memory);
 * text: time of ``Tokenizer.sequences_to_matrix`` ('binary' and 'tfidf', 10,000-word vocabulary) vs
   keras-preprocessing 1.1.2 when installed (bench_text.py; ratio = time ratio).
-* rnn: samples/s of imdb-like text models (Embedding -> LSTM or GRU -> Dense, 80 and 200 tokens, batch 32 and
-  128) against hand-written loops over nn.Embedding + nn.LSTM / nn.GRU (bench_rnn.py).
+* rnn: samples/s of imdb-like text models (Embedding -> LSTM, GRU, Bidirectional(LSTM) or CuDNNLSTM -> Dense,
+  80 and 200 tokens, batch 32 and 128) against hand-written loops over nn.Embedding + nn.LSTM / nn.GRU /
+  nn.LSTM(bidirectional=True) (bench_rnn.py).
 """
 from __future__ import annotations
 

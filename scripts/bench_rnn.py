@@ -7,10 +7,15 @@ binary labels; batch 32 and 128. Each row pairs a kerasish model with its best h
   ``nn.Linear`` (torch's fused LSTM, cuDNN on a GPU);
 * the same with ``GRU(128)`` at Keras's default ``reset_after=False`` against ``nn.GRU`` (torch's GRU is the
   ``reset_after=True`` variant; no torch kernel computes Keras's default, so this is the best hand-written
-  equivalent, and kerasish runs its step loop).
+  equivalent, and kerasish runs its step loop);
+* ``Embedding(20000, 128) -> Bidirectional(LSTM(64)) -> Dense(1, sigmoid)`` (Keras's imdb_bidirectional_lstm
+  example; half of ``--units``) against ``nn.LSTM(bidirectional=True)``, torch's single call for both
+  directions. kerasish runs its two layers as two fused calls, the backward one on the flipped sequence: on the
+  CPU one bidirectional call measured no faster than two (so there is no such fast path);
+* ``CuDNNLSTM(128)`` against ``nn.LSTM``: the same twin as the LSTM row (cuDNN's equations are nn.LSTM's, two
+  biases included).
 
-A row is a kerasish builder and a torch twin in ``MODELS``: another one (``Bidirectional(LSTM)`` when that
-layer exists) is two functions and one entry. Both sides do the same work per step: a shuffled batch gathered
+A row is a kerasish builder and a torch twin in ``MODELS``: another one is two functions and one entry. Both sides do the same work per step: a shuffled batch gathered
 on the device, forward, binary cross-entropy (from logits on both sides: kerasish absorbs the final sigmoid),
 backward, Adam on torch's fastest path for the device (bench_fit.py), the epoch's loss and accuracy kept on the
 device. Runs are interleaved; ratios are paired per round (bench_fit.paired_ratio).
@@ -35,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_fit import fastest_torch_optimizer, optimizer_path, paired_ratio, run_interleaved  # noqa: E402
 
 from kerasish import backend  # noqa: E402
-from kerasish.layers import GRU, LSTM, Dense, Embedding  # noqa: E402
+from kerasish.layers import GRU, LSTM, Bidirectional, CuDNNLSTM, Dense, Embedding  # noqa: E402
 from kerasish.models import Sequential  # noqa: E402
 from kerasish.optimizers import Adam  # noqa: E402
 
@@ -57,8 +62,19 @@ def keras_gru(length: int, units: int) -> Sequential:
                        Dense(1, activation="sigmoid")])
 
 
+def keras_bidirectional_lstm(length: int, units: int) -> Sequential:
+    return Sequential([Embedding(VOCABULARY, EMBEDDING, input_length=length), Bidirectional(LSTM(units // 2)),
+                       Dense(1, activation="sigmoid")])
+
+
+def keras_cudnn_lstm(length: int, units: int) -> Sequential:
+    return Sequential([Embedding(VOCABULARY, EMBEDDING, input_length=length), CuDNNLSTM(units),
+                       Dense(1, activation="sigmoid")])
+
+
 class TorchRecurrentClassifier(nn.Module):
-    """nn.Embedding -> a torch recurrent module (batch first) -> the last step's hidden state -> one logit."""
+    """nn.Embedding -> a torch recurrent module (batch first) -> the last step's hidden state (both directions'
+    side by side for a bidirectional module, as Keras's ``merge_mode='concat'``) -> one logit."""
 
     def __init__(self, recurrent: nn.Module, units: int):
         super().__init__()
@@ -68,8 +84,9 @@ class TorchRecurrentClassifier(nn.Module):
 
     def forward(self, tokens):
         _, hidden = self.recurrent(self.embedding(tokens))
-        h = hidden[0] if isinstance(hidden, tuple) else hidden  # LSTM: (h, c)
-        return self.out(h[-1]).squeeze(1)
+        h = hidden[0] if isinstance(hidden, tuple) else hidden  # LSTM: (h, c); h (directions, batch, units)
+        last = h[-1] if h.shape[0] == 1 else torch.cat(tuple(h), dim=-1)
+        return self.out(last).squeeze(1)
 
 
 def torch_lstm(units: int) -> nn.Module:
@@ -80,11 +97,20 @@ def torch_gru(units: int) -> nn.Module:
     return TorchRecurrentClassifier(nn.GRU(EMBEDDING, units, batch_first=True), units)
 
 
-# name -> (recurrent layer, kerasish builder (length, units), torch twin (units), the twin's description)
+def torch_bidirectional_lstm(units: int) -> nn.Module:
+    return TorchRecurrentClassifier(nn.LSTM(EMBEDDING, units // 2, batch_first=True, bidirectional=True),
+                                    2 * (units // 2))
+
+
+# name -> (the recurrent layer's label, {units} and {half} (units // 2) filled in, kerasish builder (length,
+# units), torch twin (units), the twin's description)
 MODELS = {
-    "lstm": ("LSTM", keras_lstm, torch_lstm, "nn.Embedding + nn.LSTM"),
+    "lstm": ("LSTM({units})", keras_lstm, torch_lstm, "nn.Embedding + nn.LSTM"),
     # kerasish runs Keras's default GRU (reset_after=False, its step loop); nn.GRU is the reset_after=True variant
-    "gru": ("GRU", keras_gru, torch_gru, "nn.Embedding + nn.GRU"),
+    "gru": ("GRU({units})", keras_gru, torch_gru, "nn.Embedding + nn.GRU"),
+    "bilstm": ("Bidirectional(LSTM({half}))", keras_bidirectional_lstm, torch_bidirectional_lstm,
+               "nn.Embedding + nn.LSTM(bidirectional=True)"),
+    "cudnn_lstm": ("CuDNNLSTM({units})", keras_cudnn_lstm, torch_lstm, "nn.Embedding + nn.LSTM"),
 }
 
 
@@ -127,7 +153,8 @@ def compare(name: str, length: int, batch_size: int, n: int, units: int, repeats
     runners = {"kerasish": lambda r: model.fit(x_np, y_np, batch_size=batch_size, epochs=1, verbose=0),
                "hand-written": lambda r: handwritten_epoch(net, optimizer, x, y, batch_size, r)}
     times = run_interleaved(runners, repeats)
-    benchmark = f"imdb Embedding-{label}({units})-Dense, {length} tokens, batch {batch_size}"
+    benchmark = f"imdb Embedding-{label.format(units=units, half=units // 2)}-Dense, {length} tokens, " \
+                f"batch {batch_size}"
     return {"group": "rnn", "benchmark": benchmark, "unit": "samples/s",
             "kerasish": n / statistics.median(times["kerasish"]),
             "baseline": n / statistics.median(times["hand-written"]),
@@ -152,11 +179,11 @@ def main():
     torch.manual_seed(0)
     rows = rnn_rows(opts.repeats, opts.samples, opts.units, opts.models)
     print(f"device: {backend.get_device()}, torch {torch.__version__}, threads {torch.get_num_threads()}")
-    header = f"{'benchmark':<58} {'hand-written/s':>15} {'kerasish/s':>11} {'ratio':>6}"
+    header = f"{'benchmark':<72} {'hand-written/s':>15} {'kerasish/s':>11} {'ratio':>6}"
     print(header)
     print("-" * len(header))
     for row in rows:
-        print(f"{row['benchmark']:<58} {row['baseline']:>15,.0f} {row['kerasish']:>11,.0f} {row['ratio']:>6.2f}")
+        print(f"{row['benchmark']:<72} {row['baseline']:>15,.0f} {row['kerasish']:>11,.0f} {row['ratio']:>6.2f}")
     print("baselines: " + "; ".join(sorted({row["baseline_name"] for row in rows})))
     if opts.json:
         with open(opts.json, "w") as f:

@@ -236,6 +236,8 @@ def layer_catalogue():
                           (4, 5)),
         "ConvLSTM2D": ([L.ConvLSTM2D(2, (2, 3), padding="same", return_sequences=True, recurrent_regularizer="l2",
                                      input_shape=(3, 5, 4, 2))], (3, 5, 4, 2)),
+        "CuDNNLSTM": ([L.CuDNNLSTM(3, go_backwards=True, unit_forget_bias=False, input_shape=(4, 5))], (4, 5)),
+        "CuDNNGRU": ([L.CuDNNGRU(3, return_sequences=True, kernel_constraint="max_norm", input_shape=(4, 5))], (4, 5)),
     }
 
 

@@ -46,6 +46,8 @@ from kerasish.layers.legacy import (AtrousConvolution1D, AtrousConvolution2D, Co
 
 # Issue 12: convolutional-recurrent layers (Keras 2.3.1 exports these two; ConvRNN2D stays in its module)
 from kerasish.layers.convolutional_recurrent import ConvLSTM2D, ConvLSTM2DCell
+# Keras 2.3.1's CuDNN recurrent layers (GPU-only there, any device here)
+from kerasish.layers.cudnn_recurrent import CuDNNGRU, CuDNNLSTM
 
 
 def serialize(layer) -> dict:

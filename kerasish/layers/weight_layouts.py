@@ -118,8 +118,38 @@ class GateBlocks(WeightLayout):
         return self._reorder(t, self.torch_order, -1)
 
 
+class CuDNNGateBlocks(GateBlocks):
+    """A kernel or recurrent kernel of Keras 2.3.1's ``CuDNNLSTM``/``CuDNNGRU``, kept in torch's layout.
+
+    Keras stores ``(rows, gates * units)`` (``rows``: the input dimension, or ``units``) and hands each gate's
+    ``(rows, units)`` block to cuDNN as its raw row-major memory, which cuDNN reads as its ``(units, rows)``
+    matrix ``W`` (``W @ x``). So torch's block, which ``F.linear`` uses the same way, is the Keras block
+    *reshaped* (not transposed) to ``(units, rows)``; for the square recurrent blocks that is the block itself
+    (Keras 2.3.1 ``engine/saving.py _convert_rnn_weights`` transposes them to get LSTM's). Gate orders as in
+    ``GateBlocks``.
+    """
+
+    name = "cudnn_gate_blocks"
+
+    def __init__(self, keras_order: tuple):
+        super().__init__(keras_order, transpose=True)
+
+    def to_keras(self, t):
+        rows = t.shape[1]
+        blocks = self._reorder(t, self.keras_order, 0).chunk(len(self.keras_order), dim=0)
+        return torch.cat([block.reshape(rows, -1) for block in blocks], dim=1)
+
+    def from_keras(self, t):
+        rows = t.shape[0]
+        blocks = [block.reshape(-1, rows) for block in t.chunk(len(self.keras_order), dim=1)]
+        return self._reorder(torch.cat(blocks, dim=0), self.torch_order, 0)
+
+
 SAME = Same()
 DENSE_KERNEL = DenseKernel()
 CONV_KERNEL = ConvKernel()
 GRU_KERNEL = GateBlocks((1, 0, 2), transpose=True)
 GRU_BIAS = GateBlocks((1, 0, 2), transpose=False)
+CUDNN_LSTM_KERNEL = CuDNNGateBlocks((0, 1, 2, 3))
+CUDNN_GRU_KERNEL = CuDNNGateBlocks((1, 0, 2))
+CUDNN_GRU_BIAS = GateBlocks((1, 0, 2, 4, 3, 5), transpose=False)  # input biases z, r, h, then recurrent ones
