@@ -93,7 +93,13 @@ def optimizer_path(optimizer: torch.optim.Optimizer) -> str:
 
 
 # ---------------------------------------------------------------------------- one epoch each
-def handwritten_epoch(net, optimizer, x, y, batch_size, epoch):
+def multiclass_hits(logits, y):
+    return logits.argmax(1) == y
+
+
+def handwritten_epoch(net, optimizer, x, y, batch_size, epoch, loss_fn=F.cross_entropy, hits=multiclass_hits):
+    """One epoch of the hand-written loop: a shuffled batch gathered on the device, ``loss_fn`` on the logits,
+    backward, the optimizer's step, the epoch's loss and ``hits`` summed on the device and read once."""
     net.train()
     perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(epoch)).to(x.device)
     loss_sum = torch.zeros((), device=x.device)
@@ -103,12 +109,12 @@ def handwritten_epoch(net, optimizer, x, y, batch_size, epoch):
         xb, yb = x.index_select(0, idx), y.index_select(0, idx)
         optimizer.zero_grad(set_to_none=True)
         logits = net(xb)
-        loss = F.cross_entropy(logits, yb)
+        loss = loss_fn(logits, yb)
         loss.backward()
         optimizer.step()
         with torch.no_grad():
             loss_sum += loss.detach() * len(idx)
-            correct += (logits.argmax(1) == yb).sum()
+            correct += hits(logits, yb).sum()
     return (loss_sum / len(x)).item(), (correct / len(x)).item()
 
 

@@ -38,6 +38,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_fit import fastest_torch_optimizer, optimizer_path, paired_ratio, run_interleaved  # noqa: E402
+from bench_fit import handwritten_epoch as fit_epoch  # noqa: E402
 
 from kerasish import backend  # noqa: E402
 from kerasish.layers import GRU, LSTM, Bidirectional, CuDNNLSTM, Dense, Embedding  # noqa: E402
@@ -115,24 +116,14 @@ MODELS = {
 
 
 # ---------------------------------------------------------------------------- one epoch each
+def binary_hits(logits, y):
+    return (logits > 0).float() == y
+
+
 def handwritten_epoch(net, optimizer, x, y, batch_size, epoch):
-    """One epoch of the torch twin: binary cross-entropy from logits, loss and accuracy kept on the device."""
-    net.train()
-    perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(epoch)).to(x.device)
-    loss_sum = torch.zeros((), device=x.device)
-    correct = torch.zeros((), device=x.device)
-    for start in range(0, len(x), batch_size):
-        idx = perm[start:start + batch_size]
-        xb, yb = x.index_select(0, idx), y.index_select(0, idx)
-        optimizer.zero_grad(set_to_none=True)
-        logits = net(xb)
-        loss = F.binary_cross_entropy_with_logits(logits, yb)
-        loss.backward()
-        optimizer.step()
-        with torch.no_grad():
-            loss_sum += loss.detach() * len(idx)
-            correct += ((logits > 0).float() == yb).sum()
-    return (loss_sum / len(x)).item(), (correct / len(x)).item()
+    """One epoch of the torch twin (bench_fit's loop): binary cross-entropy from logits."""
+    return fit_epoch(net, optimizer, x, y, batch_size, epoch, loss_fn=F.binary_cross_entropy_with_logits,
+                     hits=binary_hits)
 
 
 def make_data(length: int, n: int):
