@@ -1,4 +1,5 @@
 """Keras utilities: ``to_categorical``, ``normalize``, ``Sequence``, ``Progbar``."""
+from kerasish.utils.data_utils import GeneratorEnqueuer, OrderedEnqueuer, get_file
 from kerasish.utils.generic_utils import CustomObjectScope, custom_object_scope, get_custom_objects
 from kerasish.utils.np_utils import normalize, to_categorical
 from kerasish.utils.sequence import Sequence

@@ -86,11 +86,15 @@ def _chain(head, tail) -> _Chained:
 
 
 class ThreadProducer:
-    """Pulls ``next(source)`` in one daemon thread into a queue of ``max_queue_size`` items."""
+    """Pulls ``next(source)`` in one daemon thread into a queue of ``max_queue_size`` items.
 
-    def __init__(self, source, max_queue_size: int):
+    ``close_source``: the thread closes ``source`` when it stops (for our own generators, whose ``finally``
+    stops their workers; never for a user's generator, which may be used again)."""
+
+    def __init__(self, source, max_queue_size: int, close_source: bool = False):
         self._queue: queue.Queue = queue.Queue(maxsize=max_queue_size)
         self._stop = threading.Event()
+        self._close_source = close_source
         self._thread = threading.Thread(target=self._run, args=(iter(source),), daemon=True,
                                         name="kerasish-generator-producer")
         self._thread.start()
@@ -103,6 +107,9 @@ class ThreadProducer:
         except BaseException as err:  # re-raised in the consumer, with the producer's traceback
             self._put(_Failure(err))
             return
+        finally:
+            if self._close_source:
+                _close_iterator(source)
         self._put(_DONE)
 
     def _put(self, item) -> bool:
@@ -128,6 +135,17 @@ class ThreadProducer:
 
     def close(self) -> None:
         self._stop.set()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the thread to end (after ``close``); True when it has."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+
+def _close_iterator(source) -> None:
+    close = getattr(source, "close", None)
+    if close is not None:
+        close()
 
 
 class _Failure:
