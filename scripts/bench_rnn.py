@@ -7,7 +7,7 @@ binary labels; batch 32 and 128. Each row pairs a kerasish model with its best h
   ``nn.Linear`` (torch's fused LSTM, cuDNN on a GPU);
 * the same with ``GRU(128)`` at Keras's default ``reset_after=False`` against ``nn.GRU`` (torch's GRU is the
   ``reset_after=True`` variant; no torch kernel computes Keras's default, so this is the best hand-written
-  equivalent, and kerasish runs its step loop);
+  equivalent, and kerasish runs its own kernel of Keras's equations, recurrent_kernels.run_gru_reset_before);
 * ``Embedding(20000, 128) -> Bidirectional(LSTM(64)) -> Dense(1, sigmoid)`` (Keras's imdb_bidirectional_lstm
   example; half of ``--units``) against ``nn.LSTM(bidirectional=True)``, torch's single call for both
   directions. kerasish runs its two layers as two fused calls, the backward one on the flipped sequence: on the
@@ -107,7 +107,7 @@ def torch_bidirectional_lstm(units: int) -> nn.Module:
 # units), torch twin (units), the twin's description)
 MODELS = {
     "lstm": ("LSTM({units})", keras_lstm, torch_lstm, "nn.Embedding + nn.LSTM"),
-    # kerasish runs Keras's default GRU (reset_after=False, its step loop); nn.GRU is the reset_after=True variant
+    # kerasish runs Keras's default GRU (reset_after=False, its own kernel); nn.GRU is the reset_after=True variant
     "gru": ("GRU({units})", keras_gru, torch_gru, "nn.Embedding + nn.GRU"),
     "bilstm": ("Bidirectional(LSTM({half}))", keras_bidirectional_lstm, torch_bidirectional_lstm,
                "nn.Embedding + nn.LSTM(bidirectional=True)"),
