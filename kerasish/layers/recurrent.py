@@ -771,7 +771,8 @@ class RNN(Layer):
             mask = torch.as_tensor(mask, device=inputs.device).bool()
         last_output, outputs, final_states = self._run(inputs, states, mask, training, constants)
         if self.stateful and inputs.device.type != "meta":
-            self._states = [state.detach() for state in final_states]  # Keras's state updates: no gradient
+            # Keras's state updates: no gradient; a copy, so that a kernel's per-step buffer it may view is freed
+            self._states = [state.detach().clone() for state in final_states]
         output = outputs if self.return_sequences else last_output
         if self.return_state:
             return [output] + list(final_states)
