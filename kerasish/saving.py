@@ -626,7 +626,15 @@ def _weight_names(layer) -> list[str]:
     layer lists its layers' weights under their own names, as Keras 2.3.1 does."""
     if _is_model_class(type(layer)):
         return [name for inner in layer.layers for name in _weight_names(inner)]
-    return [f"{layer.name}/{attr}:0" for attr, _ in layer.keras_weight_specs()]
+    # a cell's weight is the RNN's (Keras 2.3.1: lstm_1/kernel:0, not lstm_1/cell.kernel:0)
+    attrs = [attr.rsplit(".", 1)[-1] for attr, _ in layer.keras_weight_specs()]
+    forward, backward = getattr(layer, "forward_layer", None), getattr(layer, "backward_layer", None)
+    if forward is not None and backward is not None and len(attrs) % 2 == 0:
+        # Keras 2.3.1 Bidirectional builds each direction under its name scope: bidirectional_1/forward_lstm_1/...
+        half = len(attrs) // 2
+        return [f"{layer.name}/{forward.name}/{attr}:0" for attr in attrs[:half]] + \
+            [f"{layer.name}/{backward.name}/{attr}:0" for attr in attrs[half:]]
+    return [f"{layer.name}/{attr}:0" for attr in attrs]
 
 
 def _training_config(model) -> dict | None:

@@ -278,7 +278,7 @@ def _write_weights(group, model) -> None:
     for layer_name in manifest["layer_names"]:
         names = manifest["weight_names"][layer_name]
         _write_named_arrays(group.create_group(layer_name),
-                            [(name, tensors[f"model_weights/{name}"]) for name in names])
+                            list(zip(_unique(names), [tensors[f"model_weights/{name}"] for name in names])))
 
 
 def _write_named_arrays(group, named) -> None:
@@ -286,6 +286,17 @@ def _write_named_arrays(group, named) -> None:
     for name, value in named:
         array = backend.to_numpy(value.detach()) if isinstance(value, torch.Tensor) else np.asarray(value)
         group.create_dataset(name, data=array)
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Keras 2.3.1 ``_serialize_model``: a repeated name gets ``_1``, ``_2``... (one dataset per name)."""
+    result = []
+    for name in names:
+        unique, index = name, 1
+        while unique in result:
+            unique, index = f"{name}_{index}", index + 1
+        result.append(unique)
+    return result
 
 
 def _write_names_attr(group, name: str, names: list[str]) -> None:
