@@ -229,16 +229,7 @@ def load_weights(model, filepath, by_name: bool = False, skip_mismatch: bool = F
         return
     path, document, tensors = _read_container(filepath, "load_weights")
     saved = _saved_layers(document, tensors, path)
-    if not model.built:
-        if not model._is_graph_network:
-            raise ValueError(f"load_weights: the subclassed model {model.name!r} has not made its weights yet (its "
-                             "layers make them when call first runs). Call it on a batch first, e.g. "
-                             "model.predict(x[:1]), then load the weights.")
-        shape = document.get("model_weights", {}).get("batch_input_shape")
-        if shape is None:
-            raise ValueError(f"load_weights: the model is not built and {path!r} does not record an input "
-                             "shape. Build the model first (model.build(input_shape)).")
-        model.build(tuple(shape))
+    build_for_loading(model, document.get("model_weights", {}).get("batch_input_shape"), path)
     if by_name:
         _load_weights_by_name(model, saved, path, skip_mismatch, reshape)
     else:
@@ -289,6 +280,20 @@ def _format_of_file(filepath, caller: str) -> FileFormat | None:
     with open(path, "rb") as f:
         head = f.read(16)
     return next((f for f in _FILE_FORMATS.values() if head.startswith(f.signature)), None)
+
+
+def build_for_loading(model, batch_input_shape, path: str) -> None:
+    """``load_weights`` into an unbuilt model: build it with the input shape the file records."""
+    if model.built:
+        return
+    if not model._is_graph_network:
+        raise ValueError(f"load_weights: the subclassed model {model.name!r} has not made its weights yet (its "
+                         "layers make them when call first runs). Call it on a batch first, e.g. "
+                         "model.predict(x[:1]), then load the weights.")
+    if batch_input_shape is None:
+        raise ValueError(f"load_weights: the model is not built and {path!r} does not record an input "
+                         "shape. Build the model first (model.build(input_shape)).")
+    model.build(tuple(batch_input_shape))
 
 
 # ============================================================================ JSON configs

@@ -145,12 +145,7 @@ def load_model(path: str, custom_objects: dict, compile: bool = True):
 def load_weights(model, path: str, by_name: bool = False, skip_mismatch: bool = False, reshape: bool = False):
     """``model.load_weights('w.h5')`` for ``save_weights`` and ``save`` files (see saving.load_weights)."""
     contents = read_file(path, "load_weights")
-    if not model.built:
-        shape = contents.kerasish_state.get("batch_input_shape")
-        if shape is None or not model._is_graph_network:
-            raise ValueError(f"load_weights: the model {model.name!r} is not built and {path!r} does not record an "
-                             "input shape. Build the model first (model.build(input_shape), or call it on a batch).")
-        model.build(tuple(shape))
+    saving.build_for_loading(model, contents.kerasish_state.get("batch_input_shape"), path)
     convert = _legacy_converter(contents)
     if by_name:
         saving._load_weights_by_name(model, contents.layers, path, skip_mismatch, reshape, convert=convert)
@@ -242,7 +237,7 @@ def _names_attr(group, name: str) -> list[str]:
 def _tensor(dataset, path: str) -> torch.Tensor:
     if not hasattr(dataset, "dtype") or dataset.dtype.kind not in "fiub":
         raise UnreadableFileError(f"{path!r}: {dataset.name} is not a numeric array: the file is corrupt.")
-    return torch.from_numpy(np.ascontiguousarray(dataset[()]))
+    return torch.from_numpy(np.array(dataset[()]))  # a fresh, contiguous copy; 0-d stays 0-d
 
 
 def _read_kerasish_state(group, path: str) -> dict:
