@@ -12,11 +12,17 @@ What goes where
 ``restore_rng_state``            put back the random state a model file recorded (exact resume with dropout)
 =============================  ==============================================================================
 
+Which format
+============
+As in Keras, the file name decides and ``save_format=`` overrides: ``.h5``/``.hdf5`` (or ``save_format='h5'``)
+write Keras 2 HDF5, which Keras 2.3.1 and tf-keras load (kerasish/saving_h5.py, registered here through
+``register_file_format`` so that this module never imports it); other names write kerasish's own container
+(``save_format='kerasish'``). Reading goes by the file's first bytes, whatever its name.
+
 The file (kerasish container, version 1)
 ========================================
-Keras 2.3.1 writes HDF5. kerasish accepts the same file names (``model.h5``, ``weights.hdf5``, ``model.keras``:
-any name works), but what it writes is its own container, which needs neither h5py nor pickle. It is a zip
-archive (stored, not compressed, so ``unzip -l`` shows it) of exactly two entries:
+kerasish's own container needs neither h5py nor pickle and keeps what Keras files have no place for exactly. It
+is a zip archive (stored, not compressed, so ``unzip -l`` shows it) of exactly two entries:
 
 * ``kerasish.json``: ``{"format": "kerasish", "format_version": 1, "kind": "model" | "weights",
   "keras_version": "2.3.1", "backend": "torch", "model_config": {...}, "training_config": {...},
