@@ -12,11 +12,17 @@ What goes where
 ``restore_rng_state``            put back the random state a model file recorded (exact resume with dropout)
 =============================  ==============================================================================
 
+Which format
+============
+As in Keras, the file name decides and ``save_format=`` overrides: ``.h5``/``.hdf5`` (or ``save_format='h5'``)
+write Keras 2 HDF5, which Keras 2.3.1 and tf-keras load (kerasish/saving_h5.py, registered here through
+``register_file_format`` so that this module never imports it); other names write kerasish's own container
+(``save_format='kerasish'``). Reading goes by the file's first bytes, whatever its name.
+
 The file (kerasish container, version 1)
 ========================================
-Keras 2.3.1 writes HDF5. kerasish accepts the same file names (``model.h5``, ``weights.hdf5``, ``model.keras``:
-any name works), but what it writes is its own container, which needs neither h5py nor pickle. It is a zip
-archive (stored, not compressed, so ``unzip -l`` shows it) of exactly two entries:
+kerasish's own container needs neither h5py nor pickle and keeps what Keras files have no place for exactly. It
+is a zip archive (stored, not compressed, so ``unzip -l`` shows it) of exactly two entries:
 
 * ``kerasish.json``: ``{"format": "kerasish", "format_version": 1, "kind": "model" | "weights",
   "keras_version": "2.3.1", "backend": "torch", "model_config": {...}, "training_config": {...},
@@ -53,6 +59,7 @@ import random
 import sys
 import warnings
 import zipfile
+from typing import Callable, NamedTuple
 
 import numpy as np
 import torch
@@ -80,13 +87,15 @@ class UnreadableFileError(ValueError):
 
 
 # ============================================================================ model files
-def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool = True) -> None:
+def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool = True,
+               save_format: str | None = None) -> None:
     """Saves a model to one file: architecture, weights, compile configuration and optimizer state.
 
-    Keras 2.3.1 ``keras.models.save_model``. The file name may end in ``.h5``, ``.hdf5`` or ``.keras`` (or
-    anything else); the content is kerasish's container (see the module docstring), not HDF5, and h5py is
-    never needed. With ``include_optimizer`` (default) the file also records the shuffle seed and the random
-    state (torch, CUDA when used, NumPy, Python) at the time of saving, for exact resumption.
+    Keras 2.3.1 ``keras.models.save_model``. The file name chooses the format, as in Keras: ``.h5``/``.hdf5``
+    write Keras 2 HDF5 (kerasish/saving_h5.py), which Keras and tf-keras load; other names kerasish's own
+    container (see the module docstring). With ``include_optimizer`` (default) the file also records the
+    shuffle seed and the random state (torch, CUDA when used, NumPy, Python) at the time of saving, for exact
+    resumption.
 
     # Arguments
         model: the ``Sequential`` or functional model to save. A subclassed model (a ``Model`` subclass with
@@ -97,18 +106,24 @@ def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool 
             prompts and raises ``FileExistsError`` instead.
         include_optimizer: save the compile configuration and the optimizer's state (Keras 2.3.1). Without
             it, ``load_model`` returns an uncompiled model.
+        save_format: (tf.keras) ``'h5'`` or ``'kerasish'`` overrides what the file name chooses.
     """
+    file_format = _format_for_writing(filepath, save_format, "save_model")
     if not model._is_graph_network:
         # tf.keras 1.x wording (Keras 2.3.1 raises NotImplementedError without a message)
         raise NotImplementedError("Currently `save` requires model to be a graph network. Consider using "
                                   "`save_weights`, in order to save the weights of the model.")
     path = _writable_path(filepath, overwrite, "save_model")
+    if file_format is not None:
+        file_format.save_model(model, path, include_optimizer)
+        return
     document, tensors = _model_document(model, include_optimizer=include_optimizer)
     _write_container(path, document, tensors)
 
 
 def load_model(filepath, custom_objects=None, compile: bool = True):
-    """Loads a model written by ``save_model`` (or ``model.save``, or ``ModelCheckpoint``).
+    """Loads a model written by ``save_model`` (or ``model.save``, or ``ModelCheckpoint``), or a Keras 2 HDF5
+    model file (Keras 2.3.1, tf.keras 2.x): the file's first bytes decide, not its name.
 
     Safe by default: nothing from the file is executed or unpickled. Custom layers, activations,
     initializers, regularizers, constraints, losses, metrics and optimizers, ``Lambda`` functions and wrapped
@@ -132,6 +147,9 @@ def load_model(filepath, custom_objects=None, compile: bool = True):
         ValueError: the file holds only weights, or names objects not supplied in ``custom_objects``.
     """
     custom_objects = known_objects(custom_objects)
+    file_format = _format_of_file(filepath, "load_model")
+    if file_format is not None:
+        return file_format.load_model(os.fspath(filepath), custom_objects, compile)
     path, document, tensors = _read_container(filepath, "load_model")
     if document["kind"] != "model":
         raise ValueError(f"load_model: {path!r} holds only weights (written by save_weights), not a model. "
@@ -170,8 +188,12 @@ def restore_rng_state(filepath) -> None:
     """Sets torch's (CPU and, where recorded and available, CUDA), NumPy's and Python's global random state
     to what ``save_model`` recorded, so that training resumed from the file draws the same dropout masks as
     an uninterrupted run. A file saved with ``include_optimizer=False`` records no random state."""
-    path, document, tensors = _read_container(filepath, "restore_rng_state")
-    state = _decode_tree(document.get("training_state"), tensors, path) or {}
+    file_format = _format_of_file(filepath, "restore_rng_state")
+    if file_format is not None:
+        path, state = os.fspath(filepath), file_format.read_training_state(os.fspath(filepath), "restore_rng_state")
+    else:
+        path, document, tensors = _read_container(filepath, "restore_rng_state")
+        state = _decode_tree(document.get("training_state"), tensors, path) or {}
     if "rng" not in state:
         raise ValueError(f"restore_rng_state: {path!r} records no random state (it was saved with "
                          "include_optimizer=False, or by save_weights).")
@@ -179,11 +201,16 @@ def restore_rng_state(filepath) -> None:
 
 
 # ============================================================================ weights files
-def save_weights(model, filepath, overwrite: bool = True) -> None:
+def save_weights(model, filepath, overwrite: bool = True, save_format: str | None = None) -> None:
     """Saves every layer's weights, by layer name, in Keras order and layouts (Keras 2.3.1
-    ``Network.save_weights``); the content is kerasish's container. ``overwrite=False`` on an existing file
-    raises ``FileExistsError`` (Keras 2.3.1 asks interactively)."""
+    ``Network.save_weights``): Keras 2 HDF5 for ``.h5``/``.hdf5`` names (or ``save_format='h5'``), else
+    kerasish's container. ``overwrite=False`` on an existing file raises ``FileExistsError`` (Keras 2.3.1 asks
+    interactively)."""
+    file_format = _format_for_writing(filepath, save_format, "save_weights")
     path = _writable_path(filepath, overwrite, "save_weights")
+    if file_format is not None:
+        file_format.save_weights(model, path)
+        return
     tensors: dict[str, torch.Tensor] = {}
     document = {"kind": "weights", "model_weights": _weights_manifest(model, tensors)}
     _write_container(path, document, tensors)
@@ -199,24 +226,80 @@ def load_weights(model, filepath, by_name: bool = False, skip_mismatch: bool = F
     a convolution kernel holding the right number of values (Keras 2.3.1 ``preprocess_weights_for_loading``).
 
     An unbuilt model is first built with the input shape the file records. Every check runs before any
-    weight changes, so a failed load leaves the model as it was.
+    weight changes, so a failed load leaves the model as it was. Keras 2 HDF5 files (from ``save_weights`` or
+    ``save``, Keras 2.3.1 or tf.keras) are recognised by their first bytes.
     """
+    file_format = _format_of_file(filepath, "load_weights")
+    if file_format is not None:
+        file_format.load_weights(model, os.fspath(filepath), by_name, skip_mismatch, reshape)
+        return
     path, document, tensors = _read_container(filepath, "load_weights")
     saved = _saved_layers(document, tensors, path)
-    if not model.built:
-        if not model._is_graph_network:
-            raise ValueError(f"load_weights: the subclassed model {model.name!r} has not made its weights yet (its "
-                             "layers make them when call first runs). Call it on a batch first, e.g. "
-                             "model.predict(x[:1]), then load the weights.")
-        shape = document.get("model_weights", {}).get("batch_input_shape")
-        if shape is None:
-            raise ValueError(f"load_weights: the model is not built and {path!r} does not record an input "
-                             "shape. Build the model first (model.build(input_shape)).")
-        model.build(tuple(shape))
+    build_for_loading(model, document.get("model_weights", {}).get("batch_input_shape"), path)
     if by_name:
         _load_weights_by_name(model, saved, path, skip_mismatch, reshape)
     else:
         _load_weights_by_order(model, saved, path, "load_weights", reshape)
+
+
+# ============================================================================ other file formats
+class FileFormat(NamedTuple):
+    """A file format other than the container, registered by its module (kerasish/saving_h5.py: Keras 2 HDF5)
+    so that this module never imports it. Writing picks it by ``save_format`` or the file name's suffix,
+    reading by the file's first bytes (``signature``)."""
+    name: str
+    suffixes: tuple
+    signature: bytes
+    save_model: Callable  # (model, path, include_optimizer)
+    load_model: Callable  # (path, custom_objects, compile) -> model
+    save_weights: Callable  # (model, path)
+    load_weights: Callable  # (model, path, by_name, skip_mismatch, reshape)
+    read_training_state: Callable  # (path, caller) -> the decoded training state (shuffle seed, rng ...)
+
+
+_FILE_FORMATS: dict[str, FileFormat] = {}
+
+
+def register_file_format(file_format: FileFormat) -> None:
+    _FILE_FORMATS[file_format.name] = file_format
+
+
+def _format_for_writing(filepath, save_format, caller: str) -> FileFormat | None:
+    """The registered format that ``save_format`` names or the suffix chooses; None for the container."""
+    if save_format is None:
+        suffix = os.path.splitext(os.fspath(filepath))[1].lower()
+        return next((f for f in _FILE_FORMATS.values() if suffix in f.suffixes), None)
+    if save_format == FORMAT_NAME:
+        return None
+    if save_format not in _FILE_FORMATS:
+        known = sorted([*_FILE_FORMATS, FORMAT_NAME])
+        remedy = " (the TensorFlow SavedModel cannot be written on PyTorch)" if save_format == "tf" else ""
+        raise ValueError(f"{caller}: Unknown save_format {save_format!r}{remedy}; expected one of {known} or None "
+                         "(the file name decides).")
+    return _FILE_FORMATS[save_format]
+
+
+def _format_of_file(filepath, caller: str) -> FileFormat | None:
+    path = os.fspath(filepath)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{caller}: no such file: {path!r}.")
+    with open(path, "rb") as f:
+        head = f.read(16)
+    return next((f for f in _FILE_FORMATS.values() if head.startswith(f.signature)), None)
+
+
+def build_for_loading(model, batch_input_shape, path: str) -> None:
+    """``load_weights`` into an unbuilt model: build it with the input shape the file records."""
+    if model.built:
+        return
+    if not model._is_graph_network:
+        raise ValueError(f"load_weights: the subclassed model {model.name!r} has not made its weights yet (its "
+                         "layers make them when call first runs). Call it on a batch first, e.g. "
+                         "model.predict(x[:1]), then load the weights.")
+    if batch_input_shape is None:
+        raise ValueError(f"load_weights: the model is not built and {path!r} does not record an input "
+                         "shape. Build the model first (model.build(input_shape)).")
+    model.build(tuple(batch_input_shape))
 
 
 # ============================================================================ JSON configs
@@ -304,8 +387,8 @@ def deserialize_layer(layer_data: dict, custom_objects=None):
         raise ValueError(f"Improperly formatted layer config: expected {{'class_name': ..., 'config': {{...}}}}; "
                          f"received {layer_data!r:.200}.")
     class_name = layer_data["class_name"]
-    config = dict(layer_data.get("config") or {})
     cls = custom_objects.get(class_name) or _builtin_layer_class(class_name)
+    config = tf_keras_compatible_config(cls, layer_data.get("config") or {}) if cls is not None else {}
     if cls is None:
         # Keras 2.3.1 generic_utils.deserialize_keras_object wording, plus the remedy
         raise ValueError(f"Unknown layer: {class_name}. A custom layer class must be passed by name: "
@@ -325,6 +408,97 @@ def deserialize_layer(layer_data: dict, custom_objects=None):
         raise ValueError(f"Layer {config.get('name')!r} ({class_name}): its saved config could not be applied: "
                          f"{err} If it names a function or class of yours, pass it by name in custom_objects.") \
             from None
+
+
+# tf.keras 2.x writes keys Keras 2.3.1 has not. Those whose value is the no-op below carry no meaning here and are
+# dropped; any other value is a feature kerasish does not have, and loading says so.
+_TF_KERAS_NO_OP_KEYS = {"ragged": False, "optional": False,  # InputLayer
+                        "time_major": False,  # RNNs
+                        "groups": 1,  # convolutions (grouped convolutions: tf.keras 2.3+)
+                        "synchronized": False,  # BatchNormalization (tf.keras 2.12+)
+                        "use_legacy_config": False}
+# Serialization bookkeeping of tf.keras 2.13+ / Keras 3 on every {"class_name", "config"} dict: no meaning here.
+_TF_KERAS_BOOKKEEPING_KEYS = ("module", "registered_name", "build_config", "compile_config", "shared_object_id")
+
+
+def tf_keras_compatible_config(cls, config: dict) -> dict:
+    """A layer config written by tf.keras 2.x (or Keras 2.3.1) as ``cls`` accepts it: the one place where
+    tf.keras's extra keys are read. Bookkeeping keys (``module``, ``registered_name``) are dropped at every
+    depth, a ``dtype`` policy dict (``{"class_name": "Policy", "config": {"name": ...}}``) becomes its name, and
+    the keys of ``_TF_KERAS_NO_OP_KEYS`` that ``cls`` does not take are dropped when they hold their no-op value."""
+    config = _without_bookkeeping(dict(config))
+    dtype = config.get("dtype")
+    if isinstance(dtype, dict):
+        config["dtype"] = (dtype.get("config") or {}).get("name", dtype.get("class_name"))
+    axis = config.get("axis")
+    if isinstance(axis, list) and len(axis) == 1:  # tf.keras BatchNormalization writes [3] for Keras 2's 3
+        config["axis"] = axis[0]
+    accepted = inspect.signature(cls.__init__).parameters if isinstance(cls, type) else {}
+    for key, no_op in _TF_KERAS_NO_OP_KEYS.items():
+        if key in config and key not in accepted:
+            value = config.pop(key)
+            if value != no_op:
+                raise ValueError(f"Layer {config.get('name')!r} ({cls.__name__}): the file sets the tf.keras option "
+                                 f"{key}={value!r}, which kerasish does not have (only {key}={no_op!r} loads).")
+    return config
+
+
+# tf.keras 2.x optimizer config keys Keras 2.3.1 has not, with the value that makes them no-ops; None: any value
+# is a no-op here (the optimizer's name, XLA compilation).
+_TF_KERAS_OPTIMIZER_NO_OP_KEYS = {"name": None, "decay": (0, 0.0), "jit_compile": None, "is_legacy_optimizer": None,
+                                  "weight_decay": (None, 0, 0.0), "global_clipnorm": (None,), "use_ema": (False,),
+                                  "ema_momentum": None, "ema_overwrite_frequency": None,
+                                  "clipnorm": (None,), "clipvalue": (None,), "momentum": (0, 0.0),
+                                  "centered": (False,), "initial_accumulator_value": None}
+
+
+def tf_keras_optimizer_config(class_name: str, config: dict) -> dict:
+    """A tf.keras 2.x optimizer config as Keras 2.3.1's optimizer ``class_name`` takes it: the keys it lacks
+    are dropped when they are no-ops (``name``, ``is_legacy_optimizer``, ``use_ema=False`` ...); others raise.
+    (``initial_accumulator_value``: tf.keras's Adagrad starts at 0.1, Keras 2 at 0; the saved state overrides.)"""
+    cls = optimizers_module._BY_NAME.get(class_name.lower())
+    if cls is None:
+        return config
+    accepted = {*inspect.signature(cls.__init__).parameters, "lr", "clipnorm", "clipvalue"}
+    if cls._accepts_decay:
+        accepted.add("decay")
+    result = {}
+    for key, value in config.items():
+        if key in accepted and not (key in ("clipnorm", "clipvalue") and value is None):
+            result[key] = value
+            continue
+        no_ops = _TF_KERAS_OPTIMIZER_NO_OP_KEYS.get(key, ())
+        if key not in _TF_KERAS_OPTIMIZER_NO_OP_KEYS or (no_ops is not None and value not in no_ops):
+            raise ValueError(f"optimizer {class_name}: the file sets {key}={value!r}, which Keras 2's {class_name} "
+                             "(and kerasish's) does not have. Load with compile=False and compile the model "
+                             "with an optimizer of your choice.")
+    return result
+
+
+def _tf_keras_metrics(value, single_output: bool = False):
+    """tf.keras 2.x writes the metrics of a one-output model as ``[[...]]`` and a metric given by name as
+    ``{"class_name": "MeanMetricWrapper", "config": {"name": "accuracy", "fn": "categorical_accuracy"}}``: the
+    name the user gave, which compile resolves as Keras does."""
+    if single_output and isinstance(value, list) and len(value) == 1 and isinstance(value[0], list):
+        value = value[0]
+    if isinstance(value, list):
+        return [_tf_keras_metrics(v) for v in value]
+    if isinstance(value, dict) and value.get("class_name") == "MeanMetricWrapper":
+        config = value.get("config") or {}
+        return config.get("name") or config.get("fn")
+    if isinstance(value, dict) and "class_name" not in value:
+        return {key: _tf_keras_metrics(v) for key, v in value.items()}
+    return value
+
+
+def _without_bookkeeping(value):
+    if isinstance(value, dict):
+        if "class_name" in value:
+            value = {k: v for k, v in value.items() if k not in _TF_KERAS_BOOKKEEPING_KEYS}
+        return {k: _without_bookkeeping(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_bookkeeping(v) for v in value]
+    return value
 
 
 # ============================================================================ training backups
@@ -463,7 +637,15 @@ def _weight_names(layer) -> list[str]:
     layer lists its layers' weights under their own names, as Keras 2.3.1 does."""
     if _is_model_class(type(layer)):
         return [name for inner in layer.layers for name in _weight_names(inner)]
-    return [f"{layer.name}/{attr}:0" for attr, _ in layer.keras_weight_specs()]
+    # a cell's weight is the RNN's (Keras 2.3.1: lstm_1/kernel:0, not lstm_1/cell.kernel:0)
+    attrs = [attr.rsplit(".", 1)[-1] for attr, _ in layer.keras_weight_specs()]
+    forward, backward = getattr(layer, "forward_layer", None), getattr(layer, "backward_layer", None)
+    if forward is not None and backward is not None and len(attrs) % 2 == 0:
+        # Keras 2.3.1 Bidirectional builds each direction under its name scope: bidirectional_1/forward_lstm_1/...
+        half = len(attrs) // 2
+        return [f"{layer.name}/{forward.name}/{attr}:0" for attr in attrs[:half]] + \
+            [f"{layer.name}/{backward.name}/{attr}:0" for attr in attrs[half:]]
+    return [f"{layer.name}/{attr}:0" for attr in attrs]
 
 
 def _training_config(model) -> dict | None:
@@ -620,6 +802,12 @@ def _lambda_from_config(config: dict, custom_objects: dict):
     name, function_name = config.get("name"), config.get("function")
     function = custom_objects.get(function_name) if isinstance(function_name, str) else None
     function = function if function is not None else custom_objects.get(name)
+    if not callable(function) and not isinstance(function_name, str):
+        # Keras files store a lambda's marshalled bytecode ("function_type": "lambda"): never unmarshalled here
+        raise ValueError(
+            f"Layer {name!r} is a Lambda layer whose function the file stores as marshalled Python bytecode. "
+            f"kerasish never runs code from a file. Pass the function when loading, keyed by the layer name: "
+            f"custom_objects={{{name!r}: fn}}.")
     if not callable(function):
         raise ValueError(
             f"Layer {name!r} is a Lambda layer. Its function ({function_name!r}) is code, which kerasish never "
@@ -716,8 +904,10 @@ def _compile_from_training_config(model, training_config: dict, custom_objects: 
         raise UnreadableFileError(f"load_model: {path!r}: the training configuration is truncated or corrupt.")
     optimizer = _optimizer_from_config(training_config["optimizer_config"], custom_objects, path)
     loss = _resolve_tree(training_config.get("loss"), custom_objects)
-    metrics = _resolve_list(training_config.get("metrics"), custom_objects)
-    weighted_metrics = _resolve_list(training_config.get("weighted_metrics"), custom_objects)
+    single_output = len(model.output_names) == 1
+    metrics = _resolve_list(_tf_keras_metrics(training_config.get("metrics"), single_output), custom_objects)
+    weighted_metrics = _resolve_list(_tf_keras_metrics(training_config.get("weighted_metrics"), single_output),
+                                     custom_objects)
     extras = {key: training_config[key] for key in ("jit_compile", "dtype_policy") if key in training_config}
     try:
         model.compile(optimizer=optimizer, loss=loss, metrics=metrics,
@@ -734,6 +924,8 @@ def _optimizer_from_config(config, custom_objects: dict, path: str):
     if not isinstance(config, dict) or not isinstance(config.get("class_name"), str):
         raise UnreadableFileError(f"load_model: {path!r}: the optimizer configuration is truncated or corrupt.")
     name, options = config["class_name"], dict(config.get("config") or {})
+    if name.startswith("Custom>"):  # tf.keras 2.11+ writes its new optimizers as "Custom>Adam"
+        name = name[len("Custom>"):]
     cls = custom_objects.get(name)
     if cls is None and name.startswith("torch.optim."):
         cls = getattr(torch.optim, name[len("torch.optim."):], None)
@@ -742,7 +934,8 @@ def _optimizer_from_config(config, custom_objects: dict, path: str):
     if isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer) \
             and not issubclass(cls, optimizers_module.Optimizer):
         return functools.partial(_make_torch_optimizer, cls, options)
-    return optimizers_module.deserialize(config, custom_objects)
+    return optimizers_module.deserialize({"class_name": name, "config": tf_keras_optimizer_config(name, options)},
+                                         custom_objects)
 
 
 def _make_torch_optimizer(cls: type, options: dict, params):
@@ -873,8 +1066,9 @@ def _saved_layers(document: dict, tensors: dict, path: str) -> list[tuple[str, l
     return saved
 
 
-def _load_weights_by_order(model, saved, path: str, caller: str, reshape: bool = False) -> None:
-    """Keras 2.3.1 ``load_weights_from_hdf5_group``: layers with weights, matched in order."""
+def _load_weights_by_order(model, saved, path: str, caller: str, reshape: bool = False, convert=None) -> None:
+    """Keras 2.3.1 ``load_weights_from_hdf5_group``: layers with weights, matched in order. ``convert(layer,
+    values)`` first rewrites a layer's saved weights (the legacy conversions of Keras HDF5 files)."""
     model_layers = [layer for layer in model.layers if layer.weights]
     saved = [(name, values) for name, values in saved if values]
     if len(saved) != len(model_layers):
@@ -884,6 +1078,7 @@ def _load_weights_by_order(model, saved, path: str, caller: str, reshape: bool =
     assignments = []
     for k, (layer, (saved_name, values)) in enumerate(zip(model_layers, saved)):
         targets = layer._weight_tensors()
+        values = convert(layer, values) if convert is not None else values
         if len(values) != len(targets):
             raise ValueError(f"{caller}: Layer #{k} (named \"{layer.name}\" in the current model) was found to "
                              f"correspond to layer {saved_name} in the save file. However the new layer "
@@ -900,7 +1095,7 @@ def _load_weights_by_order(model, saved, path: str, caller: str, reshape: bool =
     _assign(assignments)
 
 
-def _load_weights_by_name(model, saved, path: str, skip_mismatch: bool, reshape: bool) -> None:
+def _load_weights_by_name(model, saved, path: str, skip_mismatch: bool, reshape: bool, convert=None) -> None:
     """Keras 2.3.1 ``load_weights_from_hdf5_group_by_name``: layers whose name matches; with ``skip_mismatch``
     a layer with another number of weights is skipped whole, a weight of another shape alone."""
     index = {layer.name: layer for layer in model.layers}
@@ -910,6 +1105,7 @@ def _load_weights_by_name(model, saved, path: str, skip_mismatch: bool, reshape:
         if layer is None:
             continue
         targets = layer._weight_tensors()
+        values = convert(layer, values) if convert is not None else values
         if len(values) != len(targets):
             if skip_mismatch:
                 warnings.warn(f"Skipping loading of weights for layer {layer.name} due to mismatch in number of "

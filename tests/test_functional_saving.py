@@ -3,6 +3,7 @@ save_weights, load_weights): multi-input graphs, shared layers, nested models.""
 import json
 import zipfile
 
+import h5py
 import numpy as np
 import pytest
 import torch
@@ -70,11 +71,16 @@ def test_a_functional_model_file_loads_as_a_functional_model_with_the_same_weigh
 
 def test_a_nested_models_weights_are_listed_under_its_layers_names(tmp_path):
     model = siamese()
-    model.save_weights(tmp_path / "w.h5")
-    manifest = header(tmp_path / "w.h5")["model_weights"]
+    model.save_weights(tmp_path / "w.kerasish")
+    manifest = header(tmp_path / "w.kerasish")["model_weights"]
     assert manifest["layer_names"] == ["left", "right", "encoder", "diff"]
     assert manifest["weight_names"]["encoder"] == [
         "bn/gamma:0", "bn/beta:0", "bn/moving_mean:0", "bn/moving_variance:0", "code/kernel:0", "code/bias:0"]
+    model.save_weights(tmp_path / "w.h5")  # Keras 2.3.1's HDF5 layout: the same names
+    with h5py.File(tmp_path / "w.h5", "r") as f:
+        assert [n.decode() for n in f.attrs["layer_names"]] == ["left", "right", "encoder", "diff"]
+        assert [n.decode() for n in f["encoder"].attrs["weight_names"]] == manifest["weight_names"]["encoder"]
+        assert f["encoder/code/kernel:0"].shape == (6, 3)
 
 
 def test_a_sequential_file_still_loads_as_a_sequential_model(tmp_path):

@@ -101,15 +101,15 @@ def test_compile_configuration_is_restored(tmp_path):
     model.compile(optimizer=optimizers.SGD(lr=0.05, momentum=0.9, nesterov=True),
                   loss="mse", metrics=["mae", "acc"], loss_weights=[0.5], weighted_metrics=["mse"])
     model.fit(x, y, epochs=1, verbose=0, sample_weight=np.linspace(0.5, 1.5, len(x)))
-    model.save(tmp_path / "m.h5")
-    loaded = load_model(tmp_path / "m.h5")
+    model.save(tmp_path / "m.kerasish")
+    loaded = load_model(tmp_path / "m.kerasish")
     assert loaded.metrics_names == model.metrics_names == ["loss", "mae", "acc", "mse"]
     assert loaded.compiled_loss.loss_weight == 0.5
     assert loaded.optimizer.get_config() == model.optimizer.get_config()
     weights = np.linspace(1, 2, len(x))
     assert loaded.evaluate(x, y, sample_weight=weights, verbose=0) == model.evaluate(x, y, sample_weight=weights,
                                                                                      verbose=0)
-    with open(tmp_path / "m.h5", "rb") as f:
+    with open(tmp_path / "m.kerasish", "rb") as f:
         header = json.loads(zipfile.ZipFile(f).read("kerasish.json"))
     assert header["training_config"] == {
         "optimizer_config": {"class_name": "SGD", "config": {"learning_rate": 0.05, "momentum": 0.9, "decay": 0.0,
@@ -140,8 +140,8 @@ def test_overwrite_false_raises_instead_of_asking(tmp_path):
 
 def test_file_is_a_zip_of_a_json_header_and_raw_keras_layout_tensors(tmp_path):
     model, _, _ = trained_classifier()
-    model.save_weights(tmp_path / "w.h5")
-    archive = zipfile.ZipFile(tmp_path / "w.h5")
+    model.save_weights(tmp_path / "w.kerasish")
+    archive = zipfile.ZipFile(tmp_path / "w.kerasish")
     assert archive.namelist() == ["kerasish.json", "tensors.bin"]
     header = json.loads(archive.read("kerasish.json"))
     assert header["keras_version"] == "2.3.1" and header["backend"] == "torch" and header["kind"] == "weights"
@@ -367,14 +367,14 @@ def test_custom_layer_activation_loss_and_metric_come_from_custom_objects(tmp_pa
 def test_lambda_function_is_never_stored_and_loads_only_from_custom_objects(tmp_path):
     x = np.random.RandomState(0).rand(4, 3).astype("float32")
     model = Sequential([L.Dense(3, input_shape=(3,)), L.Lambda(double), L.Lambda(lambda t: t + 1, name="plus_one")])
-    model.save(tmp_path / "m.h5")
-    header = zipfile.ZipFile(tmp_path / "m.h5").read("kerasish.json").decode()
+    model.save(tmp_path / "m.kerasish")
+    header = zipfile.ZipFile(tmp_path / "m.kerasish").read("kerasish.json").decode()
     lambda_config = json.loads(header)["model_config"]["config"]["layers"][1]["config"]
     assert (lambda_config["function"], lambda_config["function_type"]) == ("double", "function")
     with pytest.raises(ValueError, match=r"'lambda_1' is a Lambda layer\. Its function \('double'\) is code.*"
                                          r"custom_objects=\{'double': double\}"):
-        load_model(tmp_path / "m.h5")
-    loaded = load_model(tmp_path / "m.h5", custom_objects={"double": double, "plus_one": lambda t: t + 1},
+        load_model(tmp_path / "m.kerasish")
+    loaded = load_model(tmp_path / "m.kerasish", custom_objects={"double": double, "plus_one": lambda t: t + 1},
                         compile=False)
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
 
@@ -515,23 +515,23 @@ def no_unpickling(monkeypatch):
 
 def test_malicious_pickles_are_refused_without_running(tmp_path, no_unpickling):
     marker = tmp_path / "payload_ran"
-    raw = tmp_path / "raw.h5"
+    raw = tmp_path / "raw.kerasish"
     raw.write_bytes(pickle.dumps(Payload(marker)))
     torch_saved = tmp_path / "torch_saved.keras"
     torch.save({"weights": Payload(marker)}, torch_saved)
     model, _, _ = trained_classifier()
-    model.save(tmp_path / "good.h5")
-    smuggled = tmp_path / "smuggled.h5"  # a real kerasish file with a pickle added as a third entry
-    with zipfile.ZipFile(tmp_path / "good.h5") as good, zipfile.ZipFile(smuggled, "w") as bad:
+    model.save(tmp_path / "good.kerasish")
+    smuggled = tmp_path / "smuggled.kerasish"  # a real kerasish file with a pickle added as a third entry
+    with zipfile.ZipFile(tmp_path / "good.kerasish") as good, zipfile.ZipFile(smuggled, "w") as bad:
         for name in good.namelist():
             bad.writestr(name, good.read(name))
         bad.writestr("data.pkl", pickle.dumps(Payload(marker)))
-    replaced = tmp_path / "replaced.h5"  # the tensor entry replaced by a pickle
-    with zipfile.ZipFile(tmp_path / "good.h5") as good, zipfile.ZipFile(replaced, "w") as bad:
+    replaced = tmp_path / "replaced.kerasish"  # the tensor entry replaced by a pickle
+    with zipfile.ZipFile(tmp_path / "good.kerasish") as good, zipfile.ZipFile(replaced, "w") as bad:
         bad.writestr("kerasish.json", good.read("kerasish.json"))
         bad.writestr("tensors.bin", pickle.dumps(Payload(marker)))
 
-    with pytest.raises(UnreadableFileError, match="raw.h5.* is a Python pickle, which kerasish never loads"):
+    with pytest.raises(UnreadableFileError, match="raw.kerasish.* is a Python pickle, which kerasish never loads"):
         load_model(raw)
     with pytest.raises(UnreadableFileError, match="holds a Python pickle.*never unpickles"):
         load_model(torch_saved)
@@ -549,30 +549,30 @@ def test_malicious_pickles_are_refused_without_running(tmp_path, no_unpickling):
 
 def test_truncated_and_corrupted_files_give_a_clear_error(tmp_path):
     model, _, _ = trained_classifier()
-    model.save(tmp_path / "m.h5")
-    data = (tmp_path / "m.h5").read_bytes()
-    truncated = tmp_path / "truncated.h5"
+    model.save(tmp_path / "m.kerasish")
+    data = (tmp_path / "m.kerasish").read_bytes()
+    truncated = tmp_path / "truncated.kerasish"
     truncated.write_bytes(data[: len(data) // 2])
-    empty = tmp_path / "empty.h5"
+    empty = tmp_path / "empty.kerasish"
     empty.write_bytes(b"")
-    flipped = tmp_path / "flipped.h5"  # one byte of a weight changed: zip's CRC-32 catches it
-    start = zipfile.ZipFile(tmp_path / "m.h5").getinfo("tensors.bin").header_offset + 100
+    flipped = tmp_path / "flipped.kerasish"  # one byte of a weight changed: zip's CRC-32 catches it
+    start = zipfile.ZipFile(tmp_path / "m.kerasish").getinfo("tensors.bin").header_offset + 100
     flipped.write_bytes(data[:start] + bytes([data[start] ^ 0xFF]) + data[start + 1:])
     for path in (truncated, empty, flipped):
         with pytest.raises(UnreadableFileError, match=f"{path.name}.*truncated or corrupt"):
             load_model(path)
     assert issubclass(UnreadableFileError, ValueError)
-    hdf5 = tmp_path / "real_keras.h5"
+    hdf5 = tmp_path / "real_keras.kerasish"  # HDF5's signature, whatever the name: read as a Keras HDF5 file
     hdf5.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 100)
-    with pytest.raises(UnreadableFileError, match="is an HDF5 file"):
+    with pytest.raises(UnreadableFileError, match="real_keras.kerasish.*truncated or corrupt, or not a Keras HDF5"):
         load_model(hdf5)
     with pytest.raises(FileNotFoundError, match="no such file"):
-        load_model(tmp_path / "missing.h5")
+        load_model(tmp_path / "missing.kerasish")
 
 
 def test_a_crash_mid_write_keeps_the_previous_file_and_leaves_no_temp_file(tmp_path, monkeypatch):
     model, x, _ = trained_classifier()
-    path = tmp_path / "m.h5"
+    path = tmp_path / "m.kerasish"
     model.save(path)
     good = path.read_bytes()
     written = []
@@ -588,27 +588,27 @@ def test_a_crash_mid_write_keeps_the_previous_file_and_leaves_no_temp_file(tmp_p
     with pytest.raises(OSError, match="disk full"):
         model.save(path)
     assert path.read_bytes() == good
-    assert os.listdir(tmp_path) == ["m.h5"]
+    assert os.listdir(tmp_path) == ["m.kerasish"]
     monkeypatch.undo()
     load_model(path)
 
 
 def test_an_optimizer_state_that_does_not_fit_is_reported_and_replaced_by_a_fresh_one(tmp_path):
     model, x, _ = trained_classifier()
-    model.save(tmp_path / "m.h5")
-    with zipfile.ZipFile(tmp_path / "m.h5") as archive:
+    model.save(tmp_path / "m.kerasish")
+    with zipfile.ZipFile(tmp_path / "m.kerasish") as archive:
         header = json.loads(archive.read("kerasish.json"))
         data = archive.read("tensors.bin")
     # swap the Adam moments of the first kernel (6, 16) and of its bias (16,): valid file, wrong shapes
     states = dict(header["optimizer_state"]["__dict__"])["state"]["__dict__"]
     first, second = states[0][1]["__dict__"], states[1][1]["__dict__"]
     first[0][1], second[0][1] = second[0][1], first[0][1]
-    with zipfile.ZipFile(tmp_path / "bad.h5", "w") as archive:
+    with zipfile.ZipFile(tmp_path / "bad.kerasish", "w") as archive:
         archive.writestr("kerasish.json", json.dumps(header))
         archive.writestr("tensors.bin", data)
     with pytest.warns(UserWarning, match="Error in loading the saved optimizer state. As a result, your model is "
                                          "starting with a freshly initialized optimizer."):
-        loaded = load_model(tmp_path / "bad.h5")
+        loaded = load_model(tmp_path / "bad.kerasish")
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
     assert loaded.optimizer.iterations == 0
 

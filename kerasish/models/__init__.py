@@ -1,6 +1,7 @@
 """Models: ``Model`` (the training API, and the functional API through ``Model(inputs, outputs)``),
 ``Sequential``, and loading them from files and configs."""
 from kerasish import saving
+from kerasish import saving_h5  # noqa: F401  (registers the Keras 2 HDF5 format with saving)
 from kerasish.backend import graph_api
 from kerasish.layers.input_layer import Input, InputLayer
 from kerasish.layers.keras_tensor import KerasTensor
@@ -14,9 +15,11 @@ for _name, _cls in (("Model", Model), ("Functional", Functional), ("Sequential",
     saving.register_model_class(_name, _cls)  # the names configs give them (Keras 2.3.1; tf.keras: Functional)
 
 
-def save_model(model, filepath, overwrite=True, include_optimizer=True):
-    """Keras 2.3.1 ``keras.models.save_model``: ``model.save(filepath)`` (kerasish's own file format)."""
-    saving.save_model(model, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+def save_model(model, filepath, overwrite=True, include_optimizer=True, save_format=None):
+    """Keras 2.3.1 ``keras.models.save_model``: ``model.save(filepath)``; ``.h5``/``.hdf5`` names (or tf.keras's
+    ``save_format='h5'``) write Keras 2 HDF5, other names kerasish's own format."""
+    saving.save_model(model, filepath, overwrite=overwrite, include_optimizer=include_optimizer,
+                      save_format=save_format)
 
 
 def _placeholder(shape=None, ndim=None, dtype=None, sparse=False, name=None):

@@ -774,14 +774,16 @@ class Model(Layer):
                 layer.reset_states()
 
     # ------------------------------------------------------------------ saving: all formats live in saving.py
-    def save(self, filepath, overwrite=True, include_optimizer=True) -> None:
-        """Architecture, weights, compile configuration and optimizer state in one file (atomic write)."""
+    def save(self, filepath, overwrite=True, include_optimizer=True, save_format=None) -> None:
+        """Architecture, weights, compile configuration and optimizer state in one file (atomic write):
+        Keras 2 HDF5 for ``.h5``/``.hdf5`` names, else kerasish's format; tf.keras's ``save_format`` overrides."""
         from kerasish import saving
-        saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+        saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer,
+                          save_format=save_format)
 
-    def save_weights(self, filepath, overwrite=True) -> None:
+    def save_weights(self, filepath, overwrite=True, save_format=None) -> None:
         from kerasish import saving
-        saving.save_weights(self, filepath, overwrite=overwrite)
+        saving.save_weights(self, filepath, overwrite=overwrite, save_format=save_format)
 
     def load_weights(self, filepath, by_name=False, skip_mismatch=False, reshape=False) -> None:
         from kerasish import saving

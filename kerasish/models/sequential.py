@@ -57,7 +57,11 @@ class Sequential(Functional):
             raise ValueError("All layers added to a Sequential model should have unique names. Name "
                              f'"{layer.name}" is already the name of a layer in this model. Update the `name` '
                              "argument to pass a unique name.")
-        if len(self._stack) and layer.batch_input_shape is not None and not isinstance(layer, InputLayer):
+        # tf.keras configs repeat the InputLayer's shape in the next layer: the same shape, nothing ignored
+        repeats_input = len(self._stack) == 1 and isinstance(self._stack[0], InputLayer) \
+            and tuple(self._stack[0].batch_input_shape) == tuple(layer.batch_input_shape or ())
+        if len(self._stack) and layer.batch_input_shape is not None and not isinstance(layer, InputLayer) \
+                and not repeats_input:
             warnings.warn(f"Sequential.add: input_shape of {layer.name} is ignored; only the first layer's "
                           "input shape defines the model input.", stacklevel=2)
         self._stack.append(layer)
