@@ -3,7 +3,7 @@
 It trains with augmentation through ``fit_generator(ImageDataGenerator(...).flow(...))`` and writes into
 ``demo_output/``: ``augmented_samples.png`` (a grid of augmented training images), ``training_metrics.png`` and
 ``training_metrics.html`` (loss and accuracy per epoch, refreshed while training runs), ``history.json``, and
-``model.keras`` (the trained model, reloaded once to check its predictions).
+``model.h5`` (the trained model as a Keras 2 HDF5 file, reloaded once to check its predictions).
 """
 import argparse
 import json
@@ -77,13 +77,13 @@ def main():
     # ---------------------------------------------------------------------------------------------------
 
     print(f"\nTest loss {loss:.4f}, test accuracy {accuracy:.4f} (trained in {time.time() - start:.1f}s)")
-    model_path = os.path.join(opts.out, "model.keras")
+    model_path = os.path.join(opts.out, "model.h5")
     model.save(model_path)
     reloaded = load_model(model_path)
     same = np.allclose(reloaded.predict(x_test), model.predict(x_test), atol=1e-6)
     with open(os.path.join(opts.out, "history.json"), "w") as f:
         json.dump({"history": history.history, "test_loss": loss, "test_accuracy": accuracy}, f, indent=1)
-    print(f"Wrote {opts.out}/: augmented_samples.png, training_metrics.png (+ .html), history.json, model.keras "
+    print(f"Wrote {opts.out}/: augmented_samples.png, training_metrics.png (+ .html), history.json, model.h5 "
           f"(reloaded: predictions {'identical' if same else 'DIFFERENT'})")
     if accuracy < 0.95:
         raise SystemExit(f"test accuracy {accuracy:.4f} is below the demo's 0.95 target")

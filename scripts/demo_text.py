@@ -7,7 +7,7 @@ written by people, vary in length and wording, and are on every machine that has
 downloaded. The task is to tell from a docstring's words which part of the library it documents.
 
 Writes into ``demo_text_output/``: ``training_metrics.png`` (+ ``.html``, refreshed while training runs),
-``history.json``, ``tokenizer.json`` and ``model.keras`` (reloaded once to check its predictions).
+``history.json``, ``tokenizer.json`` and ``model.h5`` (reloaded once to check its predictions).
 """
 import argparse
 import importlib
@@ -127,7 +127,7 @@ def main():
     chance = counts.max() / counts.sum()
     print(f"\nTest loss {loss:.4f}, test accuracy {accuracy:.4f} (chance {chance:.3f}; trained in "
           f"{time.time() - start:.1f}s)")
-    model_path = os.path.join(opts.out, "model.keras")
+    model_path = os.path.join(opts.out, "model.h5")
     model.save(model_path)
     reloaded = load_model(model_path)
     same = np.allclose(reloaded.predict(x_test), model.predict(x_test), atol=1e-6)
@@ -136,7 +136,7 @@ def main():
     with open(os.path.join(opts.out, "history.json"), "w") as f:
         json.dump({"history": history.history, "test_loss": loss, "test_accuracy": accuracy, "chance": chance},
                   f, indent=1)
-    print(f"Wrote {opts.out}/: training_metrics.png (+ .html), history.json, tokenizer.json, model.keras "
+    print(f"Wrote {opts.out}/: training_metrics.png (+ .html), history.json, tokenizer.json, model.h5 "
           f"(reloaded: predictions {'identical' if same else 'DIFFERENT'})")
     if accuracy < 2 * chance:
         raise SystemExit(f"test accuracy {accuracy:.4f} is not clearly above chance ({chance:.3f})")
