@@ -67,6 +67,9 @@ class BaseWrapper:
     def _build_function(self):
         """The callable ``build_fn`` stands for, whose signature says which sk_params it takes."""
         if self.build_fn is None:
+            if not callable(self):
+                raise TypeError(f"{type(self).__name__}: build_fn=None needs a subclass whose __call__ builds and "
+                                "returns the compiled model; or pass build_fn=a function that does.")
             return self.__call__
         if not isinstance(self.build_fn, (types.FunctionType, types.MethodType)):
             return self.build_fn.__call__
