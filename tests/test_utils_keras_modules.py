@@ -222,11 +222,13 @@ def test_check_for_unexpected_keys_names_them():
 
 
 # ---------------------------------------------------------------------------------------------- conv_utils
-def test_conv_utils_shares_the_layers_implementations():
+def test_conv_utils_serves_the_layers_rules(monkeypatch):
     from kerasish.layers import convolutional
     assert conv_utils.normalize_tuple is layers_normalize_tuple
-    assert conv_utils.conv_output_length is convolutional.conv_output_length
-    assert conv_utils.deconv_length is convolutional.deconv_length
+    monkeypatch.setattr(convolutional, "conv_output_length", lambda *args: ("layers", args))
+    monkeypatch.setattr(convolutional, "deconv_length", lambda *args: ("layers", args))
+    assert conv_utils.conv_output_length(10, 3, "same", 2) == ("layers", (10, 3, "same", 2, 1))
+    assert conv_utils.deconv_length(4, 2, 3, "valid", None) == ("layers", (4, 2, 3, "valid", None, 1))
     assert conv_utils.normalize_tuple(3, 2, "strides") == (3, 3)
     assert conv_utils.normalize_tuple([1, 2, 3], 3, "kernel_size") == (1, 2, 3)
     with pytest.raises(ValueError, match="strides"):
@@ -244,7 +246,7 @@ def test_conv_output_length_matches_torch_for_valid_and_full_and_ceil_for_same(l
     assert conv_utils.conv_output_length(length, kernel, "same", stride, dilation) == -(-length // stride)
     assert conv_utils.conv_output_length(length, kernel, "causal", stride, dilation) == -(-length // stride)
     assert conv_utils.conv_output_length(None, kernel, "same", stride) is None
-    with pytest.raises(ValueError, match="padding"):
+    with pytest.raises(ValueError, match="conv_output_length: padding must be one of .*received 'reflect'"):
         conv_utils.conv_output_length(length, kernel, "reflect", stride)
 
 
@@ -268,6 +270,8 @@ def test_deconv_length_matches_torch_conv_transpose(length, kernel, stride, dila
             expected = F.conv_transpose1d(x, w, stride=stride, dilation=dilation, padding=pad,
                                           output_padding=output_padding or 0).shape[-1]
         assert conv_utils.deconv_length(length, stride, kernel, padding, output_padding, dilation) == expected
+    with pytest.raises(ValueError, match="deconv_length: padding must be one of"):
+        conv_utils.deconv_length(length, stride, kernel, "causal", output_padding)
 
 
 def test_conv_input_length_inverts_output_length_at_stride_1():

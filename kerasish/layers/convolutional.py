@@ -35,31 +35,25 @@ from kerasish.layers.core import ActivatedLayer
 # ---------------------------------------------------------------------------------------------- shape helpers
 def conv_output_length(length: int | None, kernel_size: int, padding: str, stride: int,
                        dilation: int = 1) -> int | None:
-    """Keras 2.3.1 ``conv_utils.conv_output_length`` (padding 'valid', 'same', 'causal' or 'full')."""
+    """Keras 2.3.1 ``conv_utils.conv_output_length`` (padding 'valid', 'same' or 'causal')."""
     if length is None:
         return None
     kernel = dilated_size(kernel_size, dilation)
-    covered = {"valid": length - kernel + 1, "same": length, "causal": length,
-               "full": length + kernel - 1}.get(padding)
-    if covered is None:
-        raise ValueError(f"conv_output_length: padding must be 'valid', 'same', 'causal' or 'full'; "
-                         f"received {padding!r}.")
+    covered = length - kernel + 1 if padding == "valid" else length
     return (covered + stride - 1) // stride
 
 
 def deconv_length(length: int | None, stride: int, kernel_size: int, padding: str,
                   output_padding: int | None, dilation: int = 1) -> int | None:
-    """Keras 2.3.1 ``conv_utils.deconv_length``: the output length of a transposed convolution (padding
-    'valid', 'same' or 'full')."""
-    if padding not in ("valid", "same", "full"):
-        raise ValueError(f"deconv_length: padding must be 'valid', 'same' or 'full'; received {padding!r}.")
+    """Keras 2.3.1 ``conv_utils.deconv_length``: the output length of a transposed convolution."""
     if length is None:
         return None
     kernel = dilated_size(kernel_size, dilation)
     if output_padding is None:
-        return {"valid": length * stride + max(kernel - stride, 0), "same": length * stride,
-                "full": length * stride - (stride + kernel - 2)}[padding]
-    pad = {"valid": 0, "same": kernel // 2, "full": kernel - 1}[padding]
+        if padding == "valid":
+            return length * stride + max(kernel - stride, 0)
+        return length * stride
+    pad = kernel // 2 if padding == "same" else 0
     return (length - 1) * stride + kernel - 2 * pad + output_padding
 
 

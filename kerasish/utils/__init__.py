@@ -1,15 +1,13 @@
-"""Keras utilities (Keras 2.3.1 ``keras.utils``): ``to_categorical``, ``normalize``, ``Sequence``, ``Progbar``,
-custom objects, ``HDF5Matrix``, ``plot_model``, ``print_summary``, ``multi_gpu_model`` ... and the modules
-``np_utils``, ``generic_utils``, ``io_utils``, ``conv_utils``, ``layer_utils``, ``vis_utils``,
-``multi_gpu_utils``."""
-import importlib
-
-from kerasish.utils import generic_utils, io_utils, np_utils
-from kerasish.utils.generic_utils import (CustomObjectScope, Progbar, custom_object_scope, deserialize_keras_object,
-                                          get_custom_objects, serialize_keras_object)
-from kerasish.utils.io_utils import H5Dict, HDF5Matrix
+"""Keras utilities: ``to_categorical``, ``normalize``, ``Sequence``, ``Progbar``."""
+from kerasish.utils.generic_utils import CustomObjectScope, custom_object_scope, get_custom_objects
 from kerasish.utils.np_utils import normalize, to_categorical
 from kerasish.utils.sequence import Sequence
+
+# The rest of Keras 2.3.1's keras.utils: its submodules np_utils, generic_utils, io_utils, conv_utils, layer_utils,
+# vis_utils, multi_gpu_utils, and the names it imports from them.
+from kerasish.utils import generic_utils, io_utils, np_utils
+from kerasish.utils.generic_utils import Progbar, deserialize_keras_object, serialize_keras_object
+from kerasish.utils.io_utils import H5Dict, HDF5Matrix
 
 # Names from modules that import layers or models, which import this package: loaded when first asked for, so
 # that importing kerasish.layers (which reads kerasish.utils.generic_utils) never waits on itself.
@@ -18,12 +16,9 @@ _LAZY_NAMES = {"convert_all_kernels_in_model": "layer_utils", "get_source_inputs
                "multi_gpu_model": "multi_gpu_utils"}
 _LAZY_MODULES = ("conv_utils", "layer_utils", "vis_utils", "multi_gpu_utils")
 
-__all__ = ["generic_utils", "io_utils", "np_utils", "CustomObjectScope", "Progbar", "custom_object_scope",
-           "deserialize_keras_object", "get_custom_objects", "serialize_keras_object", "H5Dict", "HDF5Matrix",
-           "normalize", "to_categorical", "Sequence", *_LAZY_NAMES, *_LAZY_MODULES]
-
 
 def __getattr__(name):
+    import importlib
     if name in _LAZY_MODULES:
         return importlib.import_module(f"{__name__}.{name}")
     if name in _LAZY_NAMES:
