@@ -1,4 +1,6 @@
-"""Files written so that a crash never leaves a half-written file where a good one was, by rank 0 only."""
+"""Files written so that a crash never leaves a half-written file where a good one was, by rank 0 only; and the
+rest of Keras 2.3.1's ``keras.utils.io_utils``: the HDF5 helpers (``HDF5Matrix``, ``H5Dict``; utils/hdf5.py)
+and the overwrite prompt."""
 from __future__ import annotations
 
 import contextlib
@@ -7,6 +9,11 @@ import os
 import tempfile
 
 from kerasish import distributed
+from kerasish.utils.hdf5 import (HDF5_OBJECT_HEADER_LIMIT, H5Dict, HDF5Matrix, h5dict, load_from_binary_h5py,
+                                 save_to_binary_h5py)
+
+__all__ = ["atomic_write", "ask_to_proceed_with_overwrite", "HDF5Matrix", "H5Dict", "h5dict",
+           "HDF5_OBJECT_HEADER_LIMIT", "load_from_binary_h5py", "save_to_binary_h5py"]
 
 
 @contextlib.contextmanager
@@ -83,3 +90,14 @@ def _discarding_file(mode: str):
         yield sink
     finally:
         sink.close()
+
+
+def ask_to_proceed_with_overwrite(filepath) -> bool:
+    """Asks on the terminal whether to overwrite ``filepath``; True for 'y', False for 'n' (Keras 2.3.1)."""
+    answer = input(f"[WARNING] {filepath} already exists - overwrite? [y/n]").strip().lower()
+    while answer not in ("y", "n"):
+        answer = input('Enter "y" (overwrite) or "n" (cancel).').strip().lower()
+    if answer == "n":
+        return False
+    print("[TIP] Next time specify overwrite=True!")
+    return True

@@ -13,6 +13,8 @@ however many times a layer appears.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from kerasish.utils.generic_utils import keras_class_name
 
 
@@ -55,8 +57,8 @@ def print_summary(model, line_length=None, positions=None, print_fn=None) -> Non
             for connection in connections[1:]:
                 print_row(["", "", "", connection])
         print_fn("=" * line_length if i == len(layers) - 1 else "_" * line_length)
-    trainable = _count_once(model.trainable_weights)
-    non_trainable = _count_once(model.non_trainable_weights)
+    trainable = count_params(model.trainable_weights)
+    non_trainable = count_params(model.non_trainable_weights)
     print_fn(f"Total params: {trainable + non_trainable:,}")
     print_fn(f"Trainable params: {trainable:,}")
     print_fn(f"Non-trainable params: {non_trainable:,}")
@@ -98,12 +100,12 @@ def _connections(layer, model_nodes: list) -> list[str]:
     return connections
 
 
-def _count_once(weights) -> int:
-    """Keras 2.3.1 ``layer_utils.count_params``: a weight listed twice (a layer inside a nested model and
-    beside it) counts once."""
+def count_params(weights) -> int:
+    """Keras 2.3.1 ``layer_utils.count_params``: the number of scalars in ``weights`` (tensors or arrays); a
+    weight listed twice (a layer inside a nested model and beside it) counts once."""
     seen, total = set(), 0
     for weight in weights:
         if id(weight) not in seen:
             seen.add(id(weight))
-            total += weight.numel()
+            total += int(np.prod(tuple(weight.shape), dtype=np.int64))
     return total
