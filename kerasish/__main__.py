@@ -8,12 +8,21 @@ for a module, as ``python -m package.module`` would (``sys.path[0]`` stays the c
 Exit status as with Python: the script's ``sys.exit(code)`` exits with that code; an uncaught exception prints
 its traceback through ``sys.excepthook`` from the script's own frames (the frames of this launcher and of
 runpy are left out) and exits with status 1 (130 for ``KeyboardInterrupt``).
+
+The alias lives in this process: a child started with multiprocessing's 'spawn' method re-imports the script
+without it, so such a script calls ``kerasish.install_as_keras()`` itself before ``import keras`` ('fork', the
+Linux default, and DataLoader workers inherit it).
 """
 from __future__ import annotations
 
+import builtins
+import importlib.machinery
+import io
 import os
 import runpy
 import sys
+import types
+import zipfile
 
 USAGE = """usage: python -m kerasish script.py [args ...]
        python -m kerasish -m module [args ...]
@@ -23,10 +32,24 @@ resolves to kerasish's modules in that process."""
 
 
 def run_script(script: str, args: list[str]) -> None:
+    """What ``python script.py args`` does: ``argv[0]`` as given, ``__file__`` and the code's file name absolute
+    (Python 3.9+), a fresh ``__main__`` module, and the script's folder first on ``sys.path`` (where ``-m
+    kerasish`` put the current folder). A folder or zip archive runs its ``__main__.py`` through runpy, as
+    Python does."""
     sys.argv = [script, *args]
-    # `python script.py` puts the script's folder first on sys.path, where `-m kerasish` put the current folder
     sys.path[0] = os.path.dirname(os.path.realpath(script))
-    runpy.run_path(os.path.abspath(script), run_name="__main__")
+    path = os.path.abspath(script)
+    if os.path.isdir(path) or zipfile.is_zipfile(path):
+        runpy.run_path(script, run_name="__main__")
+        return
+    with io.open_code(path) as source:
+        code = compile(source.read(), path, "exec")
+    main = types.ModuleType("__main__")
+    main.__file__ = path
+    main.__loader__ = importlib.machinery.SourceFileLoader("__main__", path)
+    main.__builtins__ = builtins
+    sys.modules["__main__"] = main  # classes the script defines pickle as __main__.X, as when run directly
+    exec(code, main.__dict__)
 
 
 def run_module(module: str, args: list[str]) -> None:
@@ -34,17 +57,16 @@ def run_module(module: str, args: list[str]) -> None:
     runpy.run_module(module, run_name="__main__", alter_sys=True)
 
 
-def user_traceback(tb, script_file: str | None):
-    """The traceback from the first frame of the user's code on: the script's module frame, or for ``-m`` the
-    first frame outside this launcher and runpy. ``None`` when the error came before any user code ran (a
-    ``SyntaxError`` while compiling the script: Python prints no frames for it either)."""
+def user_traceback(tb):
+    """The traceback from the first frame of the user's code on: the frames of this launcher, runpy and
+    importlib's machinery are left out, as Python leaves out its own when it runs a script. ``None`` when the
+    error came before any user code ran (a ``SyntaxError`` while compiling the script: Python prints no frames
+    for it either)."""
     launcher_files = {os.path.abspath(__file__), os.path.abspath(runpy.__file__)}
     while tb is not None:
         filename = tb.tb_frame.f_code.co_filename
-        if script_file is not None:
-            if filename == script_file:
-                return tb
-        elif not filename.startswith("<frozen importlib") and os.path.abspath(filename) not in launcher_files:
+        # runpy and importlib are frozen modules in Python 3.11+ ("<frozen runpy>")
+        if not filename.startswith("<frozen ") and os.path.abspath(filename) not in launcher_files:
             return tb
         tb = tb.tb_next
     return None
@@ -60,9 +82,8 @@ def main(argv: list[str]) -> int:
     import kerasish
     kerasish.install_as_keras()
     as_module = argv[0] == "-m"
-    script_file = None if as_module else os.path.abspath(argv[0])
-    if script_file is not None and not os.path.isfile(script_file):
-        print(f"python -m kerasish: can't open file {script_file!r}: no such file.", file=sys.stderr)
+    if not as_module and not os.path.exists(argv[0]):
+        print(f"python -m kerasish: can't open file {os.path.abspath(argv[0])!r}: no such file.", file=sys.stderr)
         return 2
     try:
         if as_module:
@@ -72,7 +93,9 @@ def main(argv: list[str]) -> int:
     except SystemExit:
         raise
     except BaseException as err:  # noqa: B036 -- printed and turned into Python's exit status below
-        sys.excepthook(type(err), err, user_traceback(err.__traceback__, script_file))
+        # the default hook prints the exception's own traceback, so the trimmed one must be attached to it
+        err = err.with_traceback(user_traceback(err.__traceback__))
+        sys.excepthook(type(err), err, err.__traceback__)
         return 130 if isinstance(err, KeyboardInterrupt) else 1
     return 0
 

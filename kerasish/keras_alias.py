@@ -92,7 +92,7 @@ def install_as_keras() -> None:
     imported = sys.modules.get(KERAS)
     if imported is not None and imported is not kerasish:
         raise RuntimeError(
-            f"install_as_keras: Keras ({getattr(imported, '__file__', None) or imported!r}) is already imported in "
+            f"install_as_keras: Keras ({getattr(imported, '__file__', None) or repr(imported)}) is already imported in "
             f"this process, so `import keras` cannot become kerasish any more. Call kerasish.install_as_keras() "
             f"before the first `import keras`, or run the script with `python -m kerasish script.py`.")
     real_keras = importlib.util.find_spec(KERAS) if imported is None else None
