@@ -250,3 +250,16 @@ def test_model_from_yaml_refuses_python_tags_other_than_tuples():
     with pytest.raises(yaml.constructor.ConstructorError):
         model_from_yaml("!!python/object/apply:os.system ['echo hacked']")
     assert "tag:yaml.org,2002:python/tuple" not in yaml.SafeLoader.yaml_constructors  # PyYAML itself unchanged
+
+
+def test_tensorflow_backend_is_kerasish_backend_under_keras_name():
+    from kerasish import backend as K
+    tf_backend = K.tensorflow_backend
+    assert tf_backend.mean is K.mean and tf_backend.set_session is K.set_session
+    assert tf_backend.py_sum([1, 2]) == 3 and tf_backend.py_all([True, False]) is False
+    assert tf_backend.is_symbolic(Input(shape=(2,))) and not tf_backend.is_symbolic(torch.ones(2))
+    assert tf_backend.v1_variable_initialization() is None
+    gpus = tf_backend._get_available_gpus()  # the idiom scripts use to ask for a GPU
+    assert gpus == [f"/job:localhost/replica:0/task:0/device:GPU:{i}" for i in range(torch.cuda.device_count())]
+    with pytest.raises(AttributeError, match="kerasish.backend under Keras's name"):
+        tf_backend.no_such_function
