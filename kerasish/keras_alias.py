@@ -41,6 +41,23 @@ def kerasish_name(keras_name: str) -> str | None:
     return None
 
 
+def attributes_from(target, module_name: str, module_globals: dict):
+    """``(__getattr__, __dir__)`` for a module that is another kerasish module under a Keras name
+    (``keras.objectives`` is ``keras.losses``; ``keras.backend.tensorflow_backend`` is the backend): a name it
+    does not define itself is the target's own object, so each exists once."""
+    def __getattr__(name):
+        try:
+            return getattr(target, name)
+        except AttributeError:
+            raise AttributeError(f"module {module_name!r} ({target.__name__} under Keras's name) has no attribute "
+                                 f"{name!r}") from None
+
+    def __dir__():
+        return sorted(set(module_globals) | {name for name in dir(target) if not name.startswith("_")})
+
+    return __getattr__, __dir__
+
+
 class KerasAliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """The meta path finder (and loader) that answers ``keras`` and ``keras.*`` with kerasish's modules."""
 

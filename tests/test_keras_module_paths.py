@@ -263,3 +263,11 @@ def test_tensorflow_backend_is_kerasish_backend_under_keras_name():
     assert gpus == [f"/job:localhost/replica:0/task:0/device:GPU:{i}" for i in range(torch.cuda.device_count())]
     with pytest.raises(AttributeError, match="kerasish.backend under Keras's name"):
         tf_backend.no_such_function
+
+
+def test_objectives_is_losses_under_keras_1_name():
+    from kerasish import objectives
+    assert objectives.categorical_crossentropy is losses.categorical_crossentropy and objectives.mse is losses.mse
+    assert "mean_squared_error" in dir(objectives)
+    with pytest.raises(AttributeError, match=r"kerasish.losses under Keras's name\) has no attribute 'no_such'"):
+        objectives.no_such

@@ -13,6 +13,7 @@ import builtins
 import torch
 
 import kerasish.backend as _kerasish_backend
+from kerasish.keras_alias import attributes_from
 
 # Python's builtins, which Keras saved under these names before its own all/any/sum/slice shadowed them
 py_all, py_any, py_sum, py_slice = builtins.all, builtins.any, builtins.sum, builtins.slice
@@ -35,13 +36,4 @@ def _get_available_gpus() -> list[str]:
     return [f"/job:localhost/replica:0/task:0/device:GPU:{index}" for index in range(torch.cuda.device_count())]
 
 
-def __getattr__(name):
-    try:
-        return getattr(_kerasish_backend, name)
-    except AttributeError:
-        raise AttributeError(f"module 'kerasish.backend.tensorflow_backend' (kerasish.backend under Keras's name) "
-                             f"has no attribute {name!r}") from None
-
-
-def __dir__():
-    return sorted(set(globals()) | {name for name in dir(_kerasish_backend) if not name.startswith("_")})
+__getattr__, __dir__ = attributes_from(_kerasish_backend, __name__, globals())
