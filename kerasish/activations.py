@@ -7,6 +7,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from kerasish.utils.generic_utils import get_custom_objects
+
 
 def linear(x):
     return x
@@ -96,3 +98,12 @@ def serialize(fn) -> str:
         if candidate is fn:
             return name
     return getattr(fn, "__name__", repr(fn))
+
+
+def deserialize(name, custom_objects=None):
+    """Keras 2.3.1 ``activations.deserialize``: the activation a name stands for, looked up in ``custom_objects``,
+    then the registered custom objects, then Keras's activations."""
+    custom = {**get_custom_objects(), **dict(custom_objects or {})}
+    if isinstance(name, str) and name in custom:
+        return custom[name]
+    return get(name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from kerasish import backend
-from kerasish.utils.generic_utils import deserialize_keras_object
+from kerasish.utils.generic_utils import deserialize_keras_object, serialize_keras_object
 
 
 class Constraint:
@@ -64,6 +64,7 @@ class MinMaxNorm(Constraint):
 
 
 max_norm, non_neg, unit_norm, min_max_norm = MaxNorm, NonNeg, UnitNorm, MinMaxNorm
+maxnorm, nonneg, unitnorm = max_norm, non_neg, unit_norm  # Keras 1 names, kept by Keras 2.3.1
 _BY_NAME = {"max_norm": MaxNorm, "non_neg": NonNeg, "unit_norm": UnitNorm, "min_max_norm": MinMaxNorm,
             "MaxNorm": MaxNorm, "NonNeg": NonNeg, "UnitNorm": UnitNorm, "MinMaxNorm": MinMaxNorm}
 
@@ -86,3 +87,8 @@ def deserialize(config: dict, custom_objects=None):
     """Keras 2.3.1 ``constraints.deserialize``: the constraint a ``{'class_name': ..., 'config': {...}}`` dict names."""
     classes = {n: c for n, c in globals().items() if isinstance(c, type) and issubclass(c, Constraint)}
     return deserialize_keras_object(config, {**classes, **_BY_NAME}, custom_objects, "constraint")
+
+
+def serialize(constraint) -> dict:
+    """Keras 2.3.1 ``constraints.serialize``: ``{'class_name': ..., 'config': ...}``."""
+    return serialize_keras_object(constraint)

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from kerasish import backend
+from kerasish.utils.generic_utils import get_custom_objects, serialize_keras_object
 
 
 def compute_fans(shape: tuple) -> tuple[float, float]:
@@ -188,6 +189,16 @@ def lecun_normal(seed=None):
     return VarianceScaling(1.0, "fan_in", "normal", seed)
 
 
+# Keras 2.3.1's lowercase aliases of the classes
+zero = zeros = Zeros
+one = ones = Ones
+constant = Constant
+uniform = random_uniform = RandomUniform
+normal = random_normal = RandomNormal
+truncated_normal = TruncatedNormal
+identity = Identity
+orthogonal = Orthogonal
+
 # Keras names (and their CamelCase class names) -> a factory taking no arguments.
 _BY_NAME = {
     "zeros": Zeros, "zero": Zeros, "ones": Ones, "one": Ones, "constant": Constant,
@@ -271,3 +282,18 @@ def _accepts_dtype(fn) -> bool:
     except (TypeError, ValueError):  # builtins without a signature
         return False
     return any(p.name == "dtype" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+
+
+def serialize(initializer) -> dict:
+    """Keras 2.3.1 ``initializers.serialize``: ``{'class_name': ..., 'config': ...}``."""
+    return serialize_keras_object(initializer)
+
+
+def deserialize(config, custom_objects=None) -> Initializer:
+    """Keras 2.3.1 ``initializers.deserialize``: the initializer a ``{'class_name': ..., 'config': ...}`` dict (or a
+    name) stands for; ``custom_objects`` and the registered custom objects first, then kerasish's initializers."""
+    custom = {**get_custom_objects(), **dict(custom_objects or {})}
+    name = config.get("class_name") if isinstance(config, dict) else config
+    if isinstance(name, str) and name in custom:
+        return custom[name](**dict(config.get("config") or {})) if isinstance(config, dict) else custom[name]()
+    return get(config)

@@ -453,6 +453,15 @@ def deserialize(name, custom_objects: dict | None = None):
     return get(name)
 
 
+def is_categorical_crossentropy(loss) -> bool:
+    """Keras 2.3.1 ``losses.is_categorical_crossentropy``: whether ``loss`` is categorical crossentropy, by
+    name, function or Loss instance."""
+    if isinstance(loss, str):
+        return loss == "categorical_crossentropy"
+    return (underlying_function(loss) is categorical_crossentropy
+            or getattr(loss, "__name__", None) == "categorical_crossentropy")
+
+
 def underlying_function(loss):
     """The plain loss function behind a name, function, or ``LossFunctionWrapper``/Loss class instance."""
     if isinstance(loss, str):

@@ -12,6 +12,7 @@ from typing import Callable
 import torch
 
 from kerasish import backend, losses
+from kerasish.utils.generic_utils import deserialize_keras_object, get_custom_objects
 from kerasish.losses import (_floating, _prepare, binary_crossentropy, categorical_crossentropy,
                              categorical_hinge, hinge, kullback_leibler_divergence, logcosh,
                              mean_absolute_error, mean_absolute_percentage_error, mean_squared_error,
@@ -345,6 +346,35 @@ def get(identifier):
 
 def serialize(metric) -> str:
     return getattr(metric, "name", None) or getattr(metric, "__name__", type(metric).__name__)
+
+
+def deserialize(config, custom_objects=None):
+    """Keras 2.3.1 ``metrics.deserialize``: a metric name -> its function (``custom_objects`` and the registered
+    custom objects first); a ``{'class_name': ..., 'config': ...}`` dict -> that Metric class built with the config."""
+    if isinstance(config, str):
+        custom = {**get_custom_objects(), **dict(custom_objects or {})}
+        return custom[config] if config in custom else get(config)
+    classes = {name: cls for name, cls in globals().items() if isinstance(cls, type) and issubclass(cls, Metric)}
+    return deserialize_keras_object(config, classes, custom_objects, "metric function")
+
+
+def clone_metric(metric):
+    """Keras 2.3.1 ``clone_metric``: a new Metric of the same class and configuration, with no accumulated state;
+    a metric function is returned as it is."""
+    if not isinstance(metric, Metric):
+        return metric
+    if type(metric) is MeanMetricWrapper:  # its function is not part of its config
+        return MeanMetricWrapper(metric.fn, **metric.get_config())
+    return type(metric)(**metric.get_config())
+
+
+def clone_metrics(metrics):
+    """Keras 2.3.1 ``clone_metrics``: ``clone_metric`` over a list or the values of a dict (``None`` stays)."""
+    if metrics is None:
+        return None
+    if isinstance(metrics, dict):
+        return {key: clone_metric(value) for key, value in metrics.items()}
+    return [clone_metric(metric) for metric in metrics]
 
 
 def resolve(metric, loss_fn, output_shape: tuple, weighted: bool = False) -> tuple[str, MetricFunction | Metric]:

@@ -703,6 +703,30 @@ adam = Adam
 adamax = Adamax
 nadam = Nadam
 
+
+def clip_norm(g, c, n):
+    """K231 ``optimizers.clip_norm``: the gradient ``g`` scaled by ``c / n`` when its norm ``n`` reaches ``c``,
+    else ``g`` unchanged; ``c <= 0`` leaves it alone. For custom optimizers; the built-in ones clip all their
+    gradients at once in ``Optimizer._clip`` with the same formula."""
+    if c <= 0:
+        return g
+    g = torch.as_tensor(g)
+    n = torch.as_tensor(n, dtype=g.dtype, device=g.device)
+    return g * (c / torch.clamp(n, min=c))  # g * c / max(n, c): g itself below the threshold
+
+
+class TFOptimizer:
+    """K231 ``TFOptimizer(optimizer)`` wraps a TensorFlow optimizer (``tf.train.Optimizer``); kerasish trains with
+    PyTorch, so there is nothing it could wrap. Creating one raises and says what to pass to ``compile``."""
+
+    def __init__(self, optimizer):
+        raise RuntimeError(
+            f"TFOptimizer: it wraps a TensorFlow optimizer (received {type(optimizer).__name__}), and kerasish "
+            "trains with PyTorch. Pass compile a Keras optimizer instead ('adam', kerasish.optimizers.Adam(lr=...)) "
+            "or a torch one: optimizer=torch.optim.Adam (created on the model's parameters) or "
+            "torch.optim.Adam(model.parameters(), lr=...).")
+
+
 _BY_NAME: dict[str, type[Optimizer]] = {
     cls.__name__.lower(): cls for cls in (SGD, RMSprop, Adagrad, Adadelta, Adam, Adamax, Nadam)}
 _KNOWN_NAMES = ", ".join(repr(name) for name in _BY_NAME)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from kerasish.utils.generic_utils import deserialize_keras_object
+from kerasish.utils.generic_utils import deserialize_keras_object, serialize_keras_object
 
 
 class Regularizer:
@@ -65,3 +65,8 @@ def deserialize(config: dict, custom_objects=None):
     """Keras 2.3.1 ``regularizers.deserialize``: the regularizer a ``{'class_name': ..., 'config': {...}}`` dict names."""
     classes = {n: c for n, c in globals().items() if isinstance(c, type) and issubclass(c, Regularizer)}
     return deserialize_keras_object(config, {**classes, **_BY_NAME}, custom_objects, "regularizer")
+
+
+def serialize(regularizer) -> dict:
+    """Keras 2.3.1 ``regularizers.serialize``: ``{'class_name': ..., 'config': ...}``."""
+    return serialize_keras_object(regularizer)

@@ -1,6 +1,6 @@
 """Every public name of Keras 2.3.1's ``keras.layers`` exists in ``kerasish.layers`` and is what Keras has there:
 a layer class (or an alias of one), a function, or Keras's ``serialize``/``deserialize``. The checklist is
-tests/fixtures/keras231_layers_names.txt, taken from keras/layers/__init__.py of the Keras 2.3.1 wheel."""
+tests/fixtures/keras231_names/keras.layers.txt, taken from keras/layers/__init__.py of the Keras 2.3.1 wheel."""
 import inspect
 import pathlib
 
@@ -9,7 +9,7 @@ import pytest
 import kerasish.layers as L
 from kerasish.layers.base import Layer
 
-CHECKLIST = pathlib.Path(__file__).parent / "fixtures" / "keras231_layers_names.txt"
+CHECKLIST = pathlib.Path(__file__).parent / "fixtures" / "keras231_names" / "keras.layers.txt"
 NAMES = [line.strip() for line in CHECKLIST.read_text().splitlines() if line.strip() and not line.startswith("#")]
 # Keras 2.3.1 functions among the names (merge helpers, the legacy Atrous* factories, Input, (de)serialize)
 FUNCTIONS = {"Input", "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot",

@@ -199,3 +199,5 @@ from kerasish.backend.variables import (
     zeros_like,
 )
 from kerasish.backend.graph_api import function, is_placeholder, placeholder  # noqa: E402
+# Keras 2.3.1 scripts reach it as K.tensorflow_backend; it looks names up here, so it comes last
+from kerasish.backend import tensorflow_backend  # noqa: E402

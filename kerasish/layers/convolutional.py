@@ -1,5 +1,6 @@
 """Convolutional layers (Keras 2.3.1 ``keras/layers/convolutional.py``): Conv1D/2D/3D, Conv2DTranspose,
-Conv3DTranspose, SeparableConv1D/2D, DepthwiseConv2D, UpSampling1D/2D/3D, ZeroPadding1D/2D/3D, Cropping1D/2D/3D.
+Conv3DTranspose, SeparableConv1D/2D, DepthwiseConv2D, UpSampling1D/2D/3D, ZeroPadding1D/2D/3D, Cropping1D/2D/3D,
+the Keras 1 factories AtrousConvolution1D/2D, and, as Keras's module has them, the pooling layers and aliases.
 
 Every layer here computes on channel-first tensors ``(n, c, *spatial)``: a ``channels_last`` layer declares
 ``input_layout = CHANNELS_FIRST`` (the model moves Keras's last axis to dim 1 for it), a ``channels_first``
@@ -24,94 +25,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from kerasish import backend, initializers
-from kerasish.backend.window_ops import (conv_transpose, dilated_size, explicit_padding, pad_for_window_op,
-                                         torch_pad_arg, upsample_linear)
-from kerasish.layers import weight_layouts
-from kerasish.layers.base import (CHANNELS_FIRST, KERAS, InputSpec, Layer, normalize_tuple, penalties_config,
-                                  serialize_keras_object)
+from kerasish.backend.window_ops import (conv_transpose, explicit_padding, pad_for_window_op, torch_pad_arg,
+                                         upsample_linear)
+from kerasish.layers import legacy_arguments, weight_layouts
+from kerasish.layers.base import InputSpec, Layer, normalize_tuple, penalties_config, serialize_keras_object
 from kerasish.layers.core import ActivatedLayer
-
-
-# ---------------------------------------------------------------------------------------------- shape helpers
-def conv_output_length(length: int | None, kernel_size: int, padding: str, stride: int,
-                       dilation: int = 1) -> int | None:
-    """Keras 2.3.1 ``conv_utils.conv_output_length`` (padding 'valid', 'same' or 'causal')."""
-    if length is None:
-        return None
-    kernel = dilated_size(kernel_size, dilation)
-    covered = length - kernel + 1 if padding == "valid" else length
-    return (covered + stride - 1) // stride
-
-
-def deconv_length(length: int | None, stride: int, kernel_size: int, padding: str,
-                  output_padding: int | None, dilation: int = 1) -> int | None:
-    """Keras 2.3.1 ``conv_utils.deconv_length``: the output length of a transposed convolution."""
-    if length is None:
-        return None
-    kernel = dilated_size(kernel_size, dilation)
-    if output_padding is None:
-        if padding == "valid":
-            return length * stride + max(kernel - stride, 0)
-        return length * stride
-    pad = kernel // 2 if padding == "same" else 0
-    return (length - 1) * stride + kernel - 2 * pad + output_padding
-
-
-def check_ndim(layer: Layer, input_shape: tuple, ndim: int) -> None:
-    """Keras 2.3.1 ``Layer.assert_input_compatibility`` wording (engine/base_layer.py)."""
-    if len(input_shape) != ndim:
-        raise ValueError(f"Input 0 is incompatible with layer {layer.name}: expected ndim={ndim}, "
-                         f"found ndim={len(input_shape)} (input shape {tuple(input_shape)}).")
-
-
-def check_output_lengths(layer: Layer, input_shape: tuple, spatial: tuple, kernel_size: tuple,
-                         dilation: tuple, outputs: tuple) -> None:
-    """A 'valid' window larger than its input fails in TensorFlow with "Negative dimension size"; we
-    raise the same at build time, naming the layer and what to change."""
-    for length, k, d, out in zip(spatial, kernel_size, dilation, outputs):
-        if out is not None and out < 1:
-            raise ValueError(f"Negative dimension size caused by subtracting {dilated_size(k, d)} from {length} "
-                             f"in layer {layer.name} (input shape {tuple(input_shape)}); use a smaller "
-                             "window, padding='same', or larger inputs.")
-
-
-def channel_first_shape(input_shape: tuple, data_format: str) -> tuple:
-    """Keras-layout shape -> ``(batch, channels, *spatial)``."""
-    if data_format == "channels_last":
-        return (input_shape[0], input_shape[-1]) + tuple(input_shape[1:-1])
-    return tuple(input_shape)
-
-
-def keras_shape_from_channel_first(shape: tuple, data_format: str) -> tuple:
-    if data_format == "channels_last":
-        return (shape[0],) + tuple(shape[2:]) + (shape[1],)
-    return tuple(shape)
-
-
-def layout_for(data_format: str) -> str:
-    # channels_last inputs arrive with the channel axis moved to dim 1; channels_first ones already have it
-    return CHANNELS_FIRST if data_format == "channels_last" else KERAS
-
-
-def positive_tuple(value, n: int, arg_name: str, layer_type: str) -> tuple:
-    values = normalize_tuple(value, n, f"{layer_type}: {arg_name}")
-    if any(v < 1 for v in values):
-        raise ValueError(f"{layer_type}: {arg_name} must be positive integers; received {value!r}.")
-    return values
-
-
-def normalize_padding_arg(padding, allowed: tuple[str, ...], layer_type: str) -> str:
-    value = str(padding).lower() if isinstance(padding, str) else padding
-    if value not in allowed:
-        raise ValueError(f"{layer_type}: padding must be one of {', '.join(repr(a) for a in allowed)} "
-                         f"(case-insensitive); received {padding!r}.")
-    return value
-
-
-def positive_int(value, arg_name: str, layer_type: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{layer_type}: {arg_name} must be a positive integer; received {value!r}.")
-    return int(value)
+# Keras 2.3.1's convolutional module imports the pooling layers, and scripts import them from there
+from kerasish.layers.pooling import (AveragePooling1D, AveragePooling2D, AveragePooling3D, MaxPooling1D, MaxPooling2D,
+                                     MaxPooling3D)
+from kerasish.layers.window_shapes import (channel_first_shape, check_ndim, check_output_lengths, conv_output_length,
+                                           deconv_length, keras_shape_from_channel_first, layout_for,
+                                           normalize_padding_arg, positive_int, positive_tuple)
 
 
 # ---------------------------------------------------------------------------------------------- convolutions
@@ -812,6 +736,40 @@ class Cropping3D(_Cropping):
         super().__init__(cropping, data_format, **kwargs)
 
 
+# ---------------------------------------------------------------------------------------------- atrous convolutions
+def _atrous(layer_class, interface, old_name: str, args: tuple, kwargs: dict):
+    """Keras 2.3.1 ``AtrousConvolution1D/2D``: ``atrous_rate`` (default 1) becomes ``dilation_rate``, a
+    deprecation warning, then the Keras 2 layer with Keras 1 names converted (and warned about) as its
+    constructor's legacy interface does."""
+    kwargs = dict(kwargs)
+    if "atrous_rate" in kwargs and "dilation_rate" in kwargs:
+        raise TypeError(f"{old_name}: received both `atrous_rate` and `dilation_rate`; they are the same "
+                        "argument. Pass only `dilation_rate`.")
+    # Keras 2.3.1 sets dilation_rate=atrous_rate (1 by default) whatever came; a given dilation_rate is kept here
+    # rather than silently replaced by 1
+    if "atrous_rate" in kwargs:
+        kwargs["dilation_rate"] = kwargs.pop("atrous_rate")
+    else:
+        kwargs.setdefault("dilation_rate", 1)
+    warnings.warn(f"The `{old_name}` layer  has been deprecated. Use instead the `{layer_class.__name__}` layer "
+                  "with the `dilation_rate` argument.", stacklevel=3)
+    args, kwargs = legacy_arguments.convert(interface, layer_class.__name__, args, kwargs, stacklevel=4)
+    return layer_class(*args, **kwargs)
+
+
+def AtrousConvolution1D(*args, **kwargs) -> Conv1D:
+    """``AtrousConvolution1D(nb_filter, filter_length, atrous_rate=1, border_mode=..., ...)``: a ``Conv1D`` with
+    ``dilation_rate=atrous_rate`` (Keras 2.3.1 ``keras/legacy/layers.py``); Keras 1 and Keras 2 names both work."""
+    return _atrous(Conv1D, legacy_arguments.CONV1D, "AtrousConvolution1D", args, kwargs)
+
+
+def AtrousConvolution2D(*args, **kwargs) -> Conv2D:
+    """``AtrousConvolution2D(nb_filter, nb_row, nb_col, atrous_rate=(1, 1), border_mode=..., ...)``: a ``Conv2D``
+    with ``dilation_rate=atrous_rate`` (Keras 2.3.1 ``keras/legacy/layers.py``); Keras 1 and Keras 2 names both
+    work."""
+    return _atrous(Conv2D, legacy_arguments.CONV2D, "AtrousConvolution2D", args, kwargs)
+
+
 # Keras 2.3.1 aliases
 Convolution1D = Conv1D
 Convolution2D = Conv2D
@@ -820,9 +778,12 @@ Convolution2DTranspose = Deconvolution2D = Deconv2D = Conv2DTranspose
 Deconvolution3D = Deconv3D = Conv3DTranspose
 SeparableConvolution1D = SeparableConv1D
 SeparableConvolution2D = SeparableConv2D
+AtrousConv1D, AtrousConv2D = AtrousConvolution1D, AtrousConvolution2D
 
 __all__ = ["Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose", "Conv3DTranspose", "SeparableConv1D", "SeparableConv2D",
            "DepthwiseConv2D", "UpSampling1D", "UpSampling2D", "UpSampling3D", "ZeroPadding1D", "ZeroPadding2D",
            "ZeroPadding3D", "Cropping1D", "Cropping2D", "Cropping3D", "Convolution1D", "Convolution2D",
            "Convolution3D", "Convolution2DTranspose", "Deconvolution2D", "Deconv2D", "Deconvolution3D", "Deconv3D",
-           "SeparableConvolution1D", "SeparableConvolution2D"]
+           "SeparableConvolution1D", "SeparableConvolution2D", "AtrousConvolution1D", "AtrousConvolution2D",
+           "AtrousConv1D", "AtrousConv2D", "AveragePooling1D", "AveragePooling2D", "AveragePooling3D", "MaxPooling1D",
+           "MaxPooling2D", "MaxPooling3D"]

@@ -32,8 +32,9 @@ from kerasish.backend.control import rnn as backend_rnn
 from kerasish.backend.window_ops import explicit_padding, pad_for_window_op
 from kerasish.layers import weight_layouts
 from kerasish.layers.base import InputSpec, Layer, penalties_config, serialize_keras_object
-from kerasish.layers.convolutional import (check_output_lengths, conv_output_length, normalize_padding_arg,
+from kerasish.layers.window_shapes import (check_output_lengths, conv_output_length, normalize_padding_arg,
                                            positive_int, positive_tuple)
+from kerasish.layers.legacy import ConvRecurrent2D, Recurrent
 from kerasish.layers.recurrent import RNN, _cell_attribute, _cell_kwargs, _state_sizes, config_with_cell_arguments
 
 GATES = 4  # i, f, c, o
@@ -418,3 +419,5 @@ class ConvLSTM2D(ConvRNN2D):
 
 
 __all__ = ["ConvRNN2D", "ConvLSTM2DCell", "ConvLSTM2D"]
+# also importable from this module, as from Keras 2.3.1's
+__all__ += ["Recurrent", "ConvRecurrent2D", "RNN", "Layer", "InputSpec"]

@@ -29,8 +29,8 @@ import torch.nn.functional as F
 
 from kerasish import initializers
 from kerasish.layers import weight_layouts
-from kerasish.layers.base import Layer, serialize_keras_object
-from kerasish.layers.recurrent import GRUCell, LSTMCell, _cell_attribute, _cell_kwargs, _CellLayer
+from kerasish.layers.base import InputSpec, Layer, serialize_keras_object
+from kerasish.layers.recurrent import RNN, GRUCell, LSTMCell, _cell_attribute, _cell_kwargs, _CellLayer
 
 
 # ============================================================================================== cells
@@ -272,3 +272,5 @@ def _array(weight) -> np.ndarray:
 
 
 __all__ = ["CuDNNLSTM", "CuDNNGRU", "convert_rnn_weights"]
+# also importable from this module, as from Keras 2.3.1's
+__all__ += ["RNN", "InputSpec"]

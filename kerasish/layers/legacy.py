@@ -6,6 +6,8 @@
 * ``AtrousConvolution1D`` and ``AtrousConvolution2D``: functions, not classes, as in Keras 2.3.1. They warn and
   return a ``Conv1D``/``Conv2D`` whose ``dilation_rate`` is the ``atrous_rate``; Keras 1 argument names go
   through the conversions of ``legacy_arguments`` (Keras 2.3.1's ``legacy_conv1d_support``/``..._conv2d_...``).
+  They are defined in ``convolutional.py`` (Keras's convolutional module exports them too, and it cannot import
+  this module, which builds on it) and re-exported here.
 * ``Recurrent`` and ``ConvRecurrent2D``: the abstract bases of Keras 1 recurrent layers. A subclass writes
   ``build`` (its weights and ``self.states``, one entry per state, ``[None]`` until known) and
   ``step(inputs, states) -> (output, new_states)``; it may override ``get_initial_state``,
@@ -28,10 +30,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from kerasish import activations, backend, initializers
-from kerasish.layers import legacy_arguments, weight_layouts
+from kerasish.layers import weight_layouts
 from kerasish.layers.base import InputSpec, Layer, penalties_config, serialize_keras_object
-from kerasish.layers.convolutional import (Conv1D, Conv2D, check_ndim, conv_output_length, normalize_padding_arg,
-                                           positive_int, positive_tuple)
+# the Atrous* factories live with the convolutions they build (Keras's convolutional module re-exports them)
+from kerasish.layers.convolutional import AtrousConvolution1D, AtrousConvolution2D
+from kerasish.layers.window_shapes import (check_ndim, conv_output_length, normalize_padding_arg, positive_int,
+                                           positive_tuple)
 from kerasish.layers.keras_tensor import KerasTensor
 
 
@@ -160,40 +164,6 @@ class Highway(_Keras1Dense):
 
     def get_config(self):
         return {**super().get_config(), "activation": activations.serialize(self.activation)}
-
-
-# ---------------------------------------------------------------------------------------------- atrous convolutions
-def _atrous(layer_class, interface, old_name: str, args: tuple, kwargs: dict):
-    """Keras 2.3.1 ``AtrousConvolution1D/2D``: ``atrous_rate`` (default 1) becomes ``dilation_rate``, a
-    deprecation warning, then the Keras 2 layer with Keras 1 names converted (and warned about) as its
-    constructor's legacy interface does."""
-    kwargs = dict(kwargs)
-    if "atrous_rate" in kwargs and "dilation_rate" in kwargs:
-        raise TypeError(f"{old_name}: received both `atrous_rate` and `dilation_rate`; they are the same "
-                        "argument. Pass only `dilation_rate`.")
-    # Keras 2.3.1 sets dilation_rate=atrous_rate (1 by default) whatever came; a given dilation_rate is kept here
-    # rather than silently replaced by 1
-    if "atrous_rate" in kwargs:
-        kwargs["dilation_rate"] = kwargs.pop("atrous_rate")
-    else:
-        kwargs.setdefault("dilation_rate", 1)
-    warnings.warn(f"The `{old_name}` layer  has been deprecated. Use instead the `{layer_class.__name__}` layer "
-                  "with the `dilation_rate` argument.", stacklevel=3)
-    args, kwargs = legacy_arguments.convert(interface, layer_class.__name__, args, kwargs, stacklevel=4)
-    return layer_class(*args, **kwargs)
-
-
-def AtrousConvolution1D(*args, **kwargs) -> Conv1D:
-    """``AtrousConvolution1D(nb_filter, filter_length, atrous_rate=1, border_mode=..., ...)``: a ``Conv1D`` with
-    ``dilation_rate=atrous_rate`` (Keras 2.3.1 ``keras/legacy/layers.py``); Keras 1 and Keras 2 names both work."""
-    return _atrous(Conv1D, legacy_arguments.CONV1D, "AtrousConvolution1D", args, kwargs)
-
-
-def AtrousConvolution2D(*args, **kwargs) -> Conv2D:
-    """``AtrousConvolution2D(nb_filter, nb_row, nb_col, atrous_rate=(1, 1), border_mode=..., ...)``: a ``Conv2D``
-    with ``dilation_rate=atrous_rate`` (Keras 2.3.1 ``keras/legacy/layers.py``); Keras 1 and Keras 2 names both
-    work."""
-    return _atrous(Conv2D, legacy_arguments.CONV2D, "AtrousConvolution2D", args, kwargs)
 
 
 # ---------------------------------------------------------------------------------------------- recurrent bases
@@ -475,3 +445,6 @@ class ConvRecurrent2D(Recurrent):
                   "return_sequences": self.return_sequences, "go_backwards": self.go_backwards,
                   "stateful": self.stateful}
         return {**super().get_config(), **config}
+
+
+__all__ = ["MaxoutDense", "Highway", "AtrousConvolution1D", "AtrousConvolution2D", "Recurrent", "ConvRecurrent2D"]

@@ -22,10 +22,10 @@ from torch import nn
 
 from kerasish import backend, initializers
 from kerasish.layers import weight_layouts
-from kerasish.layers.base import InputSpec, penalties_config, serialize_keras_object
-from kerasish.layers.convolutional import (channel_first_shape, check_ndim, check_output_lengths,
-                                           conv_output_length, keras_shape_from_channel_first, layout_for,
-                                           normalize_padding_arg, positive_int, positive_tuple)
+from kerasish.layers.base import InputSpec, Layer, penalties_config, serialize_keras_object
+from kerasish.layers.window_shapes import (channel_first_shape, check_ndim, check_output_lengths, conv_output_length,
+                                           keras_shape_from_channel_first, layout_for, normalize_padding_arg,
+                                           positive_int, positive_tuple)
 from kerasish.layers.core import ActivatedLayer
 
 
@@ -181,3 +181,5 @@ class LocallyConnected2D(_LocallyConnected):
 
 
 __all__ = ["LocallyConnected1D", "LocallyConnected2D"]
+# also importable from this module, as from Keras 2.3.1's
+__all__ += ["Layer", "InputSpec"]

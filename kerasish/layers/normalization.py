@@ -18,7 +18,7 @@ from torch import nn
 
 from kerasish import initializers
 from kerasish.layers import weight_layouts
-from kerasish.layers.base import CHANNELS_FIRST, KERAS, Layer
+from kerasish.layers.base import CHANNELS_FIRST, KERAS, InputSpec, Layer
 from kerasish.layers.base import penalties_config, serialize_keras_object
 
 
@@ -153,3 +153,5 @@ class BatchNormalization(Layer):
 
 
 __all__ = ["BatchNormalization"]
+# also importable from this module, as from Keras 2.3.1's
+__all__ += ["Layer", "InputSpec"]

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from kerasish import backend
 from kerasish.backend.window_ops import pool
-from kerasish.layers.base import Layer
-from kerasish.layers.convolutional import (channel_first_shape, check_ndim, check_output_lengths,
-                                           conv_output_length, keras_shape_from_channel_first, layout_for,
-                                           normalize_padding_arg, positive_tuple)
+from kerasish.layers.base import InputSpec, Layer
+from kerasish.layers.window_shapes import (channel_first_shape, check_ndim, check_output_lengths, conv_output_length,
+                                           keras_shape_from_channel_first, layout_for, normalize_padding_arg,
+                                           positive_tuple)
 
 
 class _Pooling(Layer):
@@ -217,3 +217,5 @@ __all__ = ["MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "
            "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D", "MaxPool1D", "MaxPool2D",
            "MaxPool3D", "AvgPool1D", "AvgPool2D", "AvgPool3D", "GlobalMaxPool1D", "GlobalMaxPool2D",
            "GlobalMaxPool3D", "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalAvgPool3D"]
+# also importable from this module, as from Keras 2.3.1's
+__all__ += ["Layer", "InputSpec"]

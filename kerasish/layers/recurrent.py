@@ -55,6 +55,7 @@ from kerasish.backend.control import rnn as backend_rnn
 from kerasish.layers import weight_layouts
 from kerasish.layers.base import InputSpec, Layer, penalties_config, serialize_keras_object
 from kerasish.layers.keras_tensor import is_keras_tensor
+from kerasish.layers.legacy import Recurrent
 from kerasish.layers.recurrent_kernels import one_block_spans, run_fused, run_gru_reset_before, run_steps
 from kerasish.utils.generic_utils import get_custom_objects
 
@@ -1065,3 +1066,5 @@ class GRU(_CellLayer):
 
 
 __all__ = ["RNN", "StackedRNNCells", "SimpleRNNCell", "LSTMCell", "GRUCell", "SimpleRNN", "LSTM", "GRU"]
+# also importable from this module, as from Keras 2.3.1's
+__all__ += ["Recurrent", "Layer", "InputSpec"]

@@ -50,5 +50,24 @@ def model_from_config(config, custom_objects=None):
     return saving.model_from_config(config, custom_objects=custom_objects)
 
 
+def model_from_yaml(yaml_string, custom_objects=None):
+    """Keras 2.3.1 ``model_from_yaml``: the model a YAML architecture (Keras's ``to_yaml()``) describes. PyYAML's
+    safe loader reads it, with one addition: Python tuples, which Keras's YAML writes for shapes
+    (``!!python/tuple``); any other Python tag is refused, so nothing in the text can run code."""
+    try:
+        import yaml
+    except ImportError:
+        raise ImportError("Requires yaml module installed (`pip install pyyaml`).") from None
+    loader = yaml.SafeLoader(yaml_string)
+    # an instance-level table: SafeLoader's own (shared by every user of PyYAML) stays as it was
+    loader.yaml_constructors = {**loader.yaml_constructors,
+                                "tag:yaml.org,2002:python/tuple": lambda ld, node: tuple(ld.construct_sequence(node))}
+    try:
+        config = loader.get_single_data()
+    finally:
+        loader.dispose()
+    return model_from_config(config, custom_objects=custom_objects)
+
+
 __all__ = ["Model", "Sequential", "Functional", "clone_model", "save_model", "load_model", "model_from_json",
-           "model_from_config"]
+           "model_from_config", "model_from_yaml", "Input", "InputLayer"]
