@@ -15,7 +15,8 @@ import Layer``, ``keras.engine.training.Model``). Each submodule re-exports the 
 from kerasish.engine import base_layer, input_layer, network, saving, sequential, topology, training
 from kerasish.engine.base_layer import InputSpec, Layer
 from kerasish.engine.input_layer import Input, InputLayer
+from kerasish.engine.network import get_source_inputs
 from kerasish.engine.training import Model
 
 __all__ = ["Input", "InputLayer", "InputSpec", "Layer", "Model", "base_layer", "input_layer", "network", "saving",
-           "sequential", "topology", "training"]
+           "sequential", "topology", "training", "get_source_inputs"]

@@ -6,6 +6,7 @@ is that class: ``Network(inputs, outputs)`` builds a functional model, ``isinsta
 every model, and a ``Network`` subclass is a ``Model`` subclass.
 """
 from kerasish.models.model import Model
+from kerasish.utils.layer_utils import get_source_inputs
 
 Network = Model
 

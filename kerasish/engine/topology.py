@@ -3,5 +3,6 @@
 from kerasish.engine.base_layer import InputSpec, Layer, Node
 from kerasish.engine.input_layer import Input, InputLayer
 from kerasish.engine.network import Network
+from kerasish.utils.layer_utils import get_source_inputs
 
 __all__ = ["Layer", "Node", "InputSpec", "Input", "InputLayer", "Network"]
