@@ -468,7 +468,8 @@ _TF_KERAS_OPTIMIZER_NO_OP_KEYS = {"name": None, "decay": (0, 0.0), "jit_compile"
                                   "weight_decay": (None, 0, 0.0), "global_clipnorm": (None,), "use_ema": (False,),
                                   "ema_momentum": None, "ema_overwrite_frequency": None,
                                   "clipnorm": (None,), "clipvalue": (None,), "momentum": (0, 0.0),
-                                  "centered": (False,), "initial_accumulator_value": None}
+                                  "centered": (False,), "initial_accumulator_value": None,
+                                  "loss_scale_factor": (None,), "gradient_accumulation_steps": (None,)}  # Keras 3
 
 
 def tf_keras_optimizer_config(class_name: str, config: dict) -> dict:
