@@ -326,7 +326,11 @@ def _model_from_keras3(class_name: str, config: dict, path: str) -> dict:
     if not isinstance(layers, list):
         raise UnreadableFileError(f"{path!r}: a model config has no layer list: the file is corrupt.")
     if class_name == "Sequential":
-        result = {"name": config.get("name"), "layers": [_layer_from_keras3(entry, path) for entry in layers]}
+        converted = [_layer_from_keras3(entry, path) for entry in layers]
+        if len(converted) > 1 and converted[0]["class_name"] == "InputLayer":
+            # Keras 2.3.1's Embedding gives itself an input shape (None, input_length); the InputLayer's wins
+            converted[1]["config"].setdefault("batch_input_shape", converted[0]["config"].get("batch_input_shape"))
+        result = {"name": config.get("name"), "layers": converted}
         if config.get("build_input_shape"):
             result["build_input_shape"] = config["build_input_shape"]
         return {"class_name": "Sequential", "config": result}
@@ -356,6 +360,9 @@ def _layer_from_keras3(entry, path: str) -> dict:
     for key in ("layer", "backward_layer"):
         if isinstance(config.get(key), dict):
             config[key] = _layer_from_keras3(config[key], path)
+    inner = config.get("layer", {}).get("config", {}) if class_name == "Bidirectional" else {}
+    if str(inner.get("name", "")).startswith("forward_"):  # Keras 3 writes the forward copy; kerasish adds the prefix
+        inner["name"] = inner["name"][len("forward_"):]
     for key, value in list(config.items()):
         if key.endswith("_initializer") and isinstance(value, dict) and isinstance(value.get("config"), dict):
             config[key] = {**value, "config": _drop_initializer_keys(value["config"], config.get("name"))}
@@ -525,9 +532,10 @@ def _write_optimizer(f, model) -> None:
         return  # a torch optimizer: Keras 3 has no place for its state
     group = f.create_group("optimizer/vars")
     group.attrs["name"] = type(optimizer).__name__.lower()
-    values = [np.array(optimizer.iterations, dtype=np.int64),
-              np.array(optimizer.param_groups[0]["lr"] if optimizer.param_groups else optimizer.get_config().get(
-                  "learning_rate", optimizer.get_config().get("lr")), dtype=np.float32)]
+    options = optimizer.get_config()
+    # int32 and float32 scalars, as Keras 3's numpy and JAX backends write them
+    values = [np.array(optimizer.iterations, dtype=np.int32),
+              np.array(options.get("learning_rate", options.get("lr")), dtype=np.float32)]
     if optimizer.is_bound:
         values += [array for _, _, _, array in _optimizer_slots(model)]
     for index, value in enumerate(values):
@@ -555,15 +563,15 @@ def _optimizer_slots(model) -> list:
 
 
 def _set_optimizer_state(model, saved: list) -> None:
-    model.to(backend.get_device())
-    model._bind_optimizer()
     optimizer = model.optimizer
     if not isinstance(optimizer, optimizers_module.Optimizer) or len(saved) < 2:
         raise ValueError("no Keras optimizer state")
-    slots = _optimizer_slots(model)
-    if len(saved) == 2:
+    if len(saved) == 2:  # Keras 3 builds its optimizer's slots at the first step
         optimizer.iterations = int(saved[0])
         return
+    model.to(backend.get_device())
+    model._bind_optimizer()
+    slots = _optimizer_slots(model)
     if len(saved) - 2 != len(slots):
         raise ValueError(f"{len(saved) - 2} optimizer slots for {len(slots)}")
     for (param, key, layout, expected), value in zip(slots, saved[2:]):
