@@ -234,8 +234,7 @@ def _layer_to_keras3(entry: dict) -> dict:
         return {"module": "keras", "class_name": "Functional" if class_name == "Model" else class_name,
                 "config": _model_config_to_keras3(class_name, config, None), "registered_name": None}
     if class_name not in SUPPORTED_LAYERS or class_name == "Lambda":
-        raise ValueError(f"save: layer {name!r} ({class_name}) has no Keras 3 equivalent that kerasish writes to a "
-                         f".keras file. Save to a .h5 (Keras 2) or .kerasish file instead.")
+        raise _not_writable(name, class_name)
     if class_name != "InputLayer":  # Sequential writes it as its InputLayer; a functional model has InputLayers
         config.pop("batch_input_shape", None)
     config = _convert_keys(class_name, config, to_keras3=True)
@@ -420,6 +419,11 @@ def _compile_config(model) -> dict | None:
     if training_config is None:
         return None
     optimizer = training_config["optimizer_config"]
+    if optimizer["class_name"].startswith("torch.optim."):
+        warnings.warn(f"save: the optimizer {optimizer['class_name']} has no Keras 3 equivalent; the .keras file "
+                      "is saved without its compile configuration (compile the model again after loading).",
+                      stacklevel=4)
+        return None
     options = dict(optimizer.get("config") or {})
     if "lr" in options:
         options["learning_rate"] = options.pop("lr")
@@ -505,8 +509,13 @@ def _check_supported(layer) -> None:
         for inner in layer.layers:
             _check_supported(inner)
     elif class_name not in SUPPORTED_LAYERS or class_name == "Lambda":
-        raise ValueError(f"save: layer {layer.name!r} ({class_name}) has no Keras 3 equivalent that kerasish writes "
-                         "to a .keras file. Save to a .h5 (Keras 2) or .kerasish file instead.")
+        raise _not_writable(layer.name, class_name)
+
+
+def _not_writable(name, class_name: str) -> ValueError:
+    # a Lambda's function is code: Keras 3 would store its bytecode, which kerasish never writes
+    return ValueError(f"save: layer {name!r} ({class_name}) has no Keras 3 equivalent that kerasish writes to a "
+                      ".keras file. Save to a .h5 (Keras 2) or .kerasish file instead.")
 
 
 def _weights_file_bytes(model, include_optimizer: bool) -> bytes:

@@ -303,3 +303,17 @@ def test_files_we_write_load_in_keras3_with_identical_predictions(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     print(result.stdout.strip())
     shutil.rmtree(tmp_path)
+
+
+def test_a_torch_optimizer_is_left_out_of_the_keras3_file_with_a_warning(tmp_path):
+    model, x, y = small_models()[1]
+    model.compile(torch.optim.SGD, "mse")
+    model.fit(x, y, epochs=1, verbose=0)
+    with pytest.warns(UserWarning, match="torch.optim.SGD has no Keras 3 equivalent"):
+        model.save(tmp_path / "m.keras")
+    files = members(tmp_path / "m.keras")
+    assert "compile_config" not in json.loads(files["config.json"])
+    assert not any(path.startswith("optimizer") for path in h5_tree(files["model.weights.h5"]))
+    with pytest.warns(UserWarning, match="the model was \\*not\\* compiled"):
+        loaded = load_model(tmp_path / "m.keras")
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
