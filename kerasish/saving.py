@@ -14,10 +14,18 @@ What goes where
 
 Which format
 ============
-As in Keras, the file name decides and ``save_format=`` overrides: ``.h5``/``.hdf5`` (or ``save_format='h5'``)
-write Keras 2 HDF5, which Keras 2.3.1 and tf-keras load (kerasish/saving_h5.py, registered here through
-``register_file_format`` so that this module never imports it); other names write kerasish's own container
-(``save_format='kerasish'``). Reading goes by the file's first bytes, whatever its name.
+As in Keras, the file name decides and ``save_format=`` overrides:
+
+==========================  ===================================================================================
+``.kerasish``               kerasish's own container (``save_format='kerasish'``), below
+``.keras``                  Keras 3's zip (kerasish/saving_keras3.py, ``save_format='keras'``), which Keras 3 loads
+``.h5``, ``.hdf5``, other   Keras 2 HDF5 (kerasish/saving_h5.py, ``save_format='h5'``), which Keras 2.3.1 and
+                            tf-keras load; Keras 2.3.1's ``model.save`` writes HDF5 whatever the name
+==========================  ===================================================================================
+
+The other formats register here through ``register_file_format``, so that this module never imports them.
+Reading goes by the file's content, whatever its name: HDF5's signature, or a zip whose members tell kerasish's
+container from Keras 3's (each format's ``recognizes``). ``BackupAndRestore`` backups are always the container.
 
 The file (kerasish container, version 1)
 ========================================
@@ -91,9 +99,9 @@ def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool 
                save_format: str | None = None) -> None:
     """Saves a model to one file: architecture, weights, compile configuration and optimizer state.
 
-    Keras 2.3.1 ``keras.models.save_model``. The file name chooses the format, as in Keras: ``.h5``/``.hdf5``
-    write Keras 2 HDF5 (kerasish/saving_h5.py), which Keras and tf-keras load; other names kerasish's own
-    container (see the module docstring). With ``include_optimizer`` (default) the file also records the
+    Keras 2.3.1 ``keras.models.save_model``. The file name chooses the format, as in Keras: ``.keras`` writes
+    Keras 3's zip, ``.kerasish`` kerasish's own container, ``.h5``/``.hdf5`` and any other name Keras 2 HDF5
+    (see the module docstring). With ``include_optimizer`` (default) the file also records the
     shuffle seed and the random state (torch, CUDA when used, NumPy, Python) at the time of saving, for exact
     resumption.
 
@@ -106,7 +114,7 @@ def save_model(model, filepath, overwrite: bool = True, include_optimizer: bool 
             prompts and raises ``FileExistsError`` instead.
         include_optimizer: save the compile configuration and the optimizer's state (Keras 2.3.1). Without
             it, ``load_model`` returns an uncompiled model.
-        save_format: (tf.keras) ``'h5'`` or ``'kerasish'`` overrides what the file name chooses.
+        save_format: (tf.keras) ``'h5'``, ``'keras'`` or ``'kerasish'`` overrides what the file name chooses.
     """
     file_format = _format_for_writing(filepath, save_format, "save_model")
     if not model._is_graph_network:
@@ -203,8 +211,8 @@ def restore_rng_state(filepath) -> None:
 # ============================================================================ weights files
 def save_weights(model, filepath, overwrite: bool = True, save_format: str | None = None) -> None:
     """Saves every layer's weights, by layer name, in Keras order and layouts (Keras 2.3.1
-    ``Network.save_weights``): Keras 2 HDF5 for ``.h5``/``.hdf5`` names (or ``save_format='h5'``), else
-    kerasish's container. ``overwrite=False`` on an existing file raises ``FileExistsError`` (Keras 2.3.1 asks
+    ``Network.save_weights``): kerasish's container for ``.kerasish`` names (or ``save_format='kerasish'``),
+    else Keras 2 HDF5 (Keras 3's ``.keras`` files hold whole models: ``save_weights`` refuses them). ``overwrite=False`` on an existing file raises ``FileExistsError`` (Keras 2.3.1 asks
     interactively)."""
     file_format = _format_for_writing(filepath, save_format, "save_weights")
     path = _writable_path(filepath, overwrite, "save_weights")
@@ -246,7 +254,7 @@ def load_weights(model, filepath, by_name: bool = False, skip_mismatch: bool = F
 class FileFormat(NamedTuple):
     """A file format other than the container, registered by its module (kerasish/saving_h5.py: Keras 2 HDF5)
     so that this module never imports it. Writing picks it by ``save_format`` or the file name's suffix,
-    reading by the file's first bytes (``signature``)."""
+    reading by the file's first bytes (``signature``) and, where formats share them (zips), ``recognizes(path)``."""
     name: str
     suffixes: tuple
     signature: bytes
@@ -255,6 +263,7 @@ class FileFormat(NamedTuple):
     save_weights: Callable  # (model, path)
     load_weights: Callable  # (model, path, by_name, skip_mismatch, reshape)
     read_training_state: Callable  # (path, caller) -> the decoded training state (shuffle seed, rng ...)
+    recognizes: Callable | None = None  # (path) -> True when a file with ``signature`` is of this format
 
 
 _FILE_FORMATS: dict[str, FileFormat] = {}
@@ -264,11 +273,20 @@ def register_file_format(file_format: FileFormat) -> None:
     _FILE_FORMATS[file_format.name] = file_format
 
 
+CONTAINER_SUFFIX = ".kerasish"
+# Keras 2.3.1's model.save writes HDF5 whatever the file is called; kerasish does the same for names no format claims.
+DEFAULT_FILE_FORMAT = "h5"
+
+
 def _format_for_writing(filepath, save_format, caller: str) -> FileFormat | None:
-    """The registered format that ``save_format`` names or the suffix chooses; None for the container."""
+    """The registered format that ``save_format`` names or the suffix chooses (``.kerasish``: the container,
+    returned as None; a suffix no format claims: Keras 2 HDF5, as in Keras 2.3.1)."""
     if save_format is None:
         suffix = os.path.splitext(os.fspath(filepath))[1].lower()
-        return next((f for f in _FILE_FORMATS.values() if suffix in f.suffixes), None)
+        if suffix == CONTAINER_SUFFIX:
+            return None
+        chosen = next((f for f in _FILE_FORMATS.values() if suffix in f.suffixes), None)
+        return chosen or _FILE_FORMATS.get(DEFAULT_FILE_FORMAT)
     if save_format == FORMAT_NAME:
         return None
     if save_format not in _FILE_FORMATS:
@@ -285,7 +303,8 @@ def _format_of_file(filepath, caller: str) -> FileFormat | None:
         raise FileNotFoundError(f"{caller}: no such file: {path!r}.")
     with open(path, "rb") as f:
         head = f.read(16)
-    return next((f for f in _FILE_FORMATS.values() if head.startswith(f.signature)), None)
+    return next((f for f in _FILE_FORMATS.values()
+                 if head.startswith(f.signature) and (f.recognizes is None or f.recognizes(path))), None)
 
 
 def build_for_loading(model, batch_input_shape, path: str) -> None:
@@ -449,7 +468,8 @@ _TF_KERAS_OPTIMIZER_NO_OP_KEYS = {"name": None, "decay": (0, 0.0), "jit_compile"
                                   "weight_decay": (None, 0, 0.0), "global_clipnorm": (None,), "use_ema": (False,),
                                   "ema_momentum": None, "ema_overwrite_frequency": None,
                                   "clipnorm": (None,), "clipvalue": (None,), "momentum": (0, 0.0),
-                                  "centered": (False,), "initial_accumulator_value": None}
+                                  "centered": (False,), "initial_accumulator_value": None,
+                                  "loss_scale_factor": (None,), "gradient_accumulation_steps": (None,)}  # Keras 3
 
 
 def tf_keras_optimizer_config(class_name: str, config: dict) -> dict:

@@ -46,7 +46,7 @@ def optimizer_state_tensors(model):
 
 
 # ----------------------------------------------------------------------------------------- model files
-@pytest.mark.parametrize("filename", ["model.h5", "model.hdf5", "model.keras"])
+@pytest.mark.parametrize("filename", ["model.h5", "model.hdf5", "model.kerasish"])
 def test_model_round_trip_restores_predictions_evaluation_and_optimizer_state(tmp_path, filename):
     model, x, y = trained_classifier()
     path = tmp_path / filename

@@ -1,7 +1,7 @@
 """Models: ``Model`` (the training API, and the functional API through ``Model(inputs, outputs)``),
 ``Sequential``, and loading them from files and configs."""
 from kerasish import saving
-from kerasish import saving_h5  # noqa: F401  (registers the Keras 2 HDF5 format with saving)
+from kerasish import saving_h5, saving_keras3  # noqa: F401  (register the Keras 2 HDF5 and Keras 3 formats with saving)
 from kerasish.backend import graph_api
 from kerasish.layers.input_layer import Input, InputLayer
 from kerasish.layers.keras_tensor import KerasTensor
