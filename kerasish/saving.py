@@ -1265,9 +1265,6 @@ def _read_container(filepath, caller: str) -> tuple[str, dict, dict[str, torch.T
 
 
 def _not_a_container_reason(head: bytes) -> str:
-    if head.startswith(b"\x89HDF"):
-        return ("is an HDF5 file (written by Keras/h5py). kerasish reads only the files it writes itself "
-                "(model.save / save_weights); rebuild the model in kerasish and set its weights from arrays.")
     if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
         return ("is a Python pickle, which kerasish never loads (unpickling can run arbitrary code); it is "
                 "not a kerasish file.")
