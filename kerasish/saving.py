@@ -727,11 +727,12 @@ def _optimizer_state(model) -> dict | None:
 
 def _serialize_named(obj):
     """A loss/metric as Keras 2.3.1 writes it into training_config: names as given, functions by name, Loss
-    instances as ``{"class_name", "config"}``; other objects by their ``name``."""
-    from kerasish import losses
+    and Metric instances as ``{"class_name", "config"}`` (a bare ``MeanMetricWrapper``, whose function its config
+    lacks, by its name); other objects by their ``name``."""
+    from kerasish import losses, metrics
     if obj is None or isinstance(obj, str):
         return obj
-    if isinstance(obj, losses.Loss):
+    if isinstance(obj, (losses.Loss, metrics.Metric)) and type(obj) is not metrics.MeanMetricWrapper:
         return {"class_name": type(obj).__name__, "config": obj.get_config()}
     return getattr(obj, "name", None) or getattr(obj, "__name__", None) or type(obj).__name__
 

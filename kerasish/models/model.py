@@ -39,7 +39,7 @@ from kerasish.layers.core import ActivatedLayer
 from kerasish.training import arguments as args
 from kerasish.training import trainer
 from kerasish.training.compile_utils import (CompiledLoss, CompiledMetrics, MetricsTracker, MultiOutputLoss,
-                                             MultiOutputMetrics, AddedLossesOnly)
+                                             MultiOutputMetrics, AddedLossesOnly, output_copies)
 from kerasish.training.data_adapters import get_data_adapter, get_stream_adapter, is_stream, stream_length
 from kerasish.training.data_adapters.order import new_seed, replica_steps
 from kerasish.training.data_adapters.standardize import BatchStandardizer, DataSpec
@@ -883,11 +883,15 @@ def _compile_outputs(model, loss, loss_weights, metrics, weighted_metrics, sampl
     nested = isinstance(metrics, dict) or (isinstance(metrics, (list, tuple)) and metrics
                                            and all(isinstance(m, (list, tuple)) for m in metrics))
     per_output_metrics = _per_output(metrics, names, "metrics", broadcast=not nested) if metrics else [None] * len(names)
+    if metrics and not nested:
+        per_output_metrics = [output_copies(m) for m in per_output_metrics]
     weighted_nested = isinstance(weighted_metrics, dict) or (
         isinstance(weighted_metrics, (list, tuple)) and weighted_metrics
         and all(isinstance(m, (list, tuple)) for m in weighted_metrics))
     per_output_weighted = _per_output(weighted_metrics, names, "weighted_metrics", broadcast=not weighted_nested) \
         if weighted_metrics else [None] * len(names)
+    if weighted_metrics and not weighted_nested:
+        per_output_weighted = [output_copies(m) for m in per_output_weighted]
     shapes = model._output_shapes()
     per_output = [CompiledMetrics(m, wm, c.fn if c is not None else None, shape)
                   for m, wm, c, shape in zip(per_output_metrics, per_output_weighted, compiled, shapes)]

@@ -1,14 +1,22 @@
 """What ``compile`` sets up for the loop: the loss, the metrics, and their on-device epoch accumulators.
 
+Two kinds of metrics, one way of accumulating: every metric's epoch value follows from sums kept on the device.
+- Mean metrics (the loss, metric functions, ``MeanMetricWrapper`` instances such as ``BinaryAccuracy()``):
+  per batch, the sum of the per-sample values and of the weights; the value is their ratio.
+- Stateful metrics (``Metric`` instances such as ``Precision()``, ``AUC()``, ``RootMeanSquaredError()``): per
+  batch, the metric's ``batch_state`` (counts per threshold, a confusion matrix ...) is added to its slot in one
+  flat state vector; the value is the metric's ``result_from`` of its slot.
+
 Nothing here reads a value back to the host during a step. ``MetricsTracker.results()`` is the one place
 that does (one sync for all values), called at progress-bar refreshes, epoch ends and when a callback asks.
-Under torchrun it first sums the totals over all replicas (one all-reduce), so every rank gets the values of
-the whole data; ``results(local=True)`` (the progress bar's intermediate values) skips that.
+Under torchrun it first sums the totals and states over all replicas (one all-reduce), so every rank gets the
+values of the whole data; ``results(local=True)`` (the progress bar's intermediate values) skips that.
 """
 from __future__ import annotations
 
 import numbers
 
+import numpy as np
 import torch
 
 from kerasish import distributed
@@ -74,6 +82,10 @@ class MetricEntries:
         per-sample means, as Keras logs them)."""
         return [weighted or masked_model for _, _, weighted in self.entries]
 
+    def stateful_flags(self) -> list[bool]:
+        """Per entry, whether it is a stateful metric (see the module docstring)."""
+        return [is_stateful(fn) for _, fn, _ in self.entries]
+
     @property
     def names(self) -> list[str]:
         return [name for name, _, _ in self.entries]
@@ -97,14 +109,19 @@ class CompiledMetrics(MetricEntries):
         self.argmax_only = all(fn in metrics_module.ARGMAX_METRICS for _, fn, _ in self.entries)
 
     def batch_values(self, y_true, y_pred, sample_weight, mask=None, masked_model: bool = False):
-        """Per metric: the sum of its per-sample values over the batch (weighted for weighted metrics), and
-        the sum of the weights for weighted metrics. Tensors stay on the device.
+        """Per mean metric: the sum of its per-sample values over the batch (weighted for weighted metrics), and
+        the sum of the weights for weighted metrics; per stateful metric: its ``batch_state``. Tensors stay on
+        the device. Returns ``(sums, weight_sums, states)``.
 
         ``mask``: this output's mask; it weighs every metric, weighted or not (Keras 2.3.1
-        ``call_metric_function``). In a model whose outputs carry masks (``masked_model``) every metric is
+        ``call_metric_function``). In a model whose outputs carry masks (``masked_model``) every mean metric is
         averaged by its weights (see ``MetricEntries.weighted_flags``)."""
-        sums, weight_sums = [], []
+        sums, weight_sums, states = [], [], []
         for _name, fn, weighted in self.entries:
+            if is_stateful(fn):  # Keras passes the sample weights to weighted metrics only; the mask to all
+                states.append(fn.batch_state(y_true, y_pred, with_mask(sample_weight if weighted else None, mask,
+                                                                       y_pred)))
+                continue
             values = fn(y_true, y_pred)
             weights = with_mask(sample_weight, mask, values) if weighted else with_mask(None, mask, values)
             if weights is not None:
@@ -117,7 +134,13 @@ class CompiledMetrics(MetricEntries):
             sums.append(_mean_to_rank(values, 1).sum())
             if weighted or masked_model:  # no weights: every sample counts once (a fill, not a host->device copy)
                 weight_sums.append(torch.full((), float(len(values)), device=values.device))
-        return sums, weight_sums
+        return sums, weight_sums, states
+
+
+def is_stateful(fn) -> bool:
+    """A ``Metric`` instance is accumulated through its state; ``resolve`` has turned the mean metrics into
+    per-sample functions."""
+    return isinstance(fn, metrics_module.Metric)
 
 
 def with_mask(sample_weight, mask, like: torch.Tensor):
@@ -148,8 +171,9 @@ def _mean_to_rank(values: torch.Tensor, rank: int) -> torch.Tensor:
 
 
 class MetricsTracker:
-    """Running epoch totals of the loss (weighted by batch size, as Keras's BaseLogger averages it) and of
-    each metric (total / count, as Keras's stateful metrics). All on the device, updated without syncs.
+    """Running epoch totals of the loss (weighted by batch size, as Keras's BaseLogger averages it), of each
+    mean metric (total / count, as Keras's stateful metrics) and the state of each stateful metric. All on the
+    device, updated without syncs.
 
     ``dtype``: the totals' type: float64 for a float64 model (Keras 2.3.1's BaseLogger sums the float64 values of
     such a model), else float32 (also for half precision models, whose sums would round away in float16)."""
@@ -158,13 +182,26 @@ class MetricsTracker:
                  dtype: torch.dtype = torch.float32, masked_model: bool = False):
         self.compiled_metrics = compiled_metrics
         self.masked_model = masked_model
-        self.names = ["loss"] + (compiled_metrics.names if compiled_metrics else [])
-        self.weighted = [False] + (compiled_metrics.weighted_flags(masked_model) if compiled_metrics else [])
+        entries = compiled_metrics.entries if compiled_metrics else []
+        stateful = compiled_metrics.stateful_flags() if compiled_metrics else []
+        weighted = compiled_metrics.weighted_flags(masked_model) if compiled_metrics else []
+        self.names = ["loss"] + [name for name, _, _ in entries]
+        # the mean metrics' totals: one slot each in `sums`/`weight_sums`, in log order
+        self._mean_names = ["loss"] + [name for (name, _, _), s in zip(entries, stateful) if not s]
+        self.weighted = [False] + [w for w, s in zip(weighted, stateful) if not s]
+        # the stateful metrics' states: (name, metric, slice of the flat `state` vector)
+        self._stateful, offset = [], 0
+        for (name, metric, _), s in zip(entries, stateful):
+            if s:
+                size = int(np.prod(metric.state_shape))
+                self._stateful.append((name, metric, slice(offset, offset + size)))
+                offset += size
+        self._state_size = offset
         # Weighted metrics come last for one output (a slice, no index tensor); several outputs interleave them
         # (Keras 2.3.1: each output's metrics, then its weighted metrics), added by position.
         positions = [i for i, weighted in enumerate(self.weighted) if weighted]
-        self._weighted_positions = None if positions == list(range(len(self.names) - len(positions),
-                                                                   len(self.names))) \
+        n = len(self._mean_names)
+        self._weighted_positions = None if positions == list(range(n - len(positions), n)) \
             else torch.tensor(positions, dtype=torch.int64, device=device)
         self.device = device
         self.dtype = dtype
@@ -175,8 +212,12 @@ class MetricsTracker:
         return len(self.names) > 1
 
     def reset(self) -> None:
-        self.sums = torch.zeros(len(self.names), device=self.device, dtype=self.dtype)
-        self.weight_sums = torch.zeros(len(self.names), device=self.device, dtype=self.dtype)
+        self.sums = torch.zeros(len(self._mean_names), device=self.device, dtype=self.dtype)
+        self.weight_sums = torch.zeros(len(self._mean_names), device=self.device, dtype=self.dtype)
+        self.state = torch.zeros(self._state_size, device=self.device, dtype=self.dtype)
+        for _, metric, where in self._stateful:
+            # the metric object shows what this loop accumulates (Keras: the compiled metric is the accumulator)
+            metric.use_state(self.state[where].view(metric.state_shape))
         self.samples_seen = 0
         self.last_loss: torch.Tensor | None = None
         self.last_size = 0
@@ -195,8 +236,8 @@ class MetricsTracker:
         if self.compiled_metrics is None or not self.compiled_metrics.entries:
             self.sums[0] += loss * batch_size
             return
-        sums, weight_sums = self.compiled_metrics.batch_values(y_true, y_pred, sample_weight, masks,
-                                                               self.masked_model)
+        sums, weight_sums, states = self.compiled_metrics.batch_values(y_true, y_pred, sample_weight, masks,
+                                                                       self.masked_model)
         self.sums += torch.stack([loss * batch_size] + [_in_dtype(s, self.dtype) for s in sums])
         if weight_sums:
             # Weighted metrics come last (compile lists them after the plain ones): a slice, no index tensor.
@@ -205,27 +246,38 @@ class MetricsTracker:
                 self.weight_sums[-len(weight_sums):] += stacked
             else:
                 self.weight_sums.index_add_(0, self._weighted_positions, stacked)
+        if states:
+            self.state += torch.cat([_in_dtype(s, self.dtype).reshape(-1) for s in states])
 
-    def results(self, local: bool = False) -> dict[str, float]:
-        """Epoch-so-far values, read from the device in one transfer (a host sync).
+    def results(self, local: bool = False) -> dict:
+        """Epoch-so-far values, read from the device in one transfer (a host sync): floats, and for a stateful
+        metric of several thresholds a float32 NumPy array (as Keras 2.3.1 logs it).
 
         Under torchrun the totals are first summed over all replicas (one all-reduce: every rank must call
         this at the same point), unless ``local``: then they are this replica's own, with no communication.
         """
         if local or not distributed.is_distributed():
-            return self._averages(self.sums, self.weight_sums, self.samples_seen)
-        n = len(self.names)
+            return self._values(self.sums, self.weight_sums, self.samples_seen, self.state)
+        n = len(self._mean_names)
         seen = torch.full((1,), float(self.samples_seen), device=self.device, dtype=self.dtype)
-        totals = distributed.all_reduce_sum(torch.cat([self.sums, self.weight_sums, seen]))
-        return self._averages(totals[:n], totals[n:2 * n], int(totals[2 * n].item()))
+        totals = distributed.all_reduce_sum(torch.cat([self.sums, self.weight_sums, seen, self.state]))
+        return self._values(totals[:n], totals[n:2 * n], int(totals[2 * n].item()), totals[2 * n + 1:])
 
-    def _averages(self, sums, weight_sums, samples_seen: int) -> dict[str, float]:
+    def _values(self, sums, weight_sums, samples_seen: int, state) -> dict:
         if samples_seen == 0:
             return {}
         counts = torch.where(torch.tensor(self.weighted, device=self.device), weight_sums,
                              torch.full_like(sums, float(samples_seen)))
-        values = (sums / counts.clamp_min(1e-12)).tolist()
-        return dict(zip(self.names, values))
+        means = sums / counts.clamp_min(1e-12)
+        stateful = [metric.result_from(state[where].view(metric.state_shape)) for _, metric, where in self._stateful]
+        flat = torch.cat([means] + [_in_dtype(r, means.dtype).reshape(-1) for r in stateful]).tolist()
+        values = dict(zip(self._mean_names, flat))
+        position = len(self._mean_names)
+        for (name, _, _), result in zip(self._stateful, stateful):
+            part = flat[position:position + result.numel()]
+            position += result.numel()
+            values[name] = part[0] if result.dim() == 0 else np.asarray(part, dtype=np.float32)
+        return {name: values[name] for name in self.names}
 
     def last_batch_loss(self, local: bool = False) -> float:
         """The last batch's loss. Under torchrun: of the whole global batch, the mean of the replicas' losses
@@ -239,6 +291,14 @@ class MetricsTracker:
                                 torch.full((), float(self.last_size), device=self.device, dtype=self.dtype)])
         total, rows = distributed.all_reduce_sum(pair).tolist()
         return total / rows if rows else float("nan")
+
+
+def output_copies(metrics):
+    """Keras 2.3.1 (``collect_per_output_metric_info``): one list of metrics given for every output of a model of
+    several outputs is cloned for each output, so that each Metric object holds the state of one output."""
+    if isinstance(metrics, (list, tuple)):
+        return metrics_module.clone_metrics(list(metrics))
+    return metrics_module.clone_metric(metrics)
 
 
 def _as_list(value, arg_name: str) -> list:
@@ -305,8 +365,8 @@ class MultiOutputMetrics(MetricEntries):
         self.entries = [(f"{name}_loss", None, False)
                         for name, loss in zip(multi_loss.output_names, multi_loss.losses) if loss is not None]
         for output_name, metrics in zip(multi_loss.output_names, per_output):
-            for name, _, weighted in metrics.entries:  # the output's metrics, then its weighted metrics
-                self.entries.append((metrics_module.unique_name(name, self.names, output_name), None, weighted))
+            for name, fn, weighted in metrics.entries:  # the output's metrics, then its weighted metrics
+                self.entries.append((metrics_module.unique_name(name, self.names, output_name), fn, weighted))
         self.argmax_only = False  # each output's metrics see probabilities
 
     def weighted_flags(self, masked_model: bool) -> list[bool]:
@@ -316,14 +376,16 @@ class MultiOutputMetrics(MetricEntries):
     def batch_values(self, y_true, y_pred, sample_weight, masks=None, masked_model: bool = False):
         rows = batch_rows(y_pred)
         sums = [loss * rows for loss in self.multi_loss.output_losses]
-        weight_sums = []
+        weight_sums, states = [], []
         weights = sample_weight if sample_weight is not None else [None] * len(self.per_output)
         masks = masks if masks is not None else [None] * len(self.per_output)
         for metrics, target, output, w, mask in zip(self.per_output, y_true, y_pred, weights, masks):
-            output_sums, output_weight_sums = metrics.batch_values(target, output, w, mask, masked_model)
+            output_sums, output_weight_sums, output_states = metrics.batch_values(target, output, w, mask,
+                                                                                  masked_model)
             sums += output_sums
             weight_sums += output_weight_sums
-        return sums, weight_sums
+            states += output_states
+        return sums, weight_sums, states
 
 
 class AddedLossesOnly:
