@@ -559,7 +559,8 @@ class Model(Layer):
                         validation=val_iterator, validation_freq=validation_freq)
         return self.history
 
-    @args.legacy_generator_support(allowed_positional=3)
+    # Keras 1 argument names of the three *_generator methods are converted before they run, as Keras 2.3.1's
+    # legacy_generator_methods_support does (layers/legacy_arguments.DECORATED)
     def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1, callbacks=None,
                       validation_data=None, validation_steps=None, validation_freq=1, class_weight=None,
                       max_queue_size=10, workers=1, use_multiprocessing=False, shuffle=True, initial_epoch=0):
@@ -619,7 +620,6 @@ class Model(Layer):
         iterator = self._array_iterator(tensors, batch_size, steps)
         return self._evaluate(iterator, callback_list, verbose, batch_rows(tensors[0]))
 
-    @args.legacy_generator_support(allowed_positional=2)
     def evaluate_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,
                            use_multiprocessing=False, verbose=0):
         caller = "evaluate_generator"
@@ -657,7 +657,6 @@ class Model(Layer):
         self.to(backend.get_device())
         return self._predict(self._array_iterator([x], batch_size, steps), callback_list, verbose, batch_rows(x))
 
-    @args.legacy_generator_support(allowed_positional=2)
     def predict_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,
                           use_multiprocessing=False, verbose=0) -> np.ndarray:
         """Predictions for the batches of a generator; it may yield ``x`` or ``(x, y[, sample_weight])``."""
