@@ -24,6 +24,7 @@ What the loop reads from a model (training/trainer.py): ``optimizer``, ``compile
 from __future__ import annotations
 
 import itertools
+import json
 import warnings
 
 import numpy as np
@@ -791,6 +792,17 @@ class Model(Layer):
     def to_json(self, **kwargs) -> str:
         from kerasish import saving
         return saving.model_to_json(self, **kwargs)
+
+    def to_yaml(self, **kwargs) -> str:
+        """Keras 2.3.1 ``Network.to_yaml``: what ``to_json`` writes (``class_name``, ``config``, ``keras_version``,
+        ``backend``) as YAML; ``kwargs`` go to ``yaml.dump``; ``model_from_yaml`` reads it back. Keras dumps its
+        config with Python tuples tagged ``!!python/tuple``; here the JSON-ready config is dumped, so shapes are
+        plain YAML lists that any safe YAML loader reads (Keras's ``model_from_yaml`` reads them too)."""
+        try:
+            import yaml
+        except ImportError:
+            raise ImportError("Requires yaml module installed (`pip install pyyaml`).") from None
+        return yaml.dump(json.loads(self.to_json()), **kwargs)
 
     # ------------------------------------------------------------------ config
     def get_config(self) -> dict:
