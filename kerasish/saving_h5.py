@@ -25,6 +25,10 @@ tf.keras's legacy-optimizer order and names (Keras 2.3.1's order without its pla
 without amsgrad), which tf-keras restores; both that order and tf-keras 2.11+'s (per weight: ``m``, ``v``) are
 read.
 
+Keras 2.3.1's functions over h5py groups (``save_weights_to_hdf5_group``, ``load_weights_from_hdf5_group[_by_name]``,
+``save/load_attributes_to/from_hdf5_group``, ``preprocess_weights_for_loading``) and ``pickle_model``/
+``unpickle_model`` are here too, on the same readers and writers; ``keras.engine.saving`` exports them.
+
 Safety: the whole file is read into memory (configs parsed, arrays copied) before any object is built, so a
 truncated or corrupt file raises ``UnreadableFileError`` naming it and never leaves a half-built model. Nothing
 in it is executed or unpickled: a ``Lambda`` layer's marshalled bytecode is refused by the config loader
@@ -32,6 +36,7 @@ in it is executed or unpickled: a ``Lambda`` layer's marshalled bytecode is refu
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import warnings
@@ -81,6 +86,11 @@ class KerasH5Contents:
 # ============================================================================ public entry points
 def save_model(model, path: str, include_optimizer: bool = True) -> None:
     """``model.save('m.h5')``: Keras 2.3.1 ``_serialize_model``, written atomically."""
+    _write_file(path, _model_writer(model, include_optimizer))
+
+
+def _model_writer(model, include_optimizer: bool):
+    """``write(f)``: the whole model into the open HDF5 file ``f`` (what is saved is read from the model now)."""
     model_config = {"class_name": _keras_class_name(model), "config": model.get_config()}
     training_config = optimizer_weights = None
     state = {"shuffle_seed": model._shuffle_seed}
@@ -100,19 +110,19 @@ def save_model(model, path: str, include_optimizer: bool = True) -> None:
         f.attrs["model_config"] = json.dumps(model_config, default=saving._json_default)
         if training_config is not None:
             f.attrs["training_config"] = json.dumps(training_config, default=saving._json_default)
-        _write_weights(f.create_group("model_weights"), model)
+        save_weights_to_hdf5_group(f.create_group("model_weights"), model.layers)
         if optimizer_weights:
             group = f.create_group("optimizer_weights")
             _write_named_arrays(group, optimizer_weights)
         _write_kerasish_state(f, model, state)
 
-    _write_file(path, write)
+    return write
 
 
 def save_weights(model, path: str) -> None:
     """``model.save_weights('w.h5')``: Keras 2.3.1 ``save_weights_to_hdf5_group`` at the file's root."""
     def write(f):
-        _write_weights(f, model)
+        save_weights_to_hdf5_group(f, model.layers)
         _write_kerasish_state(f, model, {})
 
     _write_file(path, write)
@@ -120,7 +130,12 @@ def save_weights(model, path: str) -> None:
 
 def load_model(path: str, custom_objects: dict, compile: bool = True):
     """``load_model('m.h5')``: Keras 2.3.1 ``_deserialize_model`` (see saving.load_model)."""
-    contents = read_file(path, "load_model")
+    # warnings point at the caller of kerasish.models.load_model (through saving.load_model and this function)
+    return _model_from_contents(read_file(path, "load_model"), custom_objects, compile, stacklevel=5)
+
+
+def _model_from_contents(contents: KerasH5Contents, custom_objects: dict, compile: bool, stacklevel: int):
+    path = contents.path
     if contents.model_config is None:
         raise ValueError(f"load_model: No model found in config file {path!r}: it holds only weights (written by "
                          "save_weights). Build the model in code and call model.load_weights(filepath).")
@@ -135,10 +150,10 @@ def load_model(path: str, custom_objects: dict, compile: bool = True):
     if contents.training_config is None:
         # Keras 2.3.1 engine/saving.py wording
         warnings.warn("No training configuration found in save file: the model was *not* compiled. "
-                      "Compile it manually.", stacklevel=4)
+                      "Compile it manually.", stacklevel=stacklevel)
         return model
     saving._compile_from_training_config(model, contents.training_config, custom_objects, path)
-    _restore_optimizer(model, contents)
+    _restore_optimizer(model, contents, stacklevel + 1)
     return model
 
 
@@ -170,17 +185,25 @@ def _h5py():
 
 def read_file(path: str, caller: str) -> KerasH5Contents:
     """Reads the whole file into memory; any HDF5 error becomes ``UnreadableFileError`` naming the file."""
-    h5py = _h5py()
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{caller}: no such file: {path!r}.")
+    return _read_source(path, path, caller)
+
+
+def _read_source(source, path: str, caller: str) -> KerasH5Contents:
+    """``source``: a path or a binary file object; ``path`` names it in errors."""
+    h5py = _h5py()
     try:
-        with h5py.File(path, "r") as f:
+        with h5py.File(source, "r") as f:
             return _read_open_file(f, path)
     except UnreadableFileError:
         raise
-    except (OSError, KeyError, ValueError, TypeError, UnicodeDecodeError, RecursionError) as err:
+    except _READ_ERRORS as err:
         raise UnreadableFileError(f"{caller}: {path!r} is truncated or corrupt, or not a Keras HDF5 file ({err}).") \
             from None
+
+
+_READ_ERRORS = (OSError, KeyError, ValueError, TypeError, UnicodeDecodeError, RecursionError)  # h5py's, on bad data
 
 
 def _read_open_file(f, path: str) -> KerasH5Contents:
@@ -189,20 +212,26 @@ def _read_open_file(f, path: str) -> KerasH5Contents:
     contents.training_config = _json_attr(f, "training_config", path)
     # Keras 2.3.1 load_weights: a model file's weights are under model_weights, a weights file's at the root
     weights = f["model_weights"] if "layer_names" not in f.attrs and "model_weights" in f else f
+    _read_weights_group(weights, contents, path)
+    if "optimizer_weights" in f:
+        group = f["optimizer_weights"]
+        contents.optimizer_weights = [(name, _tensor(group[name], path))
+                                      for name in load_attributes_from_hdf5_group(group, "weight_names")]
+    if "kerasish" in f:
+        contents.kerasish_state = _read_kerasish_state(f["kerasish"], path)
+    return contents
+
+
+def _read_weights_group(weights, contents: KerasH5Contents, path: str) -> None:
+    """The layers' weights of a ``save_weights_to_hdf5_group`` group, with its Keras version and backend."""
     if "layer_names" not in weights.attrs and "layer_names0" not in weights.attrs:
         raise UnreadableFileError(f"{path!r} is an HDF5 file but not a Keras model or weights file (no layer_names).")
     contents.keras_version = _text(weights.attrs["keras_version"]) if "keras_version" in weights.attrs else "1"
     contents.backend = _text(weights.attrs["backend"]) if "backend" in weights.attrs else None
-    for layer_name in _names_attr(weights, "layer_names"):
+    for layer_name in load_attributes_from_hdf5_group(weights, "layer_names"):
         group = weights[layer_name]
         contents.layers.append((layer_name, [(name, _tensor(group[name], path))
-                                             for name in _names_attr(group, "weight_names")]))
-    if "optimizer_weights" in f:
-        group = f["optimizer_weights"]
-        contents.optimizer_weights = [(name, _tensor(group[name], path)) for name in _names_attr(group, "weight_names")]
-    if "kerasish" in f:
-        contents.kerasish_state = _read_kerasish_state(f["kerasish"], path)
-    return contents
+                                             for name in load_attributes_from_hdf5_group(group, "weight_names")]))
 
 
 def _text(value) -> str:
@@ -221,8 +250,9 @@ def _json_attr(f, name: str, path: str):
         raise UnreadableFileError(f"{path!r}: its {name} is not valid JSON: the file is corrupt.") from None
 
 
-def _names_attr(group, name: str) -> list[str]:
-    """Keras 2.3.1 ``load_attributes_from_hdf5_group``: one attribute, or chunks ``name0``, ``name1``..."""
+def load_attributes_from_hdf5_group(group, name: str) -> list[str]:
+    """Keras 2.3.1 ``load_attributes_from_hdf5_group``: the names stored in attribute ``name`` of ``group``, or
+    in its chunks ``name0``, ``name1``... (``save_attributes_to_hdf5_group``), as strings."""
     if name in group.attrs:
         chunks = [group.attrs[name]]
     else:
@@ -263,11 +293,13 @@ def _write_file(path: str, write) -> None:
             write(f)
 
 
-def _write_weights(group, model) -> None:
-    """Keras 2.3.1 ``save_weights_to_hdf5_group``; names and Keras layouts from saving._weights_manifest."""
+def save_weights_to_hdf5_group(group, layers) -> None:
+    """Keras 2.3.1 ``save_weights_to_hdf5_group``: the weights of ``layers`` into the h5py ``group``
+    (``layer_names``, ``backend``, ``keras_version``; a group per layer with its ``weight_names`` and datasets in
+    Keras layouts). Names and layouts come from saving._weights_manifest."""
     tensors: dict = {}
-    manifest = saving._weights_manifest(model, tensors)
-    _write_names_attr(group, "layer_names", manifest["layer_names"])
+    manifest = saving._weights_manifest(_LayerList(layers), tensors)
+    save_attributes_to_hdf5_group(group, "layer_names", manifest["layer_names"])
     group.attrs["backend"] = BACKEND_NAME
     group.attrs["keras_version"] = KERAS_VERSION
     for layer_name in manifest["layer_names"]:
@@ -277,7 +309,7 @@ def _write_weights(group, model) -> None:
 
 
 def _write_named_arrays(group, named) -> None:
-    _write_names_attr(group, "weight_names", [name for name, _ in named])
+    save_attributes_to_hdf5_group(group, "weight_names", [name for name, _ in named])
     for name, value in named:
         array = backend.to_numpy(value.detach()) if isinstance(value, torch.Tensor) else np.asarray(value)
         group.create_dataset(name, data=array)
@@ -294,16 +326,26 @@ def _unique(names: list[str]) -> list[str]:
     return result
 
 
-def _write_names_attr(group, name: str, names: list[str]) -> None:
-    """Keras 2.3.1 ``save_attributes_to_hdf5_group``: bytes, split into chunks when over the header limit."""
-    data = np.array([n.encode("utf-8") for n in names])
+def save_attributes_to_hdf5_group(group, name: str, data) -> None:
+    """Keras 2.3.1 ``save_attributes_to_hdf5_group``: the names ``data`` (str or bytes) as a bytes attribute of
+    ``group``; an attribute over HDF5's header limit is split into ``name0``, ``name1``... chunks."""
+    names = [n if isinstance(n, bytes) else str(n).encode("utf-8") for n in data]
+    too_long = [n.decode("utf-8", "replace") for n in names if len(n) > HDF5_OBJECT_HEADER_LIMIT]
+    if too_long:
+        # Keras 2.3.1 wording: no chunking can store a single name over the limit
+        raise RuntimeError(f"The following attributes cannot be saved to HDF5 file because they are larger than "
+                           f"{HDF5_OBJECT_HEADER_LIMIT} bytes: {', '.join(too_long)}")
+    if not names:
+        group.attrs[name] = np.zeros((0,))  # what h5py makes of Keras's empty list
+        return
+    array = np.array(names)
     chunks = 1
-    while data.nbytes / chunks > HDF5_OBJECT_HEADER_LIMIT and chunks < len(names):
+    while any(chunk.nbytes > HDF5_OBJECT_HEADER_LIMIT for chunk in np.array_split(array, chunks)):
         chunks += 1
     if chunks == 1:
-        group.attrs[name] = data if names else np.zeros((0,))
+        group.attrs[name] = array
         return
-    for index, chunk in enumerate(np.array_split(data, chunks)):
+    for index, chunk in enumerate(np.array_split(array, chunks)):
         group.attrs[f"{name}{index}"] = chunk
 
 
@@ -375,7 +417,7 @@ def _optimizer_weights_to_save(model) -> tuple[list, dict]:
     return named, extra
 
 
-def _restore_optimizer(model, contents: KerasH5Contents) -> None:
+def _restore_optimizer(model, contents: KerasH5Contents, stacklevel: int) -> None:
     """The compiled optimizer continues where the saved one stopped: kerasish's exact state for torch
     optimizers, else the Keras ``optimizer_weights``. A state that does not fit is reported, not fatal (Keras
     2.3.1 wording)."""
@@ -392,7 +434,7 @@ def _restore_optimizer(model, contents: KerasH5Contents) -> None:
             model._grad_scaler.load_state_dict(state["grad_scaler"])
     except (ValueError, KeyError, TypeError, RuntimeError, AttributeError):
         warnings.warn("Error in loading the saved optimizer state. As a result, your model is starting with a "
-                      "freshly initialized optimizer.", stacklevel=4)
+                      "freshly initialized optimizer.", stacklevel=stacklevel)
 
 
 def _set_keras_optimizer_weights(model, named: list) -> None:
@@ -433,6 +475,93 @@ def _set_keras_optimizer_weights(model, named: list) -> None:
     if head == 2:
         for group in optimizer.param_groups:
             group["m_schedule"] = float(values[1])
+
+
+# ============================================================================ Keras 2.3.1 engine/saving.py's functions
+# Keras's own signatures over h5py groups, and pickle_model/unpickle_model, on the readers and writers above.
+class _LayerList:
+    """A list of layers where saving's weight helpers take a model: they read its ``layers`` (and a graph model's
+    input shape, which a list of layers has not)."""
+
+    built = False
+    _is_graph_network = False
+
+    def __init__(self, layers):
+        self.layers = list(layers)
+
+
+def load_weights_from_hdf5_group(f, layers, reshape=False) -> None:
+    """Keras 2.3.1 ``load_weights_from_hdf5_group``: the weights in the h5py group ``f`` (written by
+    ``save_weights_to_hdf5_group``: a weights file's root, a model file's ``model_weights``) into ``layers``,
+    matched in order among the layers that have weights, with the conversions ``load_weights`` applies."""
+    contents = _read_group(f, "load_weights_from_hdf5_group")
+    saving._load_weights_by_order(_LayerList(layers), contents.layers, contents.path, "load_weights_from_hdf5_group",
+                                  reshape, convert=_legacy_converter(contents))
+
+
+def load_weights_from_hdf5_group_by_name(f, layers, skip_mismatch=False, reshape=False) -> None:
+    """Keras 2.3.1 ``load_weights_from_hdf5_group_by_name``: as ``load_weights_from_hdf5_group``, into the layers
+    of ``layers`` whose name matches; with ``skip_mismatch`` a layer whose weights do not fit is skipped, warning."""
+    contents = _read_group(f, "load_weights_from_hdf5_group_by_name")
+    saving._load_weights_by_name(_LayerList(layers), contents.layers, contents.path, skip_mismatch, reshape,
+                                 convert=_legacy_converter(contents))
+
+
+def _read_group(f, caller: str) -> KerasH5Contents:
+    path = f"{f.file.filename}:{f.name}"
+    contents = KerasH5Contents(path=path)
+    try:
+        _read_weights_group(f, contents, path)
+    except UnreadableFileError:
+        raise
+    except _READ_ERRORS as err:
+        raise UnreadableFileError(f"{caller}: {path!r} is not a group of Keras weights or is corrupt ({err}).") \
+            from None
+    return contents
+
+
+def preprocess_weights_for_loading(layer, weights, original_keras_version=None, original_backend=None,
+                                   reshape=False) -> list:
+    """Keras 2.3.1 ``preprocess_weights_for_loading``: ``weights`` (arrays saved for ``layer``) converted as
+    loading converts them: Keras 1 layouts (``original_keras_version='1'``), kernels trained with Theano
+    (``original_backend='theano'``), CuDNN RNN weights for LSTM/GRU and back, and with ``reshape`` a kernel of
+    the right size but another shape. ``layer`` must be built (the conversions compare with its weights).
+    Returns NumPy arrays."""
+    try:
+        targets = layer._weight_tensors()
+    except AttributeError:  # its weights do not exist yet
+        raise ValueError(f"preprocess_weights_for_loading: layer {layer.name} is not built; call it on its input "
+                         "first (or put it in a model that is built): the conversions read its weights.") from None
+    contents = KerasH5Contents(path="<weights>", keras_version=original_keras_version, backend=original_backend)
+    named = [(f"weight_{i}", torch.as_tensor(np.asarray(value))) for i, value in enumerate(weights)]
+    named = _legacy_converter(contents)(layer, named)
+    named = saving._maybe_reshape_kernel(layer, targets, named, reshape)
+    return [backend.to_numpy(value) for _, value in saving._converted_rnn_weights(layer, named)]
+
+
+def pickle_model(model) -> dict:
+    """Keras 2.3.1 ``pickle_model``: the model as plain data, ``{'keras_h5': bytes}``: the bytes of the Keras 2
+    HDF5 file ``model.save('m.h5')`` writes (architecture, weights, training configuration, optimizer state).
+    Keras 2.3.1 returns that HDF5 layout as nested dicts; kerasish keeps the file's bytes, which any HDF5 reader
+    (and ``load_model``, once written to a ``.h5`` file) opens."""
+    h5py = _h5py()
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as f:
+        _model_writer(model, include_optimizer=True)(f)
+    return {"keras_h5": buffer.getvalue()}
+
+
+def unpickle_model(state):
+    """Keras 2.3.1 ``unpickle_model``: the model (compiled when it was) that ``pickle_model`` returned ``state``
+    for. Reading ``state`` runs no code from it, as ``load_model`` (a ``Lambda``'s bytecode is refused unless
+    ``custom_objects`` gives the function). But ``pickle.loads`` of bytes from elsewhere runs any code they hold
+    before this function sees them: never unpickle data you do not trust; send ``state['keras_h5']`` as a file
+    and ``load_model`` it instead."""
+    if not isinstance(state, dict) or not isinstance(state.get("keras_h5"), (bytes, bytearray)):
+        raise TypeError(f"unpickle_model: expected what pickle_model returns, a dict {{'keras_h5': bytes}}; "
+                        f"received a {type(state).__name__}.")
+    contents = _read_source(io.BytesIO(bytes(state["keras_h5"])), "<pickled model>", "unpickle_model")
+    return _model_from_contents(contents, saving.known_objects(None), True, stacklevel=3)
 
 
 # ============================================================================ legacy conversions
@@ -511,4 +640,6 @@ saving.register_file_format(saving.FileFormat(
     save_weights=save_weights, load_weights=load_weights, read_training_state=read_training_state))
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "read_file", "read_training_state",
-           "KerasH5Contents", "HDF5_SIGNATURE", "SUFFIXES"]
+           "KerasH5Contents", "HDF5_SIGNATURE", "SUFFIXES", "save_attributes_to_hdf5_group",
+           "load_attributes_from_hdf5_group", "save_weights_to_hdf5_group", "load_weights_from_hdf5_group",
+           "load_weights_from_hdf5_group_by_name", "preprocess_weights_for_loading", "pickle_model", "unpickle_model"]

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from kerasish import backend, initializers, mixed_precision
-from kerasish.layers import weight_layouts
+from kerasish.layers import legacy_arguments, weight_layouts
 from kerasish.layers.keras_tensor import KerasTensor, any_symbolic, infer_outputs
 from kerasish.layers.node import MaskComputation, Node
 from kerasish.utils.generic_utils import serialize_keras_object, to_snake_case  # noqa: F401 - re-exported
@@ -117,6 +117,12 @@ class Layer(nn.Module):
     # Keras 2.3.1: a layer that passes masks on (or consumes them) says so; one that does not support masking
     # raises when a mask reaches it (compute_mask below). Layers set it as a class or instance attribute.
     supports_masking = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # Keras 2.3.1 decorates some constructors and methods to accept Keras 1 argument names (Dense(output_dim=
+        # ...)); legacy_arguments.DECORATED says which, and wraps them here as each class is defined
+        legacy_arguments.install(cls)
 
     def __init__(self, **kwargs):
         super().__init__()

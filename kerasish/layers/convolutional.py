@@ -27,7 +27,7 @@ from torch import nn
 from kerasish import backend, initializers
 from kerasish.backend.window_ops import (conv_transpose, explicit_padding, pad_for_window_op, torch_pad_arg,
                                          upsample_linear)
-from kerasish.layers import legacy_arguments, weight_layouts
+from kerasish.layers import weight_layouts
 from kerasish.layers.base import InputSpec, Layer, normalize_tuple, penalties_config, serialize_keras_object
 from kerasish.layers.core import ActivatedLayer
 # Keras 2.3.1's convolutional module imports the pooling layers, and scripts import them from there
@@ -737,10 +737,10 @@ class Cropping3D(_Cropping):
 
 
 # ---------------------------------------------------------------------------------------------- atrous convolutions
-def _atrous(layer_class, interface, old_name: str, args: tuple, kwargs: dict):
+def _atrous(layer_class, old_name: str, args: tuple, kwargs: dict):
     """Keras 2.3.1 ``AtrousConvolution1D/2D``: ``atrous_rate`` (default 1) becomes ``dilation_rate``, a
-    deprecation warning, then the Keras 2 layer with Keras 1 names converted (and warned about) as its
-    constructor's legacy interface does."""
+    deprecation warning, then the Keras 2 layer, whose constructor converts (and warns about) Keras 1 names
+    (legacy_arguments.py)."""
     kwargs = dict(kwargs)
     if "atrous_rate" in kwargs and "dilation_rate" in kwargs:
         raise TypeError(f"{old_name}: received both `atrous_rate` and `dilation_rate`; they are the same "
@@ -753,21 +753,20 @@ def _atrous(layer_class, interface, old_name: str, args: tuple, kwargs: dict):
         kwargs.setdefault("dilation_rate", 1)
     warnings.warn(f"The `{old_name}` layer  has been deprecated. Use instead the `{layer_class.__name__}` layer "
                   "with the `dilation_rate` argument.", stacklevel=3)
-    args, kwargs = legacy_arguments.convert(interface, layer_class.__name__, args, kwargs, stacklevel=4)
     return layer_class(*args, **kwargs)
 
 
 def AtrousConvolution1D(*args, **kwargs) -> Conv1D:
     """``AtrousConvolution1D(nb_filter, filter_length, atrous_rate=1, border_mode=..., ...)``: a ``Conv1D`` with
     ``dilation_rate=atrous_rate`` (Keras 2.3.1 ``keras/legacy/layers.py``); Keras 1 and Keras 2 names both work."""
-    return _atrous(Conv1D, legacy_arguments.CONV1D, "AtrousConvolution1D", args, kwargs)
+    return _atrous(Conv1D, "AtrousConvolution1D", args, kwargs)
 
 
 def AtrousConvolution2D(*args, **kwargs) -> Conv2D:
     """``AtrousConvolution2D(nb_filter, nb_row, nb_col, atrous_rate=(1, 1), border_mode=..., ...)``: a ``Conv2D``
     with ``dilation_rate=atrous_rate`` (Keras 2.3.1 ``keras/legacy/layers.py``); Keras 1 and Keras 2 names both
     work."""
-    return _atrous(Conv2D, legacy_arguments.CONV2D, "AtrousConvolution2D", args, kwargs)
+    return _atrous(Conv2D, "AtrousConvolution2D", args, kwargs)
 
 
 # Keras 2.3.1 aliases

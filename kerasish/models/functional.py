@@ -30,15 +30,7 @@ class Functional(Model):
     _is_graph_network = True
 
     def __init__(self, inputs=None, outputs=None, name: str | None = None, **kwargs):
-        # Keras 1 spelling, accepted by Keras 2.3.1 with this warning (legacy/interfaces.py)
-        if inputs is None and "input" in kwargs:
-            inputs = kwargs.pop("input")
-            warnings.warn("Update your `Model` call to the Keras 2 API: `Model(inputs=..., outputs=...)`",
-                          UserWarning, stacklevel=2)
-        if outputs is None and "output" in kwargs:
-            outputs = kwargs.pop("output")
-            warnings.warn("Update your `Model` call to the Keras 2 API: `Model(inputs=..., outputs=...)`",
-                          UserWarning, stacklevel=2)
+        # Keras 1's input=/output= are converted before this runs (layers/legacy_arguments.py)
         super().__init__(name=name or f"model_{backend.get_uid('model')}", **kwargs)
         if inputs is not None or outputs is not None:
             self._init_graph(inputs, outputs)

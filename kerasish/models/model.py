@@ -24,6 +24,7 @@ What the loop reads from a model (training/trainer.py): ``optimizer``, ``compile
 from __future__ import annotations
 
 import itertools
+import json
 import warnings
 
 import numpy as np
@@ -559,7 +560,8 @@ class Model(Layer):
                         validation=val_iterator, validation_freq=validation_freq)
         return self.history
 
-    @args.legacy_generator_support(allowed_positional=3)
+    # Keras 1 argument names of the three *_generator methods are converted before they run, as Keras 2.3.1's
+    # legacy_generator_methods_support does (layers/legacy_arguments.DECORATED)
     def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1, callbacks=None,
                       validation_data=None, validation_steps=None, validation_freq=1, class_weight=None,
                       max_queue_size=10, workers=1, use_multiprocessing=False, shuffle=True, initial_epoch=0):
@@ -619,7 +621,6 @@ class Model(Layer):
         iterator = self._array_iterator(tensors, batch_size, steps)
         return self._evaluate(iterator, callback_list, verbose, batch_rows(tensors[0]))
 
-    @args.legacy_generator_support(allowed_positional=2)
     def evaluate_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,
                            use_multiprocessing=False, verbose=0):
         caller = "evaluate_generator"
@@ -657,7 +658,6 @@ class Model(Layer):
         self.to(backend.get_device())
         return self._predict(self._array_iterator([x], batch_size, steps), callback_list, verbose, batch_rows(x))
 
-    @args.legacy_generator_support(allowed_positional=2)
     def predict_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,
                           use_multiprocessing=False, verbose=0) -> np.ndarray:
         """Predictions for the batches of a generator; it may yield ``x`` or ``(x, y[, sample_weight])``."""
@@ -792,6 +792,17 @@ class Model(Layer):
     def to_json(self, **kwargs) -> str:
         from kerasish import saving
         return saving.model_to_json(self, **kwargs)
+
+    def to_yaml(self, **kwargs) -> str:
+        """Keras 2.3.1 ``Network.to_yaml``: what ``to_json`` writes (``class_name``, ``config``, ``keras_version``,
+        ``backend``) as YAML; ``kwargs`` go to ``yaml.dump``; ``model_from_yaml`` reads it back. Keras dumps its
+        config with Python tuples tagged ``!!python/tuple``; here the JSON-ready config is dumped, so shapes are
+        plain YAML lists that any safe YAML loader reads (Keras's ``model_from_yaml`` reads them too)."""
+        try:
+            import yaml
+        except ImportError:
+            raise ImportError("Requires yaml module installed (`pip install pyyaml`).") from None
+        return yaml.dump(json.loads(self.to_json()), **kwargs)
 
     # ------------------------------------------------------------------ config
     def get_config(self) -> dict:

@@ -238,48 +238,6 @@ def check_generator_arguments(caller: str, y=None, sample_weight=None, validatio
                          "Sequence as an input; the generator decides the batch size.")
 
 
-# Keras 1 names of fit_generator/evaluate_generator/predict_generator arguments (Keras 2.3.1 legacy/interfaces.py)
-_LEGACY_GENERATOR_NAMES = {"samples_per_epoch": "steps_per_epoch", "val_samples": "steps", "nb_epoch": "epochs",
-                           "nb_val_samples": "validation_steps", "nb_worker": "workers",
-                           "pickle_safe": "use_multiprocessing", "max_q_size": "max_queue_size"}
-
-
-def legacy_generator_support(allowed_positional: int):
-    """Decorator for the *_generator methods: converts Keras 1 argument names with a warning, as Keras 2 did,
-    and allows at most ``allowed_positional`` positional arguments (Keras 2.3.1 raises TypeError beyond)."""
-    import functools
-
-    def decorate(method):
-        @functools.wraps(method)
-        def wrapper(self, *args, **kwargs):
-            name = method.__name__
-            if len(args) > allowed_positional:
-                raise TypeError(f"`{name}` can accept only {allowed_positional} positional arguments; received "
-                                f"{len(args)}. Pass the others by keyword.")
-            converted = {}
-            for old, new in _LEGACY_GENERATOR_NAMES.items():
-                if old in kwargs:
-                    value = kwargs.pop(old)
-                    if old in ("samples_per_epoch", "nb_val_samples", "val_samples"):
-                        source = args[0] if args else kwargs.get("generator")
-                        if old == "nb_val_samples":
-                            source = kwargs.get("validation_data")
-                        batch_size = getattr(source, "batch_size", None)
-                        value = max(1, value // batch_size) if batch_size else value
-                    if new in kwargs:
-                        raise TypeError(f"`{name}` got both the Keras 1 argument `{old}` and `{new}`.")
-                    kwargs[new] = converted[new] = value
-            if converted:
-                call = ", ".join(f"{k}={v!r}" for k, v in converted.items())
-                note = (" Note that `steps_per_epoch` counts batches, where `samples_per_epoch` counted samples."
-                        if "samples_per_epoch" in str(converted) or "steps_per_epoch" in converted else "")
-                warnings.warn(f"Update your `{name}` call to the Keras 2 API: `{name}(..., {call})`.{note}",
-                              UserWarning, stacklevel=2)
-            return method(self, *args, **kwargs)
-        return wrapper
-    return decorate
-
-
 class ClassWeights:
     """``class_weight={class: weight}`` -> per-sample weights, as Keras 2.3.1 ``standardize_weights``: classes are
     the ``argmax`` of one-hot targets or the label itself. The lookup table lives on the batch's device, so
