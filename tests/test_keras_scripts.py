@@ -114,7 +114,7 @@ FUNCTIONAL_AND_GRID_SEARCH = """
         model.compile(loss='categorical_crossentropy', optimizer='adam', metrics=['accuracy'])
         return model
 
-    classifier = KerasClassifier(build_fn=build, epochs=30, batch_size=16, verbose=0)
+    classifier = KerasClassifier(build_fn=build, epochs=100, batch_size=16, verbose=0)
     grid = GridSearchCV(classifier, {'units': [2, 8]}, cv=2)
     grid.fit(x, labels)
     predicted = grid.predict(x)
