@@ -584,3 +584,33 @@ def test_torch_module_trainable_false_freezes_the_wrapped_params():
 def test_torch_module_rejects_non_modules():
     with pytest.raises(TypeError, match="torch.nn.Module"):
         TorchModule(lambda x: x)
+
+
+def test_build_called_directly_leaves_the_layer_built_with_the_weights_set_after_it():
+    # Keras: a custom layer may build its sublayers itself (self.dense.build(input_shape)); weights set in between
+    # are the ones the first call uses
+    from kerasish.layers import Dense, Layer
+
+    dense = Dense(2)
+    dense.build((None, 3))
+    assert dense.built
+    dense.set_weights([np.arange(6, dtype="float32").reshape(3, 2), np.array([1.0, -1.0], "float32")])
+    out = dense(torch.ones(1, 3)).detach().numpy()
+    np.testing.assert_allclose(out, [[0 + 2 + 4 + 1, 1 + 3 + 5 - 1]])
+
+    class Composite(Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.inner = Dense(4)
+
+        def build(self, input_shape):
+            self.inner.build(input_shape)
+            super().build(input_shape)
+
+        def call(self, x):
+            return self.inner(x)
+
+    layer = Composite(trainable=False)
+    layer.build((None, 3))
+    assert layer.built and layer.inner.built and len(layer.weights) == 2
+    assert not any(p.requires_grad for p in layer.parameters())  # completion applied trainable=False once built

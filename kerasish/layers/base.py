@@ -16,6 +16,7 @@ view whose memory is torch's ``channels_last`` format, which the conv kernels ke
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import itertools
 import re
@@ -123,6 +124,10 @@ class Layer(nn.Module):
         # Keras 2.3.1 decorates some constructors and methods to accept Keras 1 argument names (Dense(output_dim=
         # ...)); legacy_arguments.DECORATED says which, and wraps them here as each class is defined
         legacy_arguments.install(cls)
+        # Keras's own build methods end with `self.built = True`; a layer's build called directly (a custom layer
+        # building its sublayers: `self.dense.build(input_shape)`) must leave it built, with its weights kept
+        if "build" in vars(cls) and not hasattr(cls, "_is_graph_network"):
+            cls.build = _completing_build(vars(cls)["build"])
 
     def __init__(self, **kwargs):
         super().__init__()
@@ -158,12 +163,17 @@ class Layer(nn.Module):
         """``input_shape``: a Keras shape tuple, or a list of them for a layer of several inputs."""
         if not self.built:
             self.build(input_shape if isinstance(input_shape, list) else tuple(input_shape))
-            self.built = True
-            self._apply_trainable()
-            self._follow_weights_dtype()
-            if self._initial_weights is not None:
-                self.set_weights(self._initial_weights)
-                self._initial_weights = None
+            self._complete_build()
+
+    def _complete_build(self) -> None:
+        """After ``build``: built, trainable flags and dtype following the new weights, ``weights=`` set. Safe to
+        run twice (``weights=`` is set once)."""
+        self.built = True
+        self._apply_trainable()
+        self._follow_weights_dtype()
+        if self._initial_weights is not None:
+            self.set_weights(self._initial_weights)
+            self._initial_weights = None
 
     def initial_value(self, initializer, shape: tuple, layout: weight_layouts.WeightLayout = weight_layouts.SAME):
         """A new weight's value: ``initializer`` called with the Keras-layout ``shape`` and this layer's dtype
@@ -576,6 +586,23 @@ def _remember_example(mask, passed_on: dict):
     example = mask.examples()[0]
     passed_on[id(example)] = mask
     return example
+
+
+def _completing_build(build):
+    """``build`` that completes the layer (``Layer._complete_build``) when it returns, unless it runs inside
+    another build of the same layer (a subclass's build calling ``super().build``): the outermost completes."""
+    @functools.wraps(build)
+    def completing_build(self, input_shape):
+        depth = self.__dict__.get("_build_depth", 0)
+        self.__dict__["_build_depth"] = depth + 1
+        try:
+            build(self, input_shape)
+        finally:
+            self.__dict__["_build_depth"] = depth
+        if depth == 0:
+            self._complete_build()
+
+    return completing_build
 
 
 def _weight_attribute(layer: nn.Module, name: str) -> str:
