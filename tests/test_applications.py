@@ -323,3 +323,41 @@ def test_argument_errors_are_keras_messages_raised_before_building(application, 
 def test_unknown_keyword_is_keras_type_error():
     with pytest.raises(TypeError, match="Invalid keyword argument: alpha"):
         VGG16(weights=None, include_top=False, alpha=1.0)
+
+
+def torch_vgg_features(path, blocks, x_channels_last):
+    """The VGG convolution blocks computed with torch.nn.functional straight from the Keras .h5 file (h5py):
+    Keras kernels are (rows, cols, in, out), torch's (out, in, rows, cols)."""
+    import h5py
+    x = torch.from_numpy(np.ascontiguousarray(x_channels_last)).permute(0, 3, 1, 2).double()
+    with h5py.File(path, "r") as f:
+        for block, convolutions in enumerate(blocks, start=1):
+            for conv in range(1, convolutions + 1):
+                group = f[f"block{block}_conv{conv}"]
+                kernel, bias = (np.asarray(group[name]) for name in group.attrs["weight_names"])
+                weight = torch.from_numpy(kernel).permute(3, 2, 0, 1).double()
+                x = torch.relu(torch.nn.functional.conv2d(x, weight, torch.from_numpy(bias).double(), padding=1))
+            x = torch.nn.functional.max_pool2d(x, 2, 2)
+    return x.permute(0, 2, 3, 1).numpy()
+
+
+def test_vgg19_outputs_equal_a_torch_reference_computed_from_the_keras_file(tmp_path):
+    torch.manual_seed(2)
+    path = tmp_path / "vgg19_notop.h5"
+    VGG19(include_top=False, weights=None, input_shape=(32, 32, 3)).save_weights(str(path))
+    x = np.random.default_rng(3).uniform(0, 255, size=(2, 32, 32, 3)).astype("float32")
+    x = preprocess_input(x, mode="caffe")  # a channel-reversed view (negative strides), as Keras returns it
+    model = VGG19(include_top=False, weights=str(path), input_shape=(32, 32, 3))
+    expected = torch_vgg_features(path, [2, 2, 4, 4, 4], x)
+    np.testing.assert_allclose(model.predict(x), expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+
+
+def test_keras_modules_injection_passes_kerasish_modules():
+    from kerasish import backend, layers, models, utils
+    from kerasish.applications import keras_modules_injection
+
+    @keras_modules_injection
+    def received(**kwargs):
+        return kwargs
+
+    assert received(x=1) == dict(x=1, backend=backend, layers=layers, models=models, utils=utils)
