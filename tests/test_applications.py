@@ -361,3 +361,58 @@ def test_keras_modules_injection_passes_kerasish_modules():
         return kwargs
 
     assert received(x=1) == dict(x=1, backend=backend, layers=layers, models=models, utils=utils)
+
+
+class KerasFile:
+    """Reads a Keras .h5 weights file (h5py) as float64 torch tensors, layer by layer."""
+
+    def __init__(self, f):
+        self.f = f
+
+    def __getitem__(self, layer):
+        group = self.f[layer]
+        return [torch.from_numpy(np.asarray(group[name])).double() for name in group.attrs["weight_names"]]
+
+    def conv(self, x, layer, stride=1, padding=0):
+        kernel, bias = self[layer]
+        return torch.nn.functional.conv2d(x, kernel.permute(3, 2, 0, 1), bias, stride=stride, padding=padding)
+
+    def bn(self, x, layer):
+        gamma, beta, mean, variance = self[layer]
+        # Keras BatchNormalization in inference, epsilon 1e-3
+        return torch.nn.functional.batch_norm(x, mean, variance, gamma, beta, training=False, eps=1e-3)
+
+
+def torch_resnet50_avg_features(path, x_channels_last):
+    """ResNet50 as keras-applications 1.0.8 draws it, in torch.nn.functional (channels first) from the file."""
+    import h5py
+    relu = torch.relu
+    x = torch.from_numpy(np.ascontiguousarray(x_channels_last)).permute(0, 3, 1, 2).double()
+    with h5py.File(path, "r") as f:
+        w = KerasFile(f)
+        x = relu(w.bn(w.conv(torch.nn.functional.pad(x, (3, 3, 3, 3)), "conv1", stride=2), "bn_conv1"))
+        x = torch.nn.functional.max_pool2d(torch.nn.functional.pad(x, (1, 1, 1, 1)), 3, 2)
+        for stage, blocks in [(2, "abc"), (3, "abcd"), (4, "abcdef"), (5, "abc")]:
+            for block in blocks:
+                stride = 2 if block == "a" and stage > 2 else 1
+                name = f"{stage}{block}_branch"
+                y = relu(w.bn(w.conv(x, "res" + name + "2a", stride=stride), "bn" + name + "2a"))
+                y = relu(w.bn(w.conv(y, "res" + name + "2b", padding=1), "bn" + name + "2b"))
+                y = w.bn(w.conv(y, "res" + name + "2c"), "bn" + name + "2c")
+                shortcut = w.bn(w.conv(x, "res" + name + "1", stride=stride), "bn" + name + "1") if block == "a" else x
+                x = relu(y + shortcut)
+    return x.mean(dim=(2, 3)).numpy()
+
+
+def test_resnet50_outputs_equal_a_torch_reference_computed_from_the_keras_file(tmp_path):
+    rng = np.random.default_rng(4)
+    model = ResNet50(include_top=False, weights=None, input_shape=(32, 32, 3), pooling="avg")
+    # random moving statistics and BatchNormalization scales, so that the file's every weight matters
+    model.set_weights([w + rng.uniform(0.1, 0.5, size=w.shape).astype("float32") if w.ndim == 1 else w
+                       for w in model.get_weights()])
+    path = tmp_path / "resnet50_notop.h5"
+    model.save_weights(str(path))
+    x = preprocess_input(rng.uniform(0, 255, size=(2, 32, 32, 3)).astype("float32"), mode="caffe")
+    loaded = ResNet50(include_top=False, weights=str(path), input_shape=(32, 32, 3), pooling="avg")
+    expected = torch_resnet50_avg_features(path, x)
+    np.testing.assert_allclose(loaded.predict(x), expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
