@@ -4,8 +4,8 @@ Import the namespaces as you imported Keras's: ``from kerasish.models import Seq
 ``from kerasish.layers import Dense``, ``from kerasish import backend as K`` ... or keep ``import keras``
 unchanged: ``python -m kerasish train.py``, or ``kerasish.install_as_keras()`` first (kerasish/keras_alias.py).
 """
-from kerasish import (activations, backend, callbacks, constraints, datasets, engine, initializers, layers, losses,
-                      metrics, models, optimizers, preprocessing, regularizers, utils, wrappers)
+from kerasish import (activations, applications, backend, callbacks, constraints, datasets, engine, initializers,
+                      layers, losses, metrics, models, optimizers, preprocessing, regularizers, utils, wrappers)
 from kerasish.keras_alias import install_as_keras
 from kerasish.layers import Input
 from kerasish.models import Model, Sequential

@@ -1,0 +1,28 @@
+"""Keras 2.3.1's ``keras.applications``: the ImageNet models as functional kerasish models with Keras's layer
+names, so Keras's weight files load (by path or, for ``weights='imagenet'``, through ``get_file``).
+
+One module per Keras module (``vgg16``, ``vgg19``, ``resnet50``, ``imagenet_utils``); each model module also
+exports its ``preprocess_input`` and ``decode_predictions``. ``_shared`` holds the steps every model function
+shares (argument checks, input, pooling head, weights). Built so far: VGG16, VGG19, ResNet50 (issue 14).
+"""
+import functools
+
+from kerasish import backend, layers, models, utils
+from kerasish.applications import imagenet_utils, resnet50, vgg16, vgg19
+from kerasish.applications.resnet50 import ResNet50
+from kerasish.applications.vgg16 import VGG16
+from kerasish.applications.vgg19 import VGG19
+
+__all__ = ["imagenet_utils", "vgg16", "vgg19", "resnet50", "VGG16", "VGG19", "ResNet50", "keras_modules_injection"]
+
+
+def keras_modules_injection(base_fun):
+    """Keras 2.3.1's decorator that hands keras-applications functions Keras's modules as ``backend``,
+    ``layers``, ``models`` and ``utils`` keywords; here it hands kerasish's (the model functions above accept
+    and need none of them)."""
+    @functools.wraps(base_fun)
+    def wrapper(*args, **kwargs):
+        kwargs.update(backend=backend, layers=layers, models=models, utils=utils)
+        return base_fun(*args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,67 @@
+"""The steps every Keras 2.3.1 application function shares around its architecture (keras-applications 1.0.8):
+checking ``weights``/``classes``, making the image input (or taking ``input_tensor``), the ``pooling`` head of
+``include_top=False``, building the ``Model`` from ``input_tensor``'s source inputs, and loading weights
+(ImageNet files through ``get_file`` into ``~/.keras/models``, or a Keras ``.h5`` file given by path)."""
+from __future__ import annotations
+
+import os
+
+from kerasish import layers
+from kerasish.applications.imagenet_utils import _check_injection_kwargs
+from kerasish.backend import config
+from kerasish.layers.keras_tensor import is_keras_tensor
+from kerasish.models import Model
+from kerasish.utils.data_utils import get_file
+from kerasish.utils.layer_utils import get_source_inputs
+
+
+def check_arguments(weights, include_top, classes, kwargs) -> None:
+    """keras-applications' checks, in its order and wording, before anything is built."""
+    _check_injection_kwargs(kwargs)
+    if not (weights in {"imagenet", None} or os.path.exists(weights)):
+        raise ValueError("The `weights` argument should be either `None` (random initialization), `imagenet` "
+                         "(pre-training on ImageNet), or the path to the weights file to be loaded.")
+    if weights == "imagenet" and include_top and classes != 1000:
+        raise ValueError('If using `weights` as `"imagenet"` with `include_top` as true, `classes` should '
+                         "be 1000")
+
+
+def image_input(input_tensor, input_shape):
+    """The model's input: a new ``Input``, or ``input_tensor`` (wrapped in an ``Input`` when it is a plain
+    tensor, as Keras does)."""
+    if input_tensor is None:
+        return layers.Input(shape=input_shape)
+    if not is_keras_tensor(input_tensor):
+        return layers.Input(tensor=input_tensor, shape=input_shape)
+    return input_tensor
+
+
+def bn_axis() -> int:
+    # BatchNormalization normalises the channel axis of the configured image layout.
+    return 3 if config.image_data_format() == "channels_last" else 1
+
+
+def pooling_head(x, pooling):
+    """``include_top=False``: the last feature map, or its global average / max (any other value: the feature
+    map, as in Keras)."""
+    if pooling == "avg":
+        return layers.GlobalAveragePooling2D()(x)
+    if pooling == "max":
+        return layers.GlobalMaxPooling2D()(x)
+    return x
+
+
+def finish_model(img_input, input_tensor, outputs, name):
+    # With input_tensor, the model starts at that tensor's own Input(s), so it can sit on another model.
+    inputs = get_source_inputs(input_tensor) if input_tensor is not None else img_input
+    return Model(inputs, outputs, name=name)
+
+
+def load_weights(model, weights, include_top, files) -> None:
+    """``files`` maps ``include_top`` to ``(file name, URL, get_file keyword arguments)`` (Keras's exact
+    names, URLs and hashes); ``weights`` that is a path loads that Keras ``.h5`` file."""
+    if weights == "imagenet":
+        fname, origin, hash_kwargs = files[bool(include_top)]
+        weights = get_file(fname, origin, cache_subdir="models", **hash_kwargs)
+    if weights is not None:
+        model.load_weights(weights)

@@ -1,0 +1,74 @@
+"""VGG16 (Simonyan & Zisserman, ICLR 2015): Keras 2.3.1's ``keras/applications/vgg16.py``, which builds
+keras-applications 1.0.8's ``vgg16.VGG16``; the same layer names, so Keras's weight files load."""
+from __future__ import annotations
+
+from kerasish import layers
+from kerasish.applications import _shared
+from kerasish.applications.imagenet_utils import _obtain_input_shape, decode_predictions, preprocess_input
+from kerasish.backend import config
+
+__all__ = ["VGG16", "preprocess_input", "decode_predictions", "WEIGHTS_PATH", "WEIGHTS_PATH_NO_TOP"]
+
+WEIGHTS_PATH = ("https://github.com/fchollet/deep-learning-models/releases/download/v0.1/"
+                "vgg16_weights_tf_dim_ordering_tf_kernels.h5")
+WEIGHTS_PATH_NO_TOP = ("https://github.com/fchollet/deep-learning-models/releases/download/v0.1/"
+                       "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5")
+WEIGHTS_HASH = "64373286793e3c8b2b4e3219cbf3544b"
+WEIGHTS_HASH_NO_TOP = "6d6bbae143d832006294945121d1f1fc"
+
+# (filters, convolutions) per block
+VGG16_BLOCKS = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))
+
+
+def vgg_features(x, blocks):
+    """The convolution blocks: 3x3 same-padded ReLU convolutions, then a 2x2 max pooling, named as Keras's."""
+    for block, (filters, convolutions) in enumerate(blocks, start=1):
+        for conv in range(1, convolutions + 1):
+            x = layers.Conv2D(filters, (3, 3), activation="relu", padding="same",
+                              name=f"block{block}_conv{conv}")(x)
+        x = layers.MaxPooling2D((2, 2), strides=(2, 2), name=f"block{block}_pool")(x)
+    return x
+
+
+def vgg_top(x, classes):
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(4096, activation="relu", name="fc1")(x)
+    x = layers.Dense(4096, activation="relu", name="fc2")(x)
+    return layers.Dense(classes, activation="softmax", name="predictions")(x)
+
+
+def build_vgg(name, blocks, files, include_top, weights, input_tensor, input_shape, pooling, classes, kwargs):
+    """VGG16 and VGG19 differ only in their blocks, name and weight files."""
+    _shared.check_arguments(weights, include_top, classes, kwargs)
+    input_shape = _obtain_input_shape(input_shape, default_size=224, min_size=32,
+                                      data_format=config.image_data_format(), require_flatten=include_top,
+                                      weights=weights)
+    img_input = _shared.image_input(input_tensor, input_shape)
+    x = vgg_features(img_input, blocks)
+    x = vgg_top(x, classes) if include_top else _shared.pooling_head(x, pooling)
+    model = _shared.finish_model(img_input, input_tensor, x, name)
+    _shared.load_weights(model, weights, include_top, files)
+    return model
+
+
+def VGG16(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,  # noqa: N802
+          classes=1000, **kwargs):
+    """Instantiates the VGG16 architecture (Keras 2.3.1 signature).
+
+    Arguments:
+        include_top: whether to include the 3 fully-connected layers at the top.
+        weights: ``None`` (random initialization), ``'imagenet'`` (Keras's pre-trained file, fetched with
+            ``get_file`` into ``~/.keras/models``), or the path to a Keras weights file to load.
+        input_tensor: optional Keras tensor (e.g. another model's output) to use as image input.
+        input_shape: only with ``include_top=False`` (else ``(224, 224, 3)``); 3 channels, at least 32x32.
+        pooling: with ``include_top=False``: ``None`` (4D output), ``'avg'`` or ``'max'`` (global pooling).
+        classes: number of classes, only with ``include_top=True`` and no ``weights``.
+
+    Returns:
+        A functional ``Model`` named ``'vgg16'``.
+    """
+    files = {True: ("vgg16_weights_tf_dim_ordering_tf_kernels.h5", WEIGHTS_PATH, {"file_hash": WEIGHTS_HASH}),
+             False: ("vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5", WEIGHTS_PATH_NO_TOP,
+                     {"file_hash": WEIGHTS_HASH_NO_TOP})}
+    return build_vgg("vgg16", VGG16_BLOCKS, files, include_top, weights, input_tensor, input_shape, pooling,
+                     classes, kwargs)
