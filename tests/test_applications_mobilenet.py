@@ -138,6 +138,9 @@ def test_mobilenet_v2_layer_and_model_names_are_keras_names():
                                                                                      15)]
     assert names[-5:-2] == ["Conv_1", "Conv_1_bn", "out_relu"] and names[-1] == "Logits"
     assert model.name == "mobilenetv2_1.00_224"
+    # keras-applications gives MobileNetV2's BatchNormalization momentum 0.999 (MobileNet keeps Keras's 0.99)
+    assert (model.get_layer("block_3_expand_BN").momentum, model.get_layer("block_3_expand_BN").epsilon) == \
+        (0.999, 1e-3)
 
 
 def test_mobilenet_v2_correct_pad_is_keras_padding_for_odd_and_even_sizes():
@@ -158,6 +161,8 @@ def test_mobilenet_v2_default_size_comes_from_a_keras_input_tensor():
 def test_mobilenet_v2_input_shape_must_agree_with_input_tensor():
     with pytest.raises(ValueError, match="do not meet the same shape requirements"):
         MobileNetV2(weights=None, include_top=False, input_tensor=Input((64, 64, 3)), input_shape=(96, 96, 3))
+    with pytest.raises(ValueError, match="is not a keras tensor"):
+        MobileNetV2(weights=None, include_top=False, input_tensor=torch.zeros(1, 64, 64, 3), input_shape=(64, 64, 3))
 
 
 def test_mobilenet_channels_first_normalises_axis_1():
