@@ -14,6 +14,7 @@ import pytest
 import kerasish.layers as L
 from kerasish.callbacks import CSVLogger, ModelCheckpoint
 from kerasish.models import Sequential, load_model
+from kerasish.preprocessing.image import save_img
 from kerasish.utils import io_utils
 from kerasish.utils.io_utils import atomic_write
 
@@ -64,10 +65,14 @@ def _atomic_write(path):
         f.write("new text")
 
 
+def _save_img(path):
+    save_img(path, np.full((4, 5, 3), 200, "uint8"), file_format="png")
+
+
 WRITERS = {"save .h5": ("m.h5", _save_model), "save .kerasish": ("m.kerasish", _save_model),
            "save .keras": ("m.keras", _save_model), "save_weights": ("w.h5", _save_weights),
            "CSVLogger": ("log.csv", _csv_logger), "ModelCheckpoint": ("c.h5", _model_checkpoint),
-           "atomic_write": ("notes.txt", _atomic_write)}
+           "atomic_write": ("notes.txt", _atomic_write), "save_img": ("image.png", _save_img)}
 
 
 # ------------------------------------------------------------------------------------------------ modes
@@ -248,3 +253,36 @@ def test_loading_a_tensorflow_saved_model_directory_names_the_format(tmp_path):
 def test_loading_a_missing_file_still_says_no_such_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="load_model: no such file"):
         load_model(str(tmp_path / "missing.h5"))
+
+
+# ------------------------------------------------------------------------------------------------ images
+@pytest.mark.parametrize("name, file_format, pil_format", [("a.jpg", None, "JPEG"), ("a.img", "jpg", "JPEG"),
+                                                           ("a.png", None, "PNG"), ("a.tif", None, "TIFF")])
+def test_save_img_chooses_the_format_as_pil_does_from_the_name(tmp_path, name, file_format, pil_format):
+    from PIL import Image
+    save_img(tmp_path / name, np.full((4, 5, 3), 200, "uint8"), file_format=file_format)
+    with Image.open(tmp_path / name) as img:
+        assert img.format == pil_format and img.size == (5, 4)
+
+
+def test_save_img_errors_name_the_file_and_leave_nothing_behind(tmp_path):
+    with pytest.raises(ValueError, match=r"save_img: unknown file extension '.xyz' in '.*a.xyz'"):
+        save_img(tmp_path / "a.xyz", np.zeros((4, 5, 3), "uint8"))
+    with pytest.raises(ValueError, match="save_img: unknown file_format 'nope'"):
+        save_img(tmp_path / "a.png", np.zeros((4, 5, 3), "uint8"), file_format="nope")
+    rgba = np.zeros((4, 5, 4), "uint8")  # Keras converts RGBA for JPEG only when file_format says jpg
+    with pytest.raises(OSError, match=r"save_img: cannot write '.*a.jpg' as JPEG: cannot write mode RGBA") as info:
+        save_img(str(tmp_path / "a.jpg"), rgba)
+    assert isinstance(info.value.__cause__, OSError)
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_replaced_file_keeps_its_owner(tmp_path):
+    # As root the new file would belong to root; the replaced one keeps its owner (as writing it in place does).
+    # As another user, chown is not allowed, and the owner is that user either way.
+    path = tmp_path / "m.h5"
+    path.write_bytes(b"old")
+    owner = (1234, 1234) if os.geteuid() == 0 else (os.getuid(), os.getgid())
+    os.chown(path, *owner)
+    small_model().save(str(path))
+    assert (os.stat(path).st_uid, os.stat(path).st_gid) == owner

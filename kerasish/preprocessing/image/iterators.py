@@ -36,7 +36,8 @@ import torch
 
 from kerasish import backend
 from kerasish.preprocessing.image import params as params_module
-from kerasish.preprocessing.image.utils import WHITE_LIST_FORMATS, array_to_img, list_valid_files, read_image
+from kerasish.preprocessing.image.utils import (WHITE_LIST_FORMATS, array_to_img, list_valid_files, read_image,
+                                               write_image)
 from kerasish.training.data_adapters.order import epoch_order, new_seed
 from kerasish.utils.sequence import Sequence
 from kerasish.distributed import print_main
@@ -337,7 +338,9 @@ def _keep_exact_integers(x: np.ndarray, dtype: str) -> np.ndarray:
 # ---------------------------------------------------------------------------- files
 class _FilesIterator(Iterator):
     """What ``DirectoryIterator`` and ``DataFrameIterator`` share (keras-preprocessing ``BatchFromFilesMixin``):
-    decoding and resizing on the host with PIL, then the device path of every iterator."""
+    decoding and resizing on the host with PIL, then the device path of every iterator. Each subclass says in
+    ``_describe_file(j)`` which file sample ``j`` is, so that a file PIL cannot read is named as the user knows
+    it (its class directory, its DataFrame row)."""
 
     allowed_class_modes: tuple = ()
     decodes_on_host = True
@@ -395,10 +398,6 @@ class _FilesIterator(Iterator):
         if images:
             np.stack(images, out=batch.numpy(), casting="unsafe")
         return batch
-
-    def _describe_file(self, j: int) -> str:
-        """Which file sample ``j`` is, for errors: the user's thing (a class directory, a DataFrame row)."""
-        raise NotImplementedError(f"{type(self).__name__} must say which file sample {j} is")
 
     def _load_batch(self, decoded: torch.Tensor, device) -> torch.Tensor:
         batch = backend.to_device(decoded, device)  # the contiguous host batch; reordered on the device
@@ -725,7 +724,7 @@ def _save_batch(x: torch.Tensor, rows, generator, data_format, directory, prefix
     images = x.detach().cpu().numpy()
     for image, j, h in zip(images, rows, hashes):
         img = array_to_img(image, data_format, scale=True)
-        img.save(os.path.join(directory, f"{prefix}_{int(j)}_{h}.{file_format}"))
+        write_image(img, os.path.join(directory, f"{prefix}_{int(j)}_{h}.{file_format}"), None, "save_to_dir")
 
 
 def _to_device(part, device: torch.device):

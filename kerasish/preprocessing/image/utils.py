@@ -17,6 +17,7 @@ import torch
 
 from kerasish import backend
 from kerasish.preprocessing.image import kernels
+from kerasish.utils.io_utils import atomic_write
 
 try:
     from PIL import Image as pil_image
@@ -166,7 +167,36 @@ def save_img(path, x, data_format: str | None = None, file_format=None, scale: b
     if img.mode == "RGBA" and file_format in ("jpg", "jpeg"):
         warnings.warn("The JPG format does not support RGBA images, converting to RGB.", stacklevel=2)
         img = img.convert("RGB")
-    img.save(path, format=file_format, **kwargs)
+    write_image(img, path, file_format, "save_img", **kwargs)
+
+
+def write_image(img, path, file_format, caller: str, **kwargs) -> None:
+    """``img.save(path, format=file_format, **kwargs)`` through ``atomic_write`` (as every file kerasish writes:
+    mode, symlinks, write-protection and crash safety as in io_utils), the format from ``file_format`` or the
+    extension as PIL would choose it ('jpg' is JPEG); PIL's failures named with the path."""
+    shown = _shown(path)
+    pil_format = _pil_format(shown, file_format, caller)
+    with atomic_write(path, "wb") as f:
+        try:
+            img.save(f, format=pil_format, **kwargs)
+        except (OSError, ValueError, KeyError) as err:  # e.g. 'cannot write mode RGBA as JPEG'
+            raise _same_kind(err, f"{caller}: cannot write {shown!r} as {pil_format}: {err}") from err
+
+
+def _pil_format(shown: str, file_format, caller: str) -> str:
+    pil_image.init()
+    extensions = pil_image.registered_extensions()
+    if file_format:
+        chosen = extensions.get(f".{str(file_format).lower().lstrip('.')}", str(file_format).upper())
+        if chosen not in pil_image.SAVE:
+            raise ValueError(f"{caller}: unknown file_format {file_format!r}; expected one PIL writes, e.g. "
+                             "'png', 'jpeg', 'bmp', 'tiff'.")
+        return chosen
+    extension = os.path.splitext(shown)[1].lower()
+    if extensions.get(extension) not in pil_image.SAVE:
+        raise ValueError(f"{caller}: unknown file extension {extension!r} in {shown!r}: cannot tell which image "
+                         "format to write; use .png, .jpg, .bmp, .tif, or pass file_format.")
+    return extensions[extension]
 
 
 def list_valid_files(directory: str, follow_links: bool = False, white_list_formats=WHITE_LIST_FORMATS):
