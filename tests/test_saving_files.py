@@ -199,7 +199,7 @@ def test_an_os_error_on_the_temporary_file_is_renamed_to_the_users_path(tmp_path
 
 def test_a_parent_that_is_a_file_is_reported_with_the_users_path(tmp_path):
     (tmp_path / "models").write_bytes(b"a file")
-    with pytest.raises(OSError) as info:
+    with pytest.raises(NotADirectoryError) as info:
         small_model().save(str(tmp_path / "models" / "m.h5"))
     assert repr(str(tmp_path / "models" / "m.h5")) in str(info.value)
     assert (tmp_path / "models").read_bytes() == b"a file"
@@ -286,3 +286,36 @@ def test_a_replaced_file_keeps_its_owner(tmp_path):
     os.chown(path, *owner)
     small_model().save(str(path))
     assert (os.stat(path).st_uid, os.stat(path).st_gid) == owner
+
+
+# ------------------------------------------------------------------------------------------------ callbacks
+def test_csv_logger_refuses_a_write_protected_log_before_the_first_epoch(tmp_path):
+    path = tmp_path / "log.csv"
+    path.write_bytes(b"epoch,loss\r\n0,1.0\r\n")
+    os.chmod(path, 0o444)
+    model = small_model()
+    weights = [w.copy() for w in model.get_weights()]
+    with pytest.raises(PermissionError, match="log.csv': the file is write-protected"):
+        model.fit(np.ones((4, 3), "float32"), np.ones((4, 2), "float32"), epochs=1, verbose=0,
+                  callbacks=[CSVLogger(str(path), append=True)])
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), weights))  # refused before training
+    assert path.read_bytes() == b"epoch,loss\r\n0,1.0\r\n"
+
+
+def test_backup_and_restore_with_a_file_as_backup_dir_fails_before_training(tmp_path):
+    from kerasish.callbacks import BackupAndRestore
+    (tmp_path / "backups").write_bytes(b"not a folder")
+    model = small_model()
+    weights = [w.copy() for w in model.get_weights()]
+    with pytest.raises(NotADirectoryError, match=r"backups' is a file, not a directory"):
+        model.fit(np.ones((4, 3), "float32"), np.ones((4, 2), "float32"), epochs=1, verbose=0,
+                  callbacks=[BackupAndRestore(str(tmp_path / "backups"))])
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), weights))
+    assert (tmp_path / "backups").read_bytes() == b"not a folder"
+
+
+def test_a_file_where_a_folder_should_be_is_named(tmp_path):
+    (tmp_path / "runs").write_bytes(b"a file")
+    with pytest.raises(NotADirectoryError, match=r"Cannot write '.*m.h5': '.*runs' is a file, not a directory"):
+        small_model().save(str(tmp_path / "runs" / "one" / "m.h5"))
+    assert os.listdir(tmp_path) == ["runs"]

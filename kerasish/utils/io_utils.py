@@ -79,7 +79,11 @@ def _write_target(shown: str) -> tuple[str, os.stat_result | None]:
     try:
         existing = os.stat(target)
     except FileNotFoundError:
+        _check_ancestors_are_directories(target, shown)
         return target, None
+    except NotADirectoryError:
+        _check_ancestors_are_directories(target, shown)
+        raise
     except OSError as err:
         raise _error_naming(err, shown, "cannot read its status") from err
     if stat.S_ISREG(existing.st_mode) and _write_protected(target, existing):
@@ -87,6 +91,22 @@ def _write_target(shown: str) -> tuple[str, os.stat_result | None]:
                               f"{stat.filemode(existing.st_mode)}); it was left unchanged. Make it writable "
                               f"(chmod u+w {shown!r}) or choose another path.")
     return target, existing
+
+
+def _check_ancestors_are_directories(target: str, shown: str) -> None:
+    """The nearest existing folder above a new file must be a folder (``makedirs`` would say 'File exists')."""
+    ancestor = os.path.dirname(os.path.abspath(target))
+    while not os.path.lexists(ancestor) and os.path.dirname(ancestor) != ancestor:
+        ancestor = os.path.dirname(ancestor)
+    if os.path.exists(ancestor) and not os.path.isdir(ancestor):
+        raise NotADirectoryError(f"Cannot write {shown!r}: {ancestor!r} is a file, not a directory.")
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """Raises now what ``atomic_write(path)`` would raise before writing (a directory, a write-protected file,
+    a file where a folder should be), for callbacks that write only after an epoch has trained."""
+    if distributed.is_main_process():
+        _write_target(os.fspath(path))
 
 
 def _write_protected(target: str, existing: os.stat_result) -> bool:
