@@ -140,6 +140,13 @@ def test_a_missing_dataframe_directory_is_reported_as_missing(tmp_path):
         ImageDataGenerator().flow_from_dataframe(frame, missing, validate_filenames=False)
 
 
+@pytest.mark.parametrize("directory", [None, ""])
+def test_without_a_directory_the_x_col_paths_are_used_as_they_are(image_tree, directory):
+    frame = pd.DataFrame({"filename": [str(image_tree / "cat" / "a.png")], "class": ["cat"]})
+    it = ImageDataGenerator().flow_from_dataframe(frame, directory, target_size=(8, 8))
+    assert it.samples == 1 and it[0][0].shape == (1, 8, 8, 3)
+
+
 def test_invalid_filenames_keep_keras_wording_and_show_examples(image_tree):
     frame = pd.DataFrame({"filename": ["cat/a.png", "cat/zz.png", "notes.txt"], "class": ["cat"] * 3})
     with pytest.warns(UserWarning) as record:

@@ -670,7 +670,7 @@ def _check_dataframe(pandas, dataframe, directory, x_col, y_col, weight_col, cla
         hint = " Wrap it: pandas.DataFrame(dataframe)." if isinstance(dataframe, dict) else ""
         raise TypeError(f"flow_from_dataframe: dataframe must be a pandas DataFrame; received "
                         f"{type(dataframe).__name__}.{hint}")
-    if directory is not None:
+    if directory:  # None or '': the x_col paths are used as they are
         _require_directory(directory, "flow_from_dataframe", "directory", " (the x_col paths are relative to it)")
     needed = [("x_col", x_col)]
     if class_mode not in ("input", None):
