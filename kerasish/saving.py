@@ -75,7 +75,7 @@ import torch
 from kerasish import backend
 from kerasish import optimizers as optimizers_module
 from kerasish.utils.generic_utils import get_custom_objects
-from kerasish.utils.io_utils import atomic_write
+from kerasish.utils.io_utils import atomic_write, check_readable_file
 
 KERAS_VERSION = "2.3.1"  # the Keras API whose config format we write
 FORMAT_NAME = "kerasish"
@@ -299,8 +299,7 @@ def _format_for_writing(filepath, save_format, caller: str) -> FileFormat | None
 
 def _format_of_file(filepath, caller: str) -> FileFormat | None:
     path = os.fspath(filepath)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{caller}: no such file: {path!r}.")
+    check_readable_file(path, caller)
     with open(path, "rb") as f:
         head = f.read(16)
     return next((f for f in _FILE_FORMATS.values()
@@ -1225,8 +1224,7 @@ def _tensor_bytes(tensor: torch.Tensor) -> memoryview:
 
 def _read_container(filepath, caller: str) -> tuple[str, dict, dict[str, torch.Tensor]]:
     path = os.fspath(filepath)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{caller}: no such file: {path!r}.")
+    check_readable_file(path, caller)
     with open(path, "rb") as f:
         head = f.read(8)
     try:

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import warnings
 from dataclasses import dataclass, field
 
@@ -50,7 +49,7 @@ from kerasish import backend, distributed
 from kerasish import optimizers as optimizers_module
 from kerasish import saving
 from kerasish.saving import KERAS_VERSION, UnreadableFileError
-from kerasish.utils.io_utils import atomic_write
+from kerasish.utils.io_utils import atomic_write, check_readable_file
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 SUFFIXES = (".h5", ".hdf5")
@@ -185,8 +184,7 @@ def _h5py():
 
 def read_file(path: str, caller: str) -> KerasH5Contents:
     """Reads the whole file into memory; any HDF5 error becomes ``UnreadableFileError`` naming the file."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{caller}: no such file: {path!r}.")
+    check_readable_file(path, caller)
     return _read_source(path, path, caller)
 
 

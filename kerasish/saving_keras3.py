@@ -40,7 +40,6 @@ from __future__ import annotations
 import datetime
 import io
 import json
-import os
 import re
 import warnings
 import zipfile
@@ -53,7 +52,7 @@ from kerasish import optimizers as optimizers_module
 from kerasish import saving
 from kerasish.saving import UnreadableFileError
 from kerasish.utils.generic_utils import keras_class_name
-from kerasish.utils.io_utils import atomic_write
+from kerasish.utils.io_utils import atomic_write, check_readable_file
 
 SUFFIXES = (".keras",)
 ZIP_SIGNATURE = b"PK\x03\x04"
@@ -620,8 +619,7 @@ def _h5py():
 def read_file(path: str, caller: str) -> tuple[dict, dict]:
     """``(config.json parsed, {dataset path: tensor})``, everything read into memory first."""
     h5py = _h5py()
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{caller}: no such file: {path!r}.")
+    check_readable_file(path, caller)
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())

@@ -367,12 +367,12 @@ def test_directory_images_are_decoded_in_loader_threads_when_workers_are_asked_f
     from kerasish.preprocessing.image import iterators
     decoding_threads = []
 
-    def recording_load_img(*args, **kwargs):
+    def recording_read_image(*args, **kwargs):
         decoding_threads.append(threading.current_thread())
-        return load_img(*args, **kwargs)
+        return read_image(*args, **kwargs)
 
-    load_img = iterators.load_img
-    monkeypatch.setattr(iterators, "load_img", recording_load_img)
+    read_image = iterators.read_image  # load_img's work, with the file described for errors
+    monkeypatch.setattr(iterators, "read_image", recording_read_image)
     directory_fit(image_tree, workers=2)
     # 7 images a pass, 2 passes, in the loader threads; plus batch 0, read once in the caller to check the data
     assert len(decoding_threads) == 16 and decoding_threads.count(threading.main_thread()) == 2
@@ -412,8 +412,8 @@ def test_interrupting_a_directory_fit_leaves_no_loader_threads_or_processes(imag
                          ids=["main", "threads", "processes"])
 def test_an_unreadable_image_file_surfaces_in_the_caller(image_tree, loading):
     (image_tree / "cats" / "broken.png").write_bytes(b"not a png")
-    with pytest.raises(Exception, match="cannot identify image file"):
-        directory_fit(image_tree, **loading)
+    with pytest.raises(OSError, match=r"broken\.png' \(class 'cats'.* cannot be read: PIL cannot identify it"):
+        directory_fit(image_tree, **loading)  # named, as itself (tests/test_file_errors.py)
 
 
 def test_flow_from_directory_rejects_unknown_modes(image_tree):

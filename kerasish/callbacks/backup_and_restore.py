@@ -16,6 +16,7 @@ import os
 
 from kerasish.callbacks.callback import Callback
 from kerasish.distributed import is_main_process
+from kerasish.utils.io_utils import check_writable
 
 BACKUP_FILE = "backup.kerasish"
 
@@ -81,6 +82,7 @@ class BackupAndRestore(Callback):
     def on_train_begin(self, logs=None):
         from kerasish import saving
         self._batches_count = 0
+        check_writable(self.backup_path)  # backup_dir a file, a write-protected backup: say so before training
         if not os.path.exists(self.backup_path):
             return
         epoch, step = saving.restore_training_backup(self.model, self.backup_path)

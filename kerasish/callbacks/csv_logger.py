@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from kerasish.callbacks.callback import Callback
-from kerasish.utils.io_utils import atomic_write
+from kerasish.utils.io_utils import atomic_write, check_writable
 
 _ENCODING = "utf-8"
 
@@ -54,6 +54,7 @@ class CSVLogger(Callback):
         self._lines: list[str] = []  # header and rows written by this fit
 
     def on_train_begin(self, logs=None):
+        check_writable(self.filename)  # a directory or a write-protected file: say so before the first epoch
         self._prefix = b""
         self._lines = []
         if self.append and os.path.exists(self.filename):

@@ -26,6 +26,7 @@ composing cost about as much for 512 images as for 32.
 """
 from __future__ import annotations
 
+import difflib
 import os
 import threading
 import warnings
@@ -35,7 +36,8 @@ import torch
 
 from kerasish import backend
 from kerasish.preprocessing.image import params as params_module
-from kerasish.preprocessing.image.utils import WHITE_LIST_FORMATS, array_to_img, list_valid_files, load_img
+from kerasish.preprocessing.image.utils import (WHITE_LIST_FORMATS, array_to_img, list_valid_files, read_image,
+                                               write_image)
 from kerasish.training.data_adapters.order import epoch_order, new_seed
 from kerasish.utils.sequence import Sequence
 from kerasish.distributed import print_main
@@ -336,7 +338,9 @@ def _keep_exact_integers(x: np.ndarray, dtype: str) -> np.ndarray:
 # ---------------------------------------------------------------------------- files
 class _FilesIterator(Iterator):
     """What ``DirectoryIterator`` and ``DataFrameIterator`` share (keras-preprocessing ``BatchFromFilesMixin``):
-    decoding and resizing on the host with PIL, then the device path of every iterator."""
+    decoding and resizing on the host with PIL, then the device path of every iterator. Each subclass says in
+    ``_describe_file(j)`` which file sample ``j`` is, so that a file PIL cannot read is named as the user knows
+    it (its class directory, its DataFrame row)."""
 
     allowed_class_modes: tuple = ()
     decodes_on_host = True
@@ -379,8 +383,8 @@ class _FilesIterator(Iterator):
         (pinned when bound for a GPU)."""
         images = []
         for j in rows:
-            img = load_img(self._filepaths[j], color_mode=self.color_mode, target_size=self.target_size,
-                           interpolation=self.interpolation)
+            img = read_image(self._filepaths[j], self.color_mode, self.target_size, self.interpolation,
+                             self._describe_file(j))
             array = np.asarray(img)
             if hasattr(img, "close"):
                 img.close()
@@ -463,8 +467,11 @@ class DirectoryIterator(_FilesIterator):
         if class_mode not in self.allowed_class_modes:
             raise ValueError(f"Invalid class_mode: {class_mode}; expected one of: {set(self.allowed_class_modes)}")
         self.class_mode = class_mode
+        _require_directory(directory, "flow_from_directory", "directory", " with one subdirectory of images per class")
         if not classes:
             classes = [d for d in sorted(os.listdir(directory)) if os.path.isdir(os.path.join(directory, d))]
+        else:
+            _warn_missing_class_directories(directory, classes)
         self.num_classes = len(classes)
         self.class_indices = dict(zip(classes, range(len(classes))))
         self.filenames = []
@@ -484,6 +491,11 @@ class DirectoryIterator(_FilesIterator):
         self._filepaths = [os.path.join(directory, fname) for fname in self.filenames]
         super().__init__(self.samples, batch_size, shuffle, seed)
 
+    def _describe_file(self, j: int) -> str:
+        class_name = self.filenames[j].split(os.sep)[0]
+        return (f"flow_from_directory: image file {self._filepaths[j]!r} (class {class_name!r}, directory "
+                f"{os.path.join(self.directory, class_name)!r})")
+
     @property
     def labels(self):
         return self.classes
@@ -491,6 +503,27 @@ class DirectoryIterator(_FilesIterator):
     @property
     def sample_weight(self):
         return None
+
+
+def _require_directory(directory, caller: str, argument: str, expected: str = "") -> None:
+    """Keras lists a missing directory as no files (or fails in os.listdir); say that it is missing."""
+    if os.path.isdir(directory):
+        return
+    if os.path.exists(directory):
+        raise NotADirectoryError(f"{caller}: {argument}={directory!r} is a file, not a directory. Expected a "
+                                 f"directory{expected}.")
+    raise FileNotFoundError(f"{caller}: {argument}={directory!r} does not exist. Expected a directory{expected}.")
+
+
+def _warn_missing_class_directories(directory, classes) -> None:
+    """A class listed in ``classes`` without its subdirectory keeps its index and gets no images (Keras
+    2.3.1); said once, since a misspelt class name gives the same silence."""
+    missing = [name for name in classes if not os.path.isdir(os.path.join(directory, name))]
+    if missing:
+        warnings.warn(f"flow_from_directory: classes {missing} have no subdirectory in {directory!r}, so they "
+                      "get no images (existing subdirectories: "
+                      f"{sorted(d for d in os.listdir(directory) if os.path.isdir(os.path.join(directory, d)))}).",
+                      stacklevel=4)
 
 
 class DataFrameIterator(_FilesIterator):
@@ -505,7 +538,9 @@ class DataFrameIterator(_FilesIterator):
                  class_mode: str | None = "categorical", batch_size: int = 32, shuffle: bool = True, seed=None,
                  data_format=None, save_to_dir=None, save_prefix: str = "", save_format: str = "png", subset=None,
                  interpolation: str = "nearest", dtype=None, validate_filenames: bool = True):
-        require_pandas("DataFrameIterator")
+        pandas = require_pandas("DataFrameIterator")
+        _check_dataframe(pandas, dataframe, directory, x_col, y_col, weight_col, class_mode)
+        self._x_col = x_col
         self._set_processing_attrs(image_data_generator, target_size, color_mode, data_format, save_to_dir,
                                    save_prefix, save_format, subset, interpolation, dtype)
         df = dataframe.copy()
@@ -600,9 +635,15 @@ class DataFrameIterator(_FilesIterator):
                          for name in df[x_col]], dtype=bool)
         n_invalid = int((~mask).sum())
         if n_invalid:
+            examples = [os.path.join(self.directory, name) for name in df[x_col][~mask][:3]]
             warnings.warn(f'Found {n_invalid} invalid image filename(s) in x_col="{x_col}". These filename(s) will '
-                          "be ignored.", stacklevel=3)
+                          f"be ignored. (Not a file, or not one of {list(self.white_list_formats)}: e.g. "
+                          f"{examples}.)", stacklevel=3)
         return df[mask]
+
+    def _describe_file(self, j: int) -> str:
+        return (f"flow_from_dataframe: image file {self._filepaths[j]!r} (x_col={self._x_col!r} value "
+                f"{self.filenames[j]!r})")
 
     @property
     def labels(self):
@@ -613,6 +654,36 @@ class DataFrameIterator(_FilesIterator):
     @property
     def sample_weight(self):
         return self._sample_weight
+
+
+class DataFrameColumnError(KeyError):
+    """A column ``flow_from_dataframe`` needs is missing: a ``KeyError``, as pandas raised, printed as text."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def _check_dataframe(pandas, dataframe, directory, x_col, y_col, weight_col, class_mode) -> None:
+    """What keras-preprocessing leaves to pandas (``KeyError: 'class'``) or to a crash deep inside: a
+    DataFrame, an existing ``directory``, and the columns the arguments name."""
+    if not isinstance(dataframe, pandas.DataFrame):
+        hint = " Wrap it: pandas.DataFrame(dataframe)." if isinstance(dataframe, dict) else ""
+        raise TypeError(f"flow_from_dataframe: dataframe must be a pandas DataFrame; received "
+                        f"{type(dataframe).__name__}.{hint}")
+    if directory:  # None or '': the x_col paths are used as they are
+        _require_directory(directory, "flow_from_dataframe", "directory", " (the x_col paths are relative to it)")
+    needed = [("x_col", x_col)]
+    if class_mode not in ("input", None):
+        needed += [("y_col", column) for column in (y_col if isinstance(y_col, (list, tuple)) else [y_col])]
+    if weight_col is not None:
+        needed.append(("weight_col", weight_col))
+    columns = list(dataframe.columns)
+    for argument, column in needed:
+        if column not in columns:
+            close = difflib.get_close_matches(str(column), [str(c) for c in columns], n=1)
+            suggestion = f" Did you mean {close[0]!r}?" if close else ""
+            raise DataFrameColumnError(f"flow_from_dataframe: {argument}={column!r} is not a column of the "
+                                       f"DataFrame; its columns are {columns}.{suggestion}")
 
 
 def require_pandas(what: str):
@@ -653,7 +724,7 @@ def _save_batch(x: torch.Tensor, rows, generator, data_format, directory, prefix
     images = x.detach().cpu().numpy()
     for image, j, h in zip(images, rows, hashes):
         img = array_to_img(image, data_format, scale=True)
-        img.save(os.path.join(directory, f"{prefix}_{int(j)}_{h}.{file_format}"))
+        write_image(img, os.path.join(directory, f"{prefix}_{int(j)}_{h}.{file_format}"), None, "save_to_dir")
 
 
 def _to_device(part, device: torch.device):

@@ -17,6 +17,7 @@ import torch
 
 from kerasish import backend
 from kerasish.preprocessing.image import kernels
+from kerasish.utils.io_utils import atomic_write
 
 try:
     from PIL import Image as pil_image
@@ -51,22 +52,61 @@ def _data_format(data_format) -> str:
 def load_img(path, grayscale: bool = False, color_mode: str = "rgb", target_size=None,
              interpolation: str = "nearest"):
     """Loads an image into PIL format, converted to ``color_mode`` ('grayscale', 'rgb', 'rgba') and resized to
-    ``target_size`` ``(height, width)`` with ``interpolation`` when its size differs."""
+    ``target_size`` ``(height, width)`` with ``interpolation`` when its size differs. A file PIL cannot read
+    raises an ``OSError`` naming it (``read_image``)."""
     if grayscale is True:
         warnings.warn('grayscale is deprecated. Please use color_mode = "grayscale"', stacklevel=2)
         color_mode = "grayscale"
     _require_pil("load_img")
-    with open(path, "rb") as f:
-        img = pil_image.open(io.BytesIO(f.read()))
-        img = _convert_mode(img, color_mode)
-        if target_size is not None:
-            size = (target_size[1], target_size[0])  # PIL sizes are (width, height)
-            if img.size != size:
-                if interpolation not in PIL_INTERPOLATION_METHODS:
-                    raise ValueError(f"Invalid interpolation method {interpolation} specified. Supported methods "
-                                     f"are {', '.join(PIL_INTERPOLATION_METHODS)}")
-                img = img.resize(size, PIL_INTERPOLATION_METHODS[interpolation])
-        return img
+    return read_image(path, color_mode, target_size, interpolation, f"load_img: image file {_shown(path)!r}")
+
+
+def read_image(path, color_mode: str, target_size, interpolation: str, described: str):
+    """``load_img``'s work; ``described`` says which file it is in errors (the iterators add its class or its
+    DataFrame row), and every error from opening or decoding it is an ``OSError`` of the same kind with that
+    in front, chained to PIL's (whose own message names only an in-memory buffer)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as err:
+        raise _same_kind(err, f"{described} cannot be opened: {err.strerror or err}.") from err
+    try:
+        img = pil_image.open(io.BytesIO(data))
+        img.load()  # PIL decodes lazily: find a truncated or corrupt file here, not in convert or resize
+    except Exception as err:  # PIL raises OSError, SyntaxError, ValueError, EOFError ... for broken files
+        raise _same_kind(err, f"{described} cannot be read: {_decode_failure(err)}. Replace or remove the "
+                              "file.") from err
+    img = _convert_mode(img, color_mode)
+    if target_size is not None:
+        size = (target_size[1], target_size[0])  # PIL sizes are (width, height)
+        if img.size != size:
+            if interpolation not in PIL_INTERPOLATION_METHODS:
+                raise ValueError(f"Invalid interpolation method {interpolation} specified. Supported methods "
+                                 f"are {', '.join(PIL_INTERPOLATION_METHODS)}")
+            img = img.resize(size, PIL_INTERPOLATION_METHODS[interpolation])
+    return img
+
+
+def _shown(path) -> str:
+    return os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else str(path)
+
+
+def _decode_failure(err: Exception) -> str:
+    if isinstance(err, pil_image.UnidentifiedImageError):
+        return ("PIL cannot identify it as an image (an empty or non-image file, or a format Pillow cannot "
+                "decode)")
+    if "truncated" in str(err):
+        return f"the file is truncated: it ends before the image data does (PIL: {err})"
+    return f"PIL raised {type(err).__name__}: {err}"
+
+
+def _same_kind(err: Exception, message: str) -> OSError:
+    """An error of ``err``'s kind (``FileNotFoundError``, PIL's ``UnidentifiedImageError``, ...) when it is an
+    ``OSError``, so that code catching those still does; ``OSError`` for PIL's other failures."""
+    try:
+        return type(err)(message) if isinstance(err, OSError) else OSError(message)
+    except TypeError:
+        return OSError(message)
 
 
 def _convert_mode(img, color_mode: str):
@@ -127,7 +167,36 @@ def save_img(path, x, data_format: str | None = None, file_format=None, scale: b
     if img.mode == "RGBA" and file_format in ("jpg", "jpeg"):
         warnings.warn("The JPG format does not support RGBA images, converting to RGB.", stacklevel=2)
         img = img.convert("RGB")
-    img.save(path, format=file_format, **kwargs)
+    write_image(img, path, file_format, "save_img", **kwargs)
+
+
+def write_image(img, path, file_format, caller: str, **kwargs) -> None:
+    """``img.save(path, format=file_format, **kwargs)`` through ``atomic_write`` (as every file kerasish writes:
+    mode, symlinks, write-protection and crash safety as in io_utils), the format from ``file_format`` or the
+    extension as PIL would choose it ('jpg' is JPEG); PIL's failures named with the path."""
+    shown = _shown(path)
+    pil_format = _pil_format(shown, file_format, caller)
+    with atomic_write(path, "wb") as f:
+        try:
+            img.save(f, format=pil_format, **kwargs)
+        except (OSError, ValueError, KeyError) as err:  # e.g. 'cannot write mode RGBA as JPEG'
+            raise _same_kind(err, f"{caller}: cannot write {shown!r} as {pil_format}: {err}") from err
+
+
+def _pil_format(shown: str, file_format, caller: str) -> str:
+    pil_image.init()
+    extensions = pil_image.registered_extensions()
+    if file_format:
+        chosen = extensions.get(f".{str(file_format).lower().lstrip('.')}", str(file_format).upper())
+        if chosen not in pil_image.SAVE:
+            raise ValueError(f"{caller}: unknown file_format {file_format!r}; expected one PIL writes, e.g. "
+                             "'png', 'jpeg', 'bmp', 'tiff'.")
+        return chosen
+    extension = os.path.splitext(shown)[1].lower()
+    if extensions.get(extension) not in pil_image.SAVE:
+        raise ValueError(f"{caller}: unknown file extension {extension!r} in {shown!r}: cannot tell which image "
+                         "format to write; use .png, .jpg, .bmp, .tif, or pass file_format.")
+    return extensions[extension]
 
 
 def list_valid_files(directory: str, follow_links: bool = False, white_list_formats=WHITE_LIST_FORMATS):

@@ -5,7 +5,8 @@ A plain generator can be neither indexed nor split, so it has one producer: a ba
 ``IterableDataset`` (``use_multiprocessing=True``). Either way the next ``max_queue_size`` batches are produced
 while the current step trains, ``next()`` is never called from two threads at once (so generators need not be
 thread-safe), no batch is duplicated, and an exception raised by the generator reaches the caller with its
-original traceback.
+original traceback (from a worker process: returned as a ``LoadFailure`` and re-raised here as itself, not as
+torch's "Caught ... in DataLoader worker process" wrapper).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Callable, Iterator
 
 from torch.utils.data import DataLoader, IterableDataset
 
-from kerasish.training.data_adapters.sequences import shutting_down
+from kerasish.training.data_adapters.sequences import LoadFailure, raising_failures, shutting_down
 
 _DONE = object()
 
@@ -158,7 +159,18 @@ class _GeneratorDataset(IterableDataset):
         self.generator = generator
 
     def __iter__(self):
-        return iter(self.generator)
+        batches = iter(self.generator)
+        produced = 0
+        while True:
+            try:
+                batch = next(batches)
+            except StopIteration:
+                return
+            except Exception as err:
+                yield LoadFailure(err, f"the generator, after {produced} batch(es) from it")
+                return
+            produced += 1
+            yield batch
 
 
 def _identity(batch):
@@ -169,4 +181,4 @@ def _process_producer(generator, max_queue_size: int):
     # One worker process (fork inherits the generator): no duplication, prefetch of max_queue_size batches.
     loader = DataLoader(_GeneratorDataset(generator), batch_size=None, num_workers=1,
                         prefetch_factor=max_queue_size, collate_fn=_identity)
-    return shutting_down(iter(loader))
+    return raising_failures(shutting_down(iter(loader)))

@@ -17,6 +17,11 @@ A pass visits every index of the Sequence once, in order or in the epoch's shuff
 * processes: a ``DataLoader`` whose sampler is the pass's index order, ``workers`` processes, each index
   exactly once, order kept. Workers are started per pass so they see what ``on_epoch_end`` changed.
 
+An exception raised while loading item ``i`` reaches the caller as itself (type, message, traceback), with a
+note naming the Sequence index; from a worker process it comes back as a value (``LoadFailure``) rather than
+as torch's ``<type>('Caught <type> in DataLoader worker process N. Original Traceback ...')``, which buries the
+message under its own, and the worker's traceback is its cause.
+
 Under torchrun each replica loads only its items of a pass (``order.replica_items``: ``rank, rank + W, ...``)
 and runs ``replica_steps`` steps; at a last step without an item it trains on an empty batch. The pass's order
 is the same on every rank (the model's seed is rank 0's), and so is an image iterator's own sample order and
@@ -29,6 +34,8 @@ import collections
 import copy
 import itertools
 import math
+import pickle
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
@@ -96,7 +103,7 @@ class SequenceDataAdapter:
         if self.augments_on_device:
             return self._load_augmented(order)
         if self.workers <= 0:
-            return (self.sequence[i] for i in order)
+            return (_load_item(self.sequence.__getitem__, i) for i in order)
         if self.use_multiprocessing:
             return _process_loader(self.sequence, order, self.workers, self.max_queue_size)
         return _threaded_in_order(self.sequence.__getitem__, order, self.workers, self.max_queue_size)
@@ -104,7 +111,7 @@ class SequenceDataAdapter:
     def _load_augmented(self, order):
         sequence, device = self.sequence, self.device
         if not (getattr(sequence, "decodes_on_host", False) and self.workers > 0):
-            return (sequence.batch_tensors(i, device) for i in order)
+            return (_load_item(lambda i: sequence.batch_tensors(i, device), i) for i in order)
         if self.use_multiprocessing:
             staged = _process_loader(_StagedBatches(sequence), order, self.workers, self.max_queue_size)
         else:
@@ -141,15 +148,67 @@ def _threaded_in_order(load, order, workers: int, max_queue_size: int):
         pending = collections.deque()
         indices = iter(order)
         for index in itertools.islice(indices, max_queue_size):
-            pending.append(pool.submit(load, index))
+            pending.append(pool.submit(_load_item, load, index, " in a loader thread"))
         while pending:
             batch = pending.popleft().result()  # re-raises a worker's exception with its traceback
             for index in itertools.islice(indices, 1):
-                pending.append(pool.submit(load, index))
+                pending.append(pool.submit(_load_item, load, index, " in a loader thread"))
             yield batch
     finally:
         # On an error or Ctrl-C, drop the queued loads instead of finishing them first.
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _load_item(load, index: int, where: str = ""):
+    try:
+        return load(index)
+    except Exception as err:
+        err.add_note(f"(kerasish: raised while loading Sequence index {index}{where}.)")
+        raise
+
+
+class LoadFailure:
+    """An exception raised in a DataLoader worker process, returned as a value so that the main process
+    re-raises the original (``reraise``): its type and message first, a note saying where it came from, and
+    the worker's traceback as its cause. Exceptions that do not survive pickling travel as ``RuntimeError``
+    with their type's name and message."""
+
+    def __init__(self, error: Exception, where: str):
+        self.error = error if _survives_pickling(error) else RuntimeError(
+            f"{type(error).__module__}.{type(error).__qualname__}: {error}")
+        self.where = where
+        self.worker_traceback = "".join(traceback.format_exception(error))
+
+    def reraise(self):
+        error = self.error
+        error.add_note(f"(kerasish: raised while loading {self.where} in a DataLoader worker process; the "
+                       "worker's traceback is shown above.)")
+        raise error from WorkerTraceback(self.worker_traceback)
+
+
+class WorkerTraceback(Exception):
+    """The traceback of an exception raised in a worker process, as text (what concurrent.futures does)."""
+
+    def __str__(self) -> str:
+        return "\n" + str(self.args[0])
+
+
+def _survives_pickling(error: Exception) -> bool:
+    try:
+        return type(pickle.loads(pickle.dumps(error))) is type(error)
+    except Exception:  # e.g. an exception whose __init__ takes other arguments than its args
+        return False
+
+
+def raising_failures(items):
+    """Yield from a DataLoader's items, re-raising a worker's ``LoadFailure`` in the main process."""
+    try:
+        for item in items:
+            if isinstance(item, LoadFailure):
+                item.reraise()
+            yield item
+    finally:
+        _close(items)  # stops the workers now, not when the generator is collected
 
 
 class _SequenceDataset(Dataset):
@@ -160,7 +219,10 @@ class _SequenceDataset(Dataset):
         return len(self.sequence)
 
     def __getitem__(self, index):
-        return self.sequence[index]
+        try:
+            return self.sequence[index]
+        except Exception as err:
+            return LoadFailure(err, f"Sequence index {index}")
 
 
 class _StagedBatches:
@@ -191,7 +253,7 @@ def _identity(batch):
 def _process_loader(sequence, order, workers: int, max_queue_size: int):
     loader = DataLoader(_SequenceDataset(sequence), batch_size=None, sampler=order, num_workers=workers,
                         prefetch_factor=max(1, math.ceil(max_queue_size / workers)), collate_fn=_identity)
-    yield from shutting_down(iter(loader))
+    yield from raising_failures(shutting_down(iter(loader)))
 
 
 def shutting_down(loader_iterator):
