@@ -22,6 +22,7 @@ from kerasish.applications.densenet import DenseNet, DenseNet121, DenseNet169, D
 from kerasish.layers import Input
 from kerasish.utils import data_utils
 from kerasish.utils.layer_utils import count_params
+from tf_keras_applications import assert_tf_keras_gives, needs_tf_keras
 
 F = torch.nn.functional
 NAMES = pathlib.Path(__file__).parent / "fixtures" / "keras_applications_names"
@@ -237,3 +238,12 @@ def test_outputs_from_the_cached_keras_file_equal_a_torch_reference(keras_home, 
     expected = torch_densenet_avg(keras_home / fname, blocks,
                                   torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).double())
     np.testing.assert_allclose(model.predict(x), expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+
+
+@needs_tf_keras
+def test_tf_keras_gives_the_same_outputs_for_the_same_file(tmp_path, densenet121):
+    path = tmp_path / "densenet121_notop.h5"
+    keras_no_top_file(densenet121, path, seed=5)
+    model = DenseNet121(weights=str(path), include_top=False, input_shape=(32, 32, 3), pooling="avg")
+    x = densenet.preprocess_input(np.random.default_rng(6).uniform(0, 255, size=(2, 32, 32, 3)).astype("float32"))
+    assert_tf_keras_gives(tmp_path, "DenseNet121", path, x, model.predict(x))

@@ -24,6 +24,7 @@ from kerasish.applications.nasnet import NASNet, NASNetLarge, NASNetMobile
 from kerasish.layers import Input
 from kerasish.utils import data_utils
 from kerasish.utils.layer_utils import count_params
+from tf_keras_applications import assert_tf_keras_gives, needs_tf_keras
 
 F = torch.nn.functional
 NAMES = pathlib.Path(__file__).parent / "fixtures" / "keras_applications_names"
@@ -352,3 +353,12 @@ def test_nasnet_mobile_outputs_equal_a_torch_reference_computed_from_the_keras_f
                                                1056, num_blocks=4, skip_reduction=False).numpy()
     assert expected.shape == (2, 1056)
     np.testing.assert_allclose(model.predict(x), expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+
+
+@needs_tf_keras
+def test_tf_keras_gives_the_same_outputs_for_the_same_file(tmp_path, nasnet_mobile):
+    path = tmp_path / "nasnet_mobile_notop.h5"
+    keras_no_top_file(nasnet_mobile, path, seed=9)
+    model = NASNetMobile(weights=str(path), include_top=False, input_shape=(32, 32, 3), pooling="avg")
+    x = nasnet.preprocess_input(np.random.default_rng(10).uniform(0, 255, size=(2, 32, 32, 3)).astype("float32"))
+    assert_tf_keras_gives(tmp_path, "NASNetMobile", path, x, model.predict(x))
