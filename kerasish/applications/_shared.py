@@ -57,11 +57,18 @@ def finish_model(img_input, input_tensor, outputs, name):
     return Model(inputs, outputs, name=name)
 
 
+def imagenet_file(include_top, files) -> str:
+    """The cached (or downloaded) ImageNet file; ``files`` maps ``include_top`` to ``(file name, URL,
+    get_file keyword arguments)`` (Keras's exact names, URLs and hashes). Models that call this before
+    building fail fast offline; Keras fetches after building."""
+    fname, origin, hash_kwargs = files[bool(include_top)]
+    return get_file(fname, origin, cache_subdir="models", **hash_kwargs)
+
+
 def load_weights(model, weights, include_top, files) -> None:
-    """``files`` maps ``include_top`` to ``(file name, URL, get_file keyword arguments)`` (Keras's exact
-    names, URLs and hashes); ``weights`` that is a path loads that Keras ``.h5`` file."""
+    """``weights='imagenet'`` loads ``imagenet_file(include_top, files)``; a path loads that Keras ``.h5``
+    file."""
     if weights == "imagenet":
-        fname, origin, hash_kwargs = files[bool(include_top)]
-        weights = get_file(fname, origin, cache_subdir="models", **hash_kwargs)
+        weights = imagenet_file(include_top, files)
     if weights is not None:
         model.load_weights(weights)
