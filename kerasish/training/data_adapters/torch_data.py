@@ -146,16 +146,24 @@ def one_ahead(raw_batches, prepare: Callable):
         yield pending
 
 
+def samplers(loader: DataLoader) -> list:
+    """The loader's sampler and batch sampler (and the sampler inside that), each once."""
+    found = []
+    for sampler in (loader.sampler, loader.batch_sampler, getattr(loader.batch_sampler, "sampler", None)):
+        if sampler is not None and all(sampler is not other for other in found):
+            found.append(sampler)
+    return found
+
+
 def set_epoch(loader: DataLoader, epoch: int) -> None:
     """A ``DistributedSampler`` (or any sampler with ``set_epoch``) reshuffles from the epoch number."""
-    for sampler in (loader.sampler, loader.batch_sampler, getattr(loader.batch_sampler, "sampler", None)):
+    for sampler in samplers(loader):
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(epoch)
 
 
 def has_distributed_sampler(loader: DataLoader) -> bool:
-    samplers = (loader.sampler, loader.batch_sampler, getattr(loader.batch_sampler, "sampler", None))
-    return any(isinstance(s, DistributedSampler) for s in samplers)
+    return any(isinstance(s, DistributedSampler) for s in samplers(loader))
 
 
 # ---------------------------------------------------------------------------- a user's DataLoader
