@@ -14,6 +14,7 @@ from kerasish.callbacks import BackupAndRestore, Callback
 from kerasish.layers import Dense, Input, TorchModule, concatenate
 from kerasish.models import Model, Sequential
 from kerasish.optimizers import SGD
+from kerasish.utils import Sequence
 from kerasish.training.data_adapters.order import epoch_order
 
 from helpers import InputRecorder
@@ -355,3 +356,64 @@ def test_no_warning_for_a_dataloader_in_a_single_process():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model().fit(DataLoader(tensors(x, y), batch_size=8), epochs=1, verbose=0)
+
+
+# ---------------------------------------------------------------------------- the way back: Sequence -> torch
+class PairSequence(Sequence):
+    def __init__(self, x, y, batch_size=8):
+        self.x, self.y, self.batch_size, self.epoch_ends = x, y, batch_size, 0
+
+    def __len__(self):
+        return int(np.ceil(len(self.x) / self.batch_size))
+
+    def __getitem__(self, i):
+        rows = slice(i * self.batch_size, (i + 1) * self.batch_size)
+        return self.x[rows] * (1 + self.epoch_ends), self.y[rows]
+
+    def on_epoch_end(self):
+        self.epoch_ends += 1
+
+
+def test_a_sequence_as_torch_dataset_serves_its_batches_as_tensors_to_a_plain_dataloader():
+    x, y, _ = arrays()
+    sequence = PairSequence(x, y)
+    dataset = sequence.as_torch_dataset()
+    assert isinstance(dataset, Dataset) and len(dataset) == 4
+    batches = list(DataLoader(dataset, batch_size=None))
+    assert [tuple(b[0].shape) for b in batches] == [(8, 3)] * 3 + [(2, 3)]
+    np.testing.assert_array_equal(torch.cat([b[0] for b in batches]).numpy(), x)
+    dataset.set_epoch(2)  # two epochs on: on_epoch_end twice
+    assert sequence.epoch_ends == 2
+    np.testing.assert_array_equal(dataset[0][0].numpy(), 3 * x[:8])
+    with pytest.raises(IndexError):
+        dataset[4]
+
+
+def test_an_image_iterator_as_torch_dataset_gives_the_iterators_batches_also_from_worker_processes():
+    from kerasish.preprocessing.image import ImageDataGenerator
+    rng = np.random.RandomState(2)
+    images, labels = rng.uniform(0, 255, (10, 6, 6, 1)).astype("float32"), np.arange(10)
+    iterator = ImageDataGenerator(rotation_range=30, horizontal_flip=True).flow(images, labels, batch_size=4,
+                                                                                 seed=7)
+    dataset = iterator.as_torch_dataset()
+    dataset.set_epoch(1)
+    from_workers = list(DataLoader(dataset, batch_size=None, num_workers=2))
+    reference = ImageDataGenerator(rotation_range=30, horizontal_flip=True).flow(images, labels, batch_size=4,
+                                                                                  seed=7)
+    reference.on_epoch_end()  # epoch 1: its order and augmentation
+    for i, (batch_x, batch_y) in enumerate(from_workers):
+        expected_x, expected_y = reference[i]
+        np.testing.assert_allclose(batch_x.numpy(), expected_x, rtol=0, atol=1e-5)
+        np.testing.assert_array_equal(batch_y.numpy(), expected_y)
+
+
+def test_fit_on_a_dataloader_over_as_torch_dataset_equals_fit_generator_on_the_sequence():
+    x, y, _ = arrays()
+    reference = model()
+    reference.fit_generator(PairSequence(x, y), epochs=1, shuffle=False, verbose=0)
+    trained = model()
+    trained.fit(DataLoader(PairSequence(x, y).as_torch_dataset(), batch_size=None), epochs=1, verbose=0)
+    assert_same_weights(trained, reference)
+    again = model()
+    again.fit(PairSequence(x, y).as_torch_dataset(), epochs=1, shuffle=False, verbose=0)  # the Sequence itself
+    assert_same_weights(again, reference)

@@ -17,7 +17,7 @@ from kerasish.training.data_adapters.generators import GeneratorDataAdapter
 from kerasish.training.data_adapters.lazy_arrays import LazyArrayDataAdapter, LazyRows
 from kerasish.training.data_adapters.sequences import SequenceDataAdapter
 from kerasish.training.data_adapters.torch_data import TorchSource, is_torch_data, torch_adapter
-from kerasish.utils.sequence import is_sequence
+from kerasish.utils.sequence import SequenceDataset, is_sequence
 
 
 def is_stream(x) -> bool:
@@ -42,7 +42,10 @@ def torch_source(x, caller: str, *, batch_size=None, shuffle=None, y=None, sampl
                  validation_split=None):
     """fit/evaluate/predict: ``(source, batch_size)``, torch data ``x`` becoming a ``TorchSource`` that carries
     the ``batch_size`` (and ``shuffle``) a Dataset is loaded with, so the ``*_generator`` path that takes it from
-    there needs no ``batch_size`` (returned None). Anything else comes back unchanged."""
+    there needs no ``batch_size`` (returned None). Anything else comes back unchanged; a Sequence's
+    ``as_torch_dataset()`` comes back as the Sequence (its items are batches already)."""
+    if isinstance(x, SequenceDataset):
+        return x.sequence, batch_size
     if not is_torch_data(x):
         return x, batch_size
     kind = "torch DataLoader" if isinstance(x, DataLoader) else "torch Dataset"
@@ -72,12 +75,16 @@ def torch_source(x, caller: str, *, batch_size=None, shuffle=None, y=None, sampl
 def validation_source(validation_data, batch_size):
     """fit's ``validation_data`` as torch data: a Dataset batched by fit's ``batch_size``, a DataLoader as given
     (fit's ``batch_size`` is then the training data's)."""
+    if isinstance(validation_data, SequenceDataset):
+        return validation_data.sequence
     return TorchSource(validation_data, batch_size) if is_torch_data(validation_data) else validation_data
 
 
 def stream_source(source, steps):
     """A ``*_generator`` method's source, torch data wrapped (Keras's default batch size for a Dataset);
     ``steps`` given: a source without length is one continuing stream, as a generator."""
+    if isinstance(source, SequenceDataset):
+        return source.sequence
     if is_torch_data(source):
         source = TorchSource(source)
     if isinstance(source, TorchSource):
