@@ -417,3 +417,55 @@ def test_fit_on_a_dataloader_over_as_torch_dataset_equals_fit_generator_on_the_s
     again = model()
     again.fit(PairSequence(x, y).as_torch_dataset(), epochs=1, shuffle=False, verbose=0)  # the Sequence itself
     assert_same_weights(again, reference)
+
+
+# ---------------------------------------------------------------------------- torchvision datasets and transforms
+def conv_net(classes):
+    from kerasish.layers import Conv2D, Flatten
+    torch.manual_seed(0)
+    net = Sequential([Conv2D(2, (3, 3), data_format="channels_first", input_shape=(3, 8, 8)), Flatten(),
+                      Dense(classes, activation="softmax")])
+    net.compile(SGD(lr=0.05), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return net
+
+
+def test_an_imagefolder_with_a_transforms_v2_pipeline_trains_like_its_images_as_arrays(tmp_path):
+    from PIL import Image
+    from torchvision.datasets import ImageFolder
+    from torchvision.transforms import v2
+    rng = np.random.RandomState(4)
+    for label in ("cat", "dog"):
+        (tmp_path / label).mkdir()
+        for i in range(5):
+            pixels = rng.randint(0, 256, (10, 12, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(tmp_path / label / f"{i}.png")
+    transform = v2.Compose([v2.ToImage(), v2.Resize((8, 8), antialias=True), v2.ToDtype(torch.float32, scale=True),
+                            v2.Normalize([0.5] * 3, [0.25] * 3)])
+    folder = ImageFolder(str(tmp_path), transform=transform)
+    x = np.stack([folder[i][0].numpy() for i in range(len(folder))])  # the same pipeline, applied one by one
+    y = np.array([folder[i][1] for i in range(len(folder))])
+    assert x.shape == (10, 3, 8, 8) and y.tolist() == [0] * 5 + [1] * 5
+    reference = conv_net(2)
+    reference.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+    trained, counter = conv_net(2), StepCounter()
+    trained.fit(folder, batch_size=4, epochs=2, shuffle=False, verbose=0, callbacks=[counter])
+    assert counter.steps == [3, 3]
+    assert_same_weights(trained, reference, atol=1e-5)
+    np.testing.assert_allclose(trained.predict(DataLoader(folder, batch_size=4, num_workers=2)), trained.predict(x),
+                               rtol=0, atol=1e-5)
+
+
+def test_a_cifar10_style_dataset_with_random_v2_augmentation_in_a_dataloader_with_workers():
+    from torchvision.datasets import FakeData
+    from torchvision.transforms import v2
+    augment = v2.Compose([v2.ToImage(), v2.RandomHorizontalFlip(), v2.RandomCrop(8, padding=1),
+                          v2.ToDtype(torch.float32, scale=True)])
+    train = FakeData(size=20, image_size=(3, 8, 8), num_classes=10, transform=augment, random_offset=0)
+    loader = DataLoader(train, batch_size=8, shuffle=True, num_workers=2, persistent_workers=True)
+    net, counter = conv_net(10), StepCounter()
+    history = net.fit(loader, epochs=2, verbose=0, callbacks=[counter],
+                      validation_data=FakeData(size=6, image_size=(3, 8, 8), num_classes=10, random_offset=1,
+                                               transform=v2.Compose([v2.ToImage(),
+                                                                     v2.ToDtype(torch.float32, scale=True)])))
+    assert counter.steps == [3, 3] and list(history.history) == ["val_loss", "val_accuracy", "loss", "accuracy"]
+    assert all(np.isfinite(history.history["loss"]))

@@ -186,11 +186,16 @@ class DataLoaderAdapter:
     def pass_batches(self, pass_index: int):
         if self.one_stream:  # len-less data with steps_per_epoch: one stream over all epochs, as a generator
             if self._stream is None:
-                self._stream = shutting_down(iter(self.loader))
+                self._stream = self._iterate()
             yield from one_ahead(self._stream, self.prepare)
             return
         set_epoch(self.loader, pass_index)
-        yield from one_ahead(shutting_down(iter(self.loader)), self.prepare)
+        yield from one_ahead(self._iterate(), self.prepare)
+
+    def _iterate(self):
+        if self.loader.persistent_workers:  # the user keeps these workers from epoch to epoch: leave them be
+            return iter(self.loader)
+        return shutting_down(iter(self.loader))  # stop the workers at once on an error or interrupt
 
     def close(self) -> None:
         if self._stream is not None:
