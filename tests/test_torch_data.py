@@ -469,3 +469,24 @@ def test_a_cifar10_style_dataset_with_random_v2_augmentation_in_a_dataloader_wit
                                                                      v2.ToDtype(torch.float32, scale=True)])))
     assert counter.steps == [3, 3] and list(history.history) == ["val_loss", "val_accuracy", "loss", "accuracy"]
     assert all(np.isfinite(history.history["loss"]))
+
+
+def test_getitems_may_return_the_whole_batch_which_is_then_used_as_it_is():
+    x, y, _ = arrays()
+
+    class Gathered(Dataset):
+        def __len__(self):
+            return N
+
+        def __getitem__(self, i):
+            raise AssertionError("rows are gathered a batch at a time")
+
+        def __getitems__(self, indices):
+            index = torch.as_tensor(indices)
+            return torch.from_numpy(x)[index], torch.from_numpy(y)[index]
+
+    reference = model()
+    reference.fit(x, y, batch_size=8, epochs=2, verbose=0)
+    trained = model()
+    trained.fit(Gathered(), batch_size=8, epochs=2, verbose=0)
+    assert_same_weights(trained, reference)

@@ -15,6 +15,10 @@ Three sources, three owners of the loading:
   it is exhausted, or is ``steps_per_epoch`` batches of one continuing stream that, once exhausted, stops
   training with the "ran out of data" warning.
 
+A map-style Dataset's ``__getitems__(indices)`` may return a list of samples (stacked by ``default_collate``, as
+torch does) or the whole batch itself (a tuple or dict of batch tensors: one gather per batch, as kerasish's
+array path does).
+
 Every raw batch goes through ``prepare`` (data_adapters/standardize.py): the same checks, dtypes and
 ``non_blocking`` device copy as generator and Sequence batches. Batches are pinned by the loader on CUDA, so
 the copy of the next batch is queued while the current step still runs (no host sync).
@@ -102,7 +106,9 @@ class TorchSource:
 
 
 def _collate(samples):
-    return torch.utils.data.default_collate(samples)
+    """torch's ``default_collate`` on a list of samples; a ``__getitems__`` that returned a whole batch (a tuple
+    or dict of batch tensors, not a list of samples) is used as it is: one gather per batch, nothing to stack."""
+    return torch.utils.data.default_collate(samples) if isinstance(samples, list) else samples
 
 
 def fetch(dataset, indices: list, collate: Callable):
@@ -227,7 +233,7 @@ class DatasetAdapter(RowBatchAdapter):
         workers, use_multiprocessing, max_queue_size = self.loading
         last = None
         if loaded:
-            loader = DataLoader(self.dataset, batch_sampler=loaded,
+            loader = DataLoader(self.dataset, batch_sampler=loaded, collate_fn=_collate,
                                 **loading_options(workers, use_multiprocessing, max_queue_size, self.device))
             raw = background(shutting_down(iter(loader)), workers, use_multiprocessing, max_queue_size)
             try:
