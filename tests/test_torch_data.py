@@ -490,3 +490,16 @@ def test_getitems_may_return_the_whole_batch_which_is_then_used_as_it_is():
     trained = model()
     trained.fit(Gathered(), batch_size=8, epochs=2, verbose=0)
     assert_same_weights(trained, reference)
+
+
+def test_class_weight_weights_each_dataloader_sample_by_its_class():
+    x, y, _ = arrays()
+    onehot = np.eye(2, dtype="float32")[(x[:, 1] > 0).astype(int)]
+    reference = model()
+    reference.fit(x, onehot, batch_size=8, epochs=1, shuffle=False, class_weight={0: 0.5, 1: 3.0}, verbose=0)
+    trained = model()
+    trained.fit(DataLoader(tensors(x, onehot), batch_size=8), epochs=1, class_weight={0: 0.5, 1: 3.0}, verbose=0)
+    assert_same_weights(trained, reference)
+    unweighted = model()
+    unweighted.fit(DataLoader(tensors(x, onehot), batch_size=8), epochs=1, verbose=0)
+    assert not np.allclose(unweighted.get_weights()[0], trained.get_weights()[0])

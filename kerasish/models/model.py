@@ -511,7 +511,9 @@ class Model(Layer):
             use_multiprocessing=False, **kwargs):
         """Train for ``epochs - initial_epoch`` epochs; returns a ``History``. Keras 2.3.1 semantics.
 
-        ``x`` may also be a generator, a ``Sequence`` or an ImageDataGenerator iterator (then as fit_generator).
+        ``x`` may also be a generator, a ``Sequence`` or an ImageDataGenerator iterator (then as fit_generator),
+        or torch data (data_adapters/torch_data.py): a ``DataLoader`` used as given (no ``batch_size``), a
+        map-style ``Dataset`` loaded by kerasish with ``batch_size``/``shuffle``, or an ``IterableDataset``.
         """
         caller = "fit"
         if "nb_epoch" in kwargs:
