@@ -503,3 +503,13 @@ def test_class_weight_weights_each_dataloader_sample_by_its_class():
     unweighted = model()
     unweighted.fit(DataLoader(tensors(x, onehot), batch_size=8), epochs=1, verbose=0)
     assert not np.allclose(unweighted.get_weights()[0], trained.get_weights()[0])
+
+
+@pytest.mark.parametrize("data, message", [
+    (TensorDataset(torch.zeros(0, FEATURES), torch.zeros(0, 2)), "fit_generator: the torch Dataset is empty"),
+    (DataLoader(TensorDataset(torch.zeros(0, FEATURES), torch.zeros(0, 2))), "the torch DataLoader is empty"),
+    (DataLoader(Stream(np.zeros((1, FEATURES)), np.zeros((1, 2)), rows=0)), "the torch DataLoader yields no batch"),
+])
+def test_empty_torch_data_is_a_clear_error(data, message):
+    with pytest.raises(ValueError, match=message):
+        model().fit(data, verbose=0)

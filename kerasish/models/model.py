@@ -482,7 +482,7 @@ class Model(Layer):
     def _peek(self, source, caller: str, need_targets):
         """The first batch of a source, to build the model: a plain generator's item is kept and served first."""
         if hasattr(source, "peek_batch"):  # torch data (data_adapters/torch_data.py)
-            raw, first = source.peek_batch(), None
+            raw, first = source.peek_batch(caller), None
         elif hasattr(source, "batch_tensors"):
             raw, first = source.batch_tensors(0, torch.device("cpu")), None
         elif stream_length(source) is not None:

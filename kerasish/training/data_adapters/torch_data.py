@@ -88,18 +88,28 @@ class TorchSource:
         """True when an epoch without ``steps`` is one pass that ends when the data does (no length)."""
         return self.num_batches is None
 
-    def peek_batch(self):
+    @property
+    def kind(self) -> str:
+        return "torch DataLoader" if self.is_loader else "torch Dataset"
+
+    def peek_batch(self, caller: str):
         """A first raw batch, to build the model from its shapes, loaded without starting workers or drawing
         from a random sampler's generator when the data allows it."""
         data = self.data
         if is_iterable(data):
             loader = data if self.is_loader else DataLoader(data, batch_size=self.batch_size)
-            return as_batch(next(iter(loader)))
+            first = next(iter(loader), None)
+            if first is None:
+                raise ValueError(f"{caller}: the {self.kind} yields no batch; it must yield at least one.")
+            return as_batch(first)
+        dataset = data.dataset if self.is_loader else data
+        if len(dataset) == 0:
+            raise ValueError(f"{caller}: the {self.kind} is empty (len 0); it must hold at least one sample.")
+        # one row is enough for the shapes (an image dataset would decode a whole batch otherwise)
         if not self.is_loader:
-            return as_batch(fetch(data, list(range(min(self.batch_size, len(data)))), _collate))
+            return as_batch(fetch(data, [0], _collate))
         if data.batch_size is not None:
-            return as_batch(fetch(data.dataset, list(range(min(data.batch_size, len(data.dataset)))),
-                                  data.collate_fn))
+            return as_batch(fetch(dataset, [0], data.collate_fn))
         if data.batch_sampler is not None:  # the user's own batch sampler
             return as_batch(fetch(data.dataset, list(next(iter(data.batch_sampler))), data.collate_fn))
         return as_batch(data.collate_fn(data.dataset[0]))  # no automatic batching: items are batches
