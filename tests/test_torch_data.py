@@ -321,6 +321,8 @@ def test_iterable_dataset_with_steps_per_epoch_warns_when_it_runs_out():
      "Do not specify the `batch_size` if your input data `x` is a torch DataLoader"),
     (lambda net, d: net.evaluate(DataLoader(d, batch_size=4), batch_size=4, verbose=0), "batch_size=4 here"),
     (lambda net, d: net.fit(DataLoader(d, batch_size=4), shuffle="batch", verbose=0), "shuffle='batch'"),
+    (lambda net, d: net.fit(DataLoader(d, shuffle=True), shuffle=False, verbose=0),
+     "shuffle=False cannot stop a torch DataLoader built with shuffle=True"),
     (lambda net, d: net.fit(d, np.zeros((N, 2)), verbose=0),
      "When providing `x` as a torch Dataset, `y` should not be passed"),
     (lambda net, d: net.evaluate(DataLoader(d), sample_weight=np.ones(N), verbose=0),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import inspect
 
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, RandomSampler
 
 from kerasish import distributed
 from kerasish.training import arguments as args
@@ -68,6 +68,10 @@ def torch_source(x, caller: str, *, batch_size=None, shuffle=None, y=None, sampl
             raise ValueError(f"{caller}: shuffle='batch' cannot reorder a torch DataLoader's batches: its sampler "
                              "decides the order (DataLoader(..., shuffle=True)); pass the Dataset itself to let "
                              "kerasish shuffle it.")
+        if shuffle is False and isinstance(x.sampler, RandomSampler):
+            raise ValueError(f"{caller}: shuffle=False cannot stop a torch DataLoader built with shuffle=True from "
+                             "shuffling: its sampler decides the order. Build it with shuffle=False, or leave "
+                             "shuffle out of this call.")
         return TorchSource(x), None
     return TorchSource(x, batch_size, None if shuffle is None else args.check_shuffle(shuffle, caller)), None
 
