@@ -515,3 +515,9 @@ def test_class_weight_weights_each_dataloader_sample_by_its_class():
 def test_empty_torch_data_is_a_clear_error(data, message):
     with pytest.raises(ValueError, match=message):
         model().fit(data, verbose=0)
+
+
+def test_a_torchvision_dataset_without_a_tensor_transform_is_an_error_that_says_what_to_add():
+    from torchvision.datasets import FakeData
+    with pytest.raises(TypeError, match=r"cannot be batched: .*PIL.*add transform=v2.Compose\(\[v2.ToImage\(\)"):
+        conv_net(10).fit(FakeData(size=4, image_size=(3, 8, 8)), verbose=0)

@@ -95,6 +95,17 @@ class TorchSource:
     def peek_batch(self, caller: str):
         """A first raw batch, to build the model from its shapes, loaded without starting workers or drawing
         from a random sampler's generator when the data allows it."""
+        try:
+            return self._first_batch(caller)
+        except TypeError as err:
+            if "default_collate" not in str(err):
+                raise
+            # a torchvision dataset without a transform yields PIL images, which torch cannot stack
+            raise TypeError(f"{caller}: the samples of the {self.kind} cannot be batched: {err}. They must be "
+                            "tensors, NumPy arrays or numbers; for a torchvision dataset add "
+                            "transform=v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True)]).") from err
+
+    def _first_batch(self, caller: str):
         data = self.data
         if is_iterable(data):
             loader = data if self.is_loader else DataLoader(data, batch_size=self.batch_size)
