@@ -521,3 +521,11 @@ def test_a_torchvision_dataset_without_a_tensor_transform_is_an_error_that_says_
     from torchvision.datasets import FakeData
     with pytest.raises(TypeError, match=r"cannot be batched: .*PIL.*add transform=v2.Compose\(\[v2.ToImage\(\)"):
         conv_net(10).fit(FakeData(size=4, image_size=(3, 8, 8)), verbose=0)
+
+
+def test_a_validation_dataset_is_batched_by_fits_batch_size_also_when_x_is_a_dataset():
+    x, y, _ = arrays()
+    x_val, y_val, _ = arrays(9)
+    validation = Rows(x_val, y_val)
+    model().fit(Rows(x, y), batch_size=4, epochs=1, validation_data=validation, verbose=0)
+    assert validation.getitems_calls == 3  # 9 rows in batches of 4 (Keras's default 32 would be 1 call)

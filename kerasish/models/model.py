@@ -451,7 +451,7 @@ class Model(Layer):
     def _stream_iterator(self, source, steps, steps_name: str, caller: str, *, training: bool, need_targets=True,
                          class_weight=None, shuffle=False, workers=1, use_multiprocessing=False,
                          max_queue_size=10) -> EpochIterator:
-        """A generator/Sequence/image iterator as an EpochIterator. Builds the model from a peeked first batch
+        """A generator/Sequence/image iterator/torch data as an EpochIterator. Builds the model from a peeked first batch
         when needed; the first batch's shapes and targets are checked like arrays are."""
         steps = args.check_positive_int(steps, steps_name, caller, allow_none=True)
         source = stream_source(source, steps)
@@ -520,9 +520,9 @@ class Model(Layer):
             warnings.warn("The `nb_epoch` argument in `fit` has been renamed `epochs`.", stacklevel=2)
             epochs = kwargs.pop("nb_epoch")
         args.reject_unknown_kwargs(kwargs, _FIT_ARGS, caller)
+        validation_data = validation_source(validation_data, batch_size)  # a Dataset: batched as x
         x, batch_size = torch_source(x, caller, batch_size=batch_size, shuffle=shuffle, y=y,
                                      sample_weight=sample_weight, validation_split=validation_split)
-        validation_data = validation_source(validation_data, batch_size)
         if is_stream(x):
             args.check_generator_arguments(caller, y, sample_weight, validation_split, batch_size)
             return self.fit_generator(x, steps_per_epoch=steps_per_epoch, epochs=epochs, verbose=verbose,
