@@ -529,3 +529,39 @@ def test_a_validation_dataset_is_batched_by_fits_batch_size_also_when_x_is_a_dat
     validation = Rows(x_val, y_val)
     model().fit(Rows(x, y), batch_size=4, epochs=1, validation_data=validation, verbose=0)
     assert validation.getitems_calls == 3  # 9 rows in batches of 4 (Keras's default 32 would be 1 call)
+
+
+class SyncsAreErrorsAfterFirstStep(Callback):
+    """After the first step (which builds the model and checks its batch), any host-device sync raises."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        torch.cuda.set_sync_debug_mode("error")
+
+    def on_epoch_end(self, epoch, logs=None):
+        torch.cuda.set_sync_debug_mode("default")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch:
+            torch.cuda.set_sync_debug_mode("error")
+
+    def on_train_end(self, logs=None):
+        torch.cuda.set_sync_debug_mode("default")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("source", ["loader", "dataset"])
+def test_on_cuda_pinned_batches_are_copied_without_host_syncs_and_train_like_arrays(source):
+    from kerasish import backend
+    x, y, _ = arrays()
+    backend.set_device("cuda")
+    try:
+        reference = model()
+        reference.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+        data = DataLoader(tensors(x, y), batch_size=8, pin_memory=True) if source == "loader" else tensors(x, y)
+        trained = model()
+        trained.fit(data, epochs=2, shuffle=False, verbose=0, callbacks=[SyncsAreErrorsAfterFirstStep()],
+                    **({} if source == "loader" else {"batch_size": 8}))
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+        backend.set_device(None)
+    assert_same_weights(trained, reference, atol=1e-5)
