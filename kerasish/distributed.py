@@ -269,3 +269,22 @@ def warn_unsharded_generator() -> None:
                       "with kerasish.distributed.rank() and world_size()), every sample is seen "
                       f"{world_size()} times per epoch. A kerasish.utils.Sequence is split automatically.",
                       UserWarning, stacklevel=4)
+
+
+def warn_unsharded_loader(iterable: bool, has_sampler: bool) -> None:
+    """A user's DataLoader is used as given: without a DistributedSampler every rank loads all the data."""
+    if has_sampler or "loader" in _logged:
+        return
+    _logged.add("loader")
+    if not is_main_process():
+        return
+    if iterable:
+        fix = ("shard it inside the IterableDataset's __iter__ with kerasish.distributed.rank() and world_size(), "
+               "or pass a map-style Dataset to fit() and kerasish splits every global batch across the processes")
+    else:
+        fix = ("build it with sampler=torch.utils.data.distributed.DistributedSampler(dataset) (kerasish calls "
+               "its set_epoch(epoch) every epoch), or pass the Dataset itself to fit() and kerasish splits "
+               "every global batch across the processes")
+    warnings.warn(f"kerasish: training on a torch DataLoader without a DistributedSampler with {world_size()} "
+                  f"processes: every rank loads all the data, so every sample is seen {world_size()} times per "
+                  f"epoch. To fix it, {fix}.", UserWarning, stacklevel=4)

@@ -28,6 +28,9 @@ in machine load hits all sides alike. Rows:
 * rnn: samples/s of imdb-like text models (Embedding -> LSTM, GRU, Bidirectional(LSTM) or CuDNNLSTM -> Dense,
   80 and 200 tokens, batch 32 and 128) against hand-written loops over nn.Embedding + nn.LSTM / nn.GRU /
   nn.LSTM(bidirectional=True) (bench_rnn.py).
+* torchdata: samples/s of ``fit(DataLoader(TensorDataset))`` against a hand-written loop over the same DataLoader,
+  and of ``fit(Dataset)`` (with and without ``__getitems__``) against kerasish's own array path
+  (bench_torchdata.py, where the gap is explained).
 """
 from __future__ import annotations
 
@@ -50,6 +53,7 @@ from bench_fit import CONFIGS, compare_fit, paired_ratio, ratio_rows, run_interl
 from bench_functional import functional_rows  # noqa: E402
 from bench_text import bench_sequences_to_matrix  # noqa: E402
 from bench_rnn import rnn_rows  # noqa: E402
+from bench_torchdata import torchdata_rows  # noqa: E402
 
 from kerasish import backend  # noqa: E402
 
@@ -238,14 +242,16 @@ def print_table(rows):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", choices=["fit", "functional", "augment", "generator", "memory", "text", "rnn"])
+    parser.add_argument("--only", choices=["fit", "functional", "augment", "generator", "memory", "text", "rnn",
+                                           "torchdata"])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--memory-gb", type=float, default=1.1)
     parser.add_argument("--json")
     opts = parser.parse_args()
     torch.manual_seed(0)
     # functional last: its CNNs leave the allocator in a state that slows the augmentation kernels right after
-    groups = [opts.only] if opts.only else ["fit", "augment", "generator", "memory", "functional", "text", "rnn"]
+    groups = [opts.only] if opts.only else ["fit", "augment", "generator", "memory", "functional", "text", "rnn",
+                                                      "torchdata"]
     rows = []
     if "fit" in groups:
         for kind, batch_size, n in CONFIGS:
@@ -263,6 +269,8 @@ def main():
         rows += bench_sequences_to_matrix(opts.repeats)
     if "rnn" in groups:
         rows += rnn_rows(opts.repeats)
+    if "torchdata" in groups:
+        rows += torchdata_rows(opts.repeats)
     print_table(rows)
     if opts.json:
         with open(opts.json, "w") as f:

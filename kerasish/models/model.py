@@ -41,7 +41,8 @@ from kerasish.training import arguments as args
 from kerasish.training import trainer
 from kerasish.training.compile_utils import (CompiledLoss, CompiledMetrics, MetricsTracker, MultiOutputLoss,
                                              MultiOutputMetrics, AddedLossesOnly, output_copies)
-from kerasish.training.data_adapters import get_data_adapter, get_stream_adapter, is_stream, stream_length
+from kerasish.training.data_adapters import (get_data_adapter, get_stream_adapter, is_stream, runs_until_exhausted,
+                                             stream_length, stream_source, torch_source, validation_source)
 from kerasish.training.data_adapters.order import new_seed, replica_steps
 from kerasish.training.data_adapters.standardize import BatchStandardizer, DataSpec
 from kerasish.training.epoch_iterator import EpochIterator
@@ -450,12 +451,13 @@ class Model(Layer):
     def _stream_iterator(self, source, steps, steps_name: str, caller: str, *, training: bool, need_targets=True,
                          class_weight=None, shuffle=False, workers=1, use_multiprocessing=False,
                          max_queue_size=10) -> EpochIterator:
-        """A generator/Sequence/image iterator as an EpochIterator. Builds the model from a peeked first batch
+        """A generator/Sequence/image iterator/torch data as an EpochIterator. Builds the model from a peeked first batch
         when needed; the first batch's shapes and targets are checked like arrays are."""
         steps = args.check_positive_int(steps, steps_name, caller, allow_none=True)
+        source = stream_source(source, steps)
         if steps is None:
             steps = stream_length(source)
-        if steps is None:
+        if steps is None and not runs_until_exhausted(source):
             # Keras 2.3.1 training_generator.py wording
             raise ValueError(f"{caller}: `{steps_name}=None` is only valid for a generator based on the "
                              f"`keras.utils.Sequence` class. Please specify `{steps_name}` or use the "
@@ -471,7 +473,7 @@ class Model(Layer):
             device=self.device, shuffle=shuffle, seed=self._seed(), workers=workers,
             use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size,
             first_batch=first)
-        if getattr(adapter, "sharded", False):
+        if getattr(adapter, "sharded", False) and not getattr(adapter, "global_batches", False):
             # torchrun: each step takes one Sequence batch per replica, so `steps` Sequence batches (one pass by
             # default) take ceil(steps / W) steps.
             steps = replica_steps(steps, adapter.shard)
@@ -479,7 +481,9 @@ class Model(Layer):
 
     def _peek(self, source, caller: str, need_targets):
         """The first batch of a source, to build the model: a plain generator's item is kept and served first."""
-        if hasattr(source, "batch_tensors"):
+        if hasattr(source, "peek_batch"):  # torch data (data_adapters/torch_data.py)
+            raw, first = source.peek_batch(caller), None
+        elif hasattr(source, "batch_tensors"):
             raw, first = source.batch_tensors(0, torch.device("cpu")), None
         elif stream_length(source) is not None:
             raw, first = source[0], None
@@ -507,13 +511,18 @@ class Model(Layer):
             use_multiprocessing=False, **kwargs):
         """Train for ``epochs - initial_epoch`` epochs; returns a ``History``. Keras 2.3.1 semantics.
 
-        ``x`` may also be a generator, a ``Sequence`` or an ImageDataGenerator iterator (then as fit_generator).
+        ``x`` may also be a generator, a ``Sequence`` or an ImageDataGenerator iterator (then as fit_generator),
+        or torch data (data_adapters/torch_data.py): a ``DataLoader`` used as given (no ``batch_size``), a
+        map-style ``Dataset`` loaded by kerasish with ``batch_size``/``shuffle``, or an ``IterableDataset``.
         """
         caller = "fit"
         if "nb_epoch" in kwargs:
             warnings.warn("The `nb_epoch` argument in `fit` has been renamed `epochs`.", stacklevel=2)
             epochs = kwargs.pop("nb_epoch")
         args.reject_unknown_kwargs(kwargs, _FIT_ARGS, caller)
+        validation_data = validation_source(validation_data, batch_size)  # a Dataset: batched as x
+        x, batch_size = torch_source(x, caller, batch_size=batch_size, shuffle=shuffle, y=y,
+                                     sample_weight=sample_weight, validation_split=validation_split)
         if is_stream(x):
             args.check_generator_arguments(caller, y, sample_weight, validation_split, batch_size)
             return self.fit_generator(x, steps_per_epoch=steps_per_epoch, epochs=epochs, verbose=verbose,
@@ -575,8 +584,9 @@ class Model(Layer):
         caller = "fit_generator"
         self._require_compiled(caller)
         if not is_stream(generator):
-            raise TypeError(f"{caller}: generator must be a Python generator, a kerasish.utils.Sequence or an "
-                            f"ImageDataGenerator iterator; received {type(generator).__name__}. For arrays use fit().")
+            raise TypeError(f"{caller}: generator must be a Python generator, a kerasish.utils.Sequence, an "
+                            f"ImageDataGenerator iterator or torch data (a DataLoader or Dataset); received "
+                            f"{type(generator).__name__}. For arrays use fit().")
         epochs = args.check_positive_int(epochs, "epochs", caller, minimum=0)
         initial_epoch = args.check_positive_int(initial_epoch, "initial_epoch", caller, minimum=0)
         verbose = _rank_verbosity(args.check_verbose(verbose, caller))
@@ -608,6 +618,7 @@ class Model(Layer):
                  max_queue_size=10, workers=1, use_multiprocessing=False):
         """Loss (and metrics) on the data: a scalar without metrics, else a list in ``metrics_names`` order."""
         caller = "evaluate"
+        x, batch_size = torch_source(x, caller, batch_size=batch_size, y=y, sample_weight=sample_weight)
         if is_stream(x):
             args.check_generator_arguments(caller, y, sample_weight, None, batch_size)
             return self.evaluate_generator(x, steps=steps, callbacks=callbacks, max_queue_size=max_queue_size,
@@ -644,6 +655,7 @@ class Model(Layer):
     def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None, max_queue_size=10, workers=1,
                 use_multiprocessing=False) -> np.ndarray:
         caller = "predict"
+        x, batch_size = torch_source(x, caller, batch_size=batch_size)
         if is_stream(x):
             args.check_generator_arguments(caller, batch_size=batch_size)
             return self.predict_generator(x, steps=steps, callbacks=callbacks, max_queue_size=max_queue_size,
