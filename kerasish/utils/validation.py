@@ -49,19 +49,19 @@ def check_number(value, name: str, owner: str, *, low=None, high=None, low_inclu
     ``label`` replaces the words ``argument `name``` in the message (e.g. ``'the learning rate set by K.set_value'``).
 
     Raises:
-        TypeError: not a number (or, with ``integer``, not a whole number).
-        ValueError: a number outside the range, or NaN.
+        TypeError: not a number.
+        ValueError: a number outside the range, NaN, or (with ``integer``) not a whole number.
     """
     if value is None and allow_none:
         return None
     expected = _expected(integer, allow_none, low, high, low_inclusive, high_inclusive)
     label = label or f"argument `{name}`"
     number = _as_number(value)
-    if number is None or (integer and not _is_whole(number)):
+    if number is None:
         raise TypeError(f"{owner}: {label} must be {expected}; received {value!r} "
                         f"(of type {type(value).__name__}).")
-    if math.isnan(number) or (finite and math.isinf(number)) or not _in_range(number, low, high, low_inclusive,
-                                                                                 high_inclusive):
+    if math.isnan(number) or (finite and math.isinf(number)) or (integer and not _is_whole(number)) \
+            or not _in_range(number, low, high, low_inclusive, high_inclusive):
         raise ValueError(f"{owner}: {label} must be {expected}; received {value!r}.")
     return int(number) if integer and not math.isinf(number) else number
 
