@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from kerasish import backend
-from kerasish.utils.validation import check_number
+from kerasish.utils.validation import check_number, did_you_mean
 
 Params = Union[Iterable[torch.Tensor], Iterable[dict[str, Any]]]  # Union: aliases are evaluated (py3.9)
 TorchOptimizerFactory = Callable[[list], torch.optim.Optimizer]
@@ -776,7 +776,8 @@ def deserialize(config: Mapping[str, Any], custom_objects: Mapping[str, type] | 
     name = config["class_name"]
     cls = (custom_objects or {}).get(name) or _BY_NAME.get(str(name).lower())
     if cls is None:
-        raise ValueError(f"optimizer: Unknown optimizer: {name!r}. Known names (any case): {_KNOWN_NAMES}.")
+        raise ValueError(f"optimizer: Unknown optimizer: {name!r}.{did_you_mean(name, _BY_NAME)} Known names (any "
+                         f"case): {_KNOWN_NAMES}.")
     return cls.from_config(dict(config.get("config") or {}))
 
 

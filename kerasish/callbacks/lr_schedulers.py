@@ -8,7 +8,6 @@ NumPy scalar like K231's variable, so the values logged as ``lr`` and the number
 """
 from __future__ import annotations
 
-import difflib
 import warnings
 from typing import Callable
 
@@ -18,7 +17,7 @@ from kerasish import backend as K
 from kerasish.callbacks.callback import Callback, warn_unknown_monitor
 from kerasish.optimizers import learning_rate_of
 from kerasish.distributed import print_main
-from kerasish.utils.validation import check_number, warn_at_user_line
+from kerasish.utils.validation import check_number, close_matches, warn_at_user_line
 
 
 class LearningRateScheduler(Callback):
@@ -119,7 +118,7 @@ class ReduceLROnPlateau(Callback):
         min_delta = check_number(min_delta, "min_delta", "ReduceLROnPlateau", low=0)
         min_lr = check_number(min_lr, "min_lr", "ReduceLROnPlateau", low=0)
         for name in kwargs:
-            close = difflib.get_close_matches(name, self._ARGUMENTS, n=1)
+            close = close_matches(name, self._ARGUMENTS, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else "."
             warnings.warn(f"ReduceLROnPlateau: ignoring the unknown keyword argument {name!r} (Keras 2.3.1 "
                           f"ignores it too){hint}", stacklevel=2)

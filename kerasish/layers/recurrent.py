@@ -58,7 +58,7 @@ from kerasish.layers.keras_tensor import is_keras_tensor
 from kerasish.layers.legacy import Recurrent
 from kerasish.layers.recurrent_kernels import one_block_spans, run_fused, run_gru_reset_before, run_steps
 from kerasish.utils.generic_utils import get_custom_objects
-from kerasish.utils.validation import check_number
+from kerasish.utils.validation import check_number, did_you_mean
 
 
 # ============================================================================================== cells
@@ -596,8 +596,9 @@ def _cell_from(data, custom_objects=None):
              **dict(custom_objects or {})}
     cls = known.get(data.get("class_name"))
     if cls is None:
-        raise ValueError(f"Unknown layer: {data.get('class_name')}. A custom cell class must be passed by name: "
-                         f"custom_objects={{'{data.get('class_name')}': {data.get('class_name')}}}.")
+        name = data.get("class_name")
+        raise ValueError(f"Unknown layer: {name}.{did_you_mean(name, known)} A custom cell class must be passed by "
+                         f"name: custom_objects={{'{name}': {name}}}.")
     config = dict(data.get("config") or {})
     if _takes(cls.from_config, "custom_objects"):
         return cls.from_config(config, custom_objects=custom_objects)

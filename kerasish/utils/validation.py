@@ -106,14 +106,22 @@ def _in_range(number, low, high, low_inclusive, high_inclusive) -> bool:
     return True
 
 
-def close_matches(name, choices: Iterable, n: int = 3) -> list[str]:
-    """The valid names closest to ``name`` (case-insensitive), best first."""
-    choices = [str(c) for c in choices]
-    by_lower = {}
-    for choice in choices:
-        by_lower.setdefault(choice.lower(), choice)
-    found = difflib.get_close_matches(str(name).lower(), list(by_lower), n=n, cutoff=0.6)
-    return [by_lower[f] for f in found]
+def close_matches(name, choices: Iterable, n: int = 3, cutoff: float = 0.6) -> list[str]:
+    """The valid names closest to ``name`` (case-insensitive), best first: those as close as the best one
+    (``difflib``'s similarity within 0.05 of it), so a clear winner is suggested alone."""
+    target = str(name).lower()
+    scored = []
+    for choice in dict.fromkeys(str(c) for c in choices):
+        matcher = difflib.SequenceMatcher(None, target, choice.lower())
+        if matcher.real_quick_ratio() >= cutoff and matcher.quick_ratio() >= cutoff:
+            score = matcher.ratio()
+            if score >= cutoff:
+                scored.append((score, choice))
+    if not scored:
+        return []
+    scored.sort(key=lambda item: -item[0])
+    best = scored[0][0]
+    return [choice for score, choice in scored if score >= best - 0.05][:n]
 
 
 def did_you_mean(name, choices: Iterable) -> str:

@@ -33,7 +33,7 @@ from kerasish.preprocessing.image.params import (ShiftRange, TransformRanges, dr
                                                  params_from_keras_dict, params_to_keras_dicts, parse_zoom_range)
 from kerasish.training.arguments import describe_unknown_kwargs
 from kerasish.training.data_adapters.order import new_seed
-from kerasish.utils.validation import check_number, check_number_pair
+from kerasish.utils.validation import check_number, check_number_pair, did_you_mean
 
 GEOMETRIES = kernels.CENTERS
 # The attributes get_random_transform reads.
@@ -94,7 +94,8 @@ class ImageDataGenerator:
         if validation_split and not 0 < validation_split < 1:
             raise ValueError(f"`validation_split` must be strictly between 0 and 1.  Received: {validation_split}")
         if fill_mode not in kernels.FILL_MODES:
-            raise ValueError(f"fill_mode: expected one of {kernels.FILL_MODES}; received {fill_mode!r}.")
+            raise ValueError(f"fill_mode: expected one of {kernels.FILL_MODES}; received {fill_mode!r}."
+                             f"{did_you_mean(fill_mode, kernels.FILL_MODES)}")
         if interpolation_order not in range(6) or isinstance(interpolation_order, bool):
             raise ValueError("interpolation_order: expected a spline order 0-5 (1 = bilinear, 0 = nearest); "
                              f"received {interpolation_order!r}.")
