@@ -187,8 +187,8 @@ def test_zoom_range_must_give_positive_zoom_factors():
     # keras-preprocessing accepts 1.5 and then draws zoom factors from [-0.5, 2.5]: mirrored, degenerate images
     assert ReferenceGenerator(zoom_range=1.5).zoom_range == [-0.5, 2.5]
     for zoom_range, factors in ((1.5, "[-0.5, 2.5]"), (1.0, "[0, 2]"), ([0.0, 1.0], "[0, 1]")):
-        with pytest.raises(ValueError, match=re.escape(f"ImageDataGenerator: argument `zoom_range` must give zoom "
-                                                       f"factors > 0") + r".*" + re.escape(f"i.e. factors {factors}.")):
+        with pytest.raises(ValueError, match=re.escape("ImageDataGenerator: argument `zoom_range` must give zoom "
+                                                       "factors > 0") + r".*" + re.escape(f"i.e. factors {factors}.")):
             ImageDataGenerator(zoom_range=zoom_range)
 
 
