@@ -12,7 +12,8 @@ from keras_preprocessing.image import ImageDataGenerator as ReferenceGenerator
 
 from kerasish import backend as K
 from kerasish import layers as L
-from kerasish.callbacks import EarlyStopping, LearningRateScheduler, ModelCheckpoint, ReduceLROnPlateau
+from kerasish.callbacks import (EarlyStopping, LearningRateScheduler, ModelCheckpoint, ReduceLROnPlateau,
+                                TensorBoard)
 from kerasish.optimizers import SGD, Adadelta, Adagrad, Adam, Adamax, Nadam, RMSprop
 from kerasish.preprocessing.image import ImageDataGenerator
 from helpers import tiny_data, tiny_model
@@ -153,6 +154,11 @@ def test_model_checkpoint_arguments():
     with pytest.raises(TypeError, match=r"ModelCheckpoint: argument `filepath` must be a str or a path; received 3"):
         ModelCheckpoint(3)
     assert ModelCheckpoint(pathlib.Path("dir") / "m.h5", period=3).filepath == str(pathlib.Path("dir") / "m.h5")
+
+
+def test_tensorboard_histogram_freq():
+    with raises(ValueError, "TensorBoard", "histogram_freq", "an integer >= 0", "-1."):
+        TensorBoard(histogram_freq=-1)
 
 
 # ------------------------------------------------------------------------------------------- ImageDataGenerator
