@@ -60,7 +60,7 @@ class ModelCheckpoint(Callback):
         period = check_number(period, "period", "ModelCheckpoint", low=1, integer=True)
         self.monitor = monitor
         self.verbose = verbose
-        self.filepath = os.fspath(filepath) if isinstance(filepath, os.PathLike) else filepath
+        self.filepath = os.fspath(filepath)
         self.save_best_only = save_best_only
         self.save_weights_only = save_weights_only
         self.period = period
@@ -109,7 +109,7 @@ class ModelCheckpoint(Callback):
                            f"not be among the logs of this fit ({', '.join(keys)}).{did_you_mean(name, keys)}"
                            ) from None
         except (IndexError, ValueError, AttributeError, TypeError) as err:
-            fields = [f for _, f, spec, _ in string.Formatter().parse(self.filepath) if f is not None]
+            fields = [field for _, field, _, _ in string.Formatter().parse(self.filepath) if field is not None]
             raise ValueError(f'ModelCheckpoint: cannot format the filepath "{self.filepath}" with the values this '
                              f"fit will log ({err}). Its placeholders ({', '.join(fields) or 'none'}) must name "
                              f"keys among {', '.join(keys)}, with a format for their type: epoch and batch are "
