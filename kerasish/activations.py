@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from kerasish.utils.generic_utils import get_custom_objects
+from kerasish.utils.validation import did_you_mean
 
 
 def linear(x):
@@ -85,7 +86,7 @@ def get(identifier):
         try:
             return _ACTIVATIONS[identifier]
         except KeyError:
-            raise ValueError(f"Unknown activation function: {identifier!r}. "
+            raise ValueError(f"Unknown activation function: {identifier!r}.{did_you_mean(identifier, _ACTIVATIONS)} "
                              f"Known activations: {sorted(_ACTIVATIONS)}.") from None
     if callable(identifier):
         return identifier

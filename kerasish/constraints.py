@@ -5,6 +5,7 @@ import torch
 
 from kerasish import backend
 from kerasish.utils.generic_utils import deserialize_keras_object, serialize_keras_object
+from kerasish.utils.validation import did_you_mean
 
 
 class Constraint:
@@ -74,7 +75,8 @@ def get(identifier):
         return None
     if isinstance(identifier, str):
         if identifier not in _BY_NAME:
-            raise ValueError(f"Unknown constraint: {identifier!r}. Known constraints: {sorted(_BY_NAME)}.")
+            raise ValueError(f"Unknown constraint: {identifier!r}.{did_you_mean(identifier, _BY_NAME)} Known "
+                             f"constraints: {sorted(_BY_NAME)}.")
         return _BY_NAME[identifier]()
     if isinstance(identifier, dict) and "class_name" in identifier:
         return deserialize(identifier)

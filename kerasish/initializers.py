@@ -19,6 +19,7 @@ import torch
 
 from kerasish import backend
 from kerasish.utils.generic_utils import get_custom_objects, serialize_keras_object
+from kerasish.utils.validation import did_you_mean
 
 
 def compute_fans(shape: tuple) -> tuple[float, float]:
@@ -220,13 +221,15 @@ def get(identifier) -> Initializer:
             return _BY_NAME[key]()
         if identifier in _CLASSES:
             return _CLASSES[identifier]()
-        raise ValueError(f"Unknown initializer: {identifier!r}. Known initializers: {sorted(_BY_NAME)}.")
+        raise ValueError(f"Unknown initializer: {identifier!r}.{did_you_mean(identifier, [*_BY_NAME, *_CLASSES])} "
+                         f"Known initializers: {sorted(_BY_NAME)}.")
     if isinstance(identifier, dict) and "class_name" in identifier:
         # Keras 2.3.1 deserialize calls the class or function with the config (glorot_uniform(seed=...))
         name = identifier["class_name"]
         factory = _CLASSES.get(name) or _BY_NAME.get(name) or _BY_NAME.get(_camel_to_snake(name))
         if factory is None:
-            raise ValueError(f"Unknown initializer: {name!r}. Known initializers: {sorted(_BY_NAME)}.")
+            raise ValueError(f"Unknown initializer: {name!r}.{did_you_mean(name, [*_CLASSES, *_BY_NAME])} Known "
+                             f"initializers: {sorted(_BY_NAME)}.")
         return factory(**identifier.get("config", {}))
     if callable(identifier):
         return identifier

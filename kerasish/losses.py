@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 from kerasish import backend
 from kerasish.backend.nn import sparse_labels
+from kerasish.utils.validation import did_you_mean
 
 LossFunction = Callable[..., torch.Tensor]
 
@@ -423,14 +424,16 @@ def get(identifier):
     if isinstance(identifier, str):
         fn = LOSSES.get(identifier)
         if fn is None:
-            raise ValueError(f"loss: Unknown loss function: {identifier!r}. Expected one of the Keras loss "
-                             f"names {sorted(LOSSES)}, a function fn(y_true, y_pred) or a Loss instance.")
+            raise ValueError(f"loss: Unknown loss function: {identifier!r}.{did_you_mean(identifier, LOSSES)} "
+                             f"Expected one of the Keras loss names {sorted(LOSSES)}, a function fn(y_true, y_pred) "
+                             "or a Loss instance.")
         return fn
     if isinstance(identifier, dict):
         cls = LOSS_CLASSES.get(identifier.get("class_name"))
         if cls is None:
-            raise ValueError(f"loss: Unknown loss class {identifier.get('class_name')!r} in {identifier!r}. "
-                             f"Expected one of {sorted(LOSS_CLASSES)}.")
+            name = identifier.get("class_name")
+            raise ValueError(f"loss: Unknown loss class {name!r} in {identifier!r}."
+                             f"{did_you_mean(name, LOSS_CLASSES)} Expected one of {sorted(LOSS_CLASSES)}.")
         return cls.from_config(identifier.get("config", {}))
     if callable(identifier):
         return identifier

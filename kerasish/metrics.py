@@ -22,6 +22,7 @@ from kerasish import backend, losses
 from kerasish.utils import metrics_utils
 from kerasish.utils.generic_utils import (deserialize_keras_object, get_custom_objects, serialize_keras_object,
                                          to_snake_case)
+from kerasish.utils.validation import did_you_mean
 from kerasish.losses import (_floating, _prepare, binary_crossentropy, categorical_crossentropy,
                              categorical_hinge, hinge, kullback_leibler_divergence, logcosh,
                              mean_absolute_error, mean_absolute_percentage_error, mean_squared_error,
@@ -814,5 +815,6 @@ def unique_name(name: str, existing_names, output_name: str | None = None) -> st
 
 
 def _unknown_metric_message(identifier: str) -> str:
-    return (f"metrics: Unknown metric function: {identifier!r}. Expected one of "
-            f"{sorted(set(METRICS) | set(_LOSS_DEPENDENT))}, a function fn(y_true, y_pred) or a Metric instance.")
+    known = sorted(set(METRICS) | set(_LOSS_DEPENDENT))
+    return (f"metrics: Unknown metric function: {identifier!r}.{did_you_mean(identifier, known)} Expected one of "
+            f"{known}, a function fn(y_true, y_pred) or a Metric instance.")

@@ -10,6 +10,8 @@ import contextlib
 
 import torch
 
+from kerasish.utils.validation import did_you_mean
+
 _POLICIES = {"float32": None, "mixed_float16": torch.float16, "mixed_bfloat16": torch.bfloat16}
 
 
@@ -20,7 +22,8 @@ class Policy:
         if isinstance(name, Policy):
             name = name.name
         if name not in _POLICIES:
-            raise ValueError(f"mixed precision policy: expected one of {sorted(_POLICIES)}; received {name!r}.")
+            raise ValueError(f"mixed precision policy: expected one of {sorted(_POLICIES)}; received {name!r}."
+                             f"{did_you_mean(name, _POLICIES)}")
         self.name = name
 
     @property

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from kerasish import backend
+from kerasish.utils.validation import check_number, did_you_mean
 
 Params = Union[Iterable[torch.Tensor], Iterable[dict[str, Any]]]  # Union: aliases are evaluated (py3.9)
 TorchOptimizerFactory = Callable[[list], torch.optim.Optimizer]
@@ -42,6 +43,23 @@ TorchOptimizerFactory = Callable[[list], torch.optim.Optimizer]
 # subclass __init__, ``clipnorm``/``clipvalue`` are what K231 ``Optimizer.__init__`` allows (anything else:
 # TypeError 'Unexpected keyword argument passed to optimizer').
 _LEGACY_KWARGS = ("lr", "decay", "clipnorm", "clipvalue")
+
+# The values each hyper-parameter may take (issue 15: checked at construction and when written). K231 documents
+# "float >= 0" for rates, decays, epsilons and clips; the fractions are bounded where a value beyond the bound
+# makes the update diverge or divide by zero (beta_1 = 1: Adam's lr_t divides by 1 - beta_1^t = 0). beta_2 = 1
+# stays accepted: K231 then takes steps of exactly zero (lr_t's numerator sqrt(1 - beta_2^t) is 0).
+_HYPER_RANGES: dict[str, dict[str, Any]] = {
+    "lr": dict(low=0),
+    "decay": dict(low=0),
+    "epsilon": dict(low=0),
+    "momentum": dict(low=0, high=1),
+    "rho": dict(low=0, high=1, high_inclusive=False),
+    "beta_1": dict(low=0, high=1, high_inclusive=False),
+    "beta_2": dict(low=0, high=1),
+    "schedule_decay": dict(low=0),
+    "clipnorm": dict(low=0, allow_none=True),
+    "clipvalue": dict(low=0, allow_none=True),
+}
 
 
 class HyperparameterValue(float, backend.ValueHandle):
@@ -89,7 +107,13 @@ def _read_hyperparameter(opt: torch.optim.Optimizer, key: str):
 
 
 def _write_hyperparameter(opt: torch.optim.Optimizer, key: str, value) -> None:
-    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
+    if key in _HYPER_RANGES and not isinstance(value, torch.Tensor):
+        # K.set_value(opt.lr, -0.5), opt.lr = 'fast': refused before the optimizer changes (a tensor rate set
+        # by the user is left unread: reading it could wait for the device).
+        name = "lr" if key == "lr" else key
+        value = check_number(value, name, type(opt).__name__, **_HYPER_RANGES[key],
+                             label=f"the value written to `{name}`")
+    elif isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
         value = float(value)  # np.float32 from K.get_value, a HyperparameterValue: store a plain float
     opt.defaults[key] = value
     for group in opt.__dict__.get("param_groups", ()):
@@ -180,9 +204,10 @@ class Optimizer(torch.optim.Optimizer):
     def __init__(self, learning_rate: float, legacy_kwargs: dict[str, Any], **hyper: Any):
         kwargs = dict(legacy_kwargs)
         # K231 SGD.__init__ & co: `learning_rate = kwargs.pop('lr', learning_rate)` -- lr wins when both given.
+        lr_name = "lr" if "lr" in kwargs else "learning_rate"
         learning_rate = kwargs.pop("lr", learning_rate)
         if self._accepts_decay:
-            hyper["decay"] = float(kwargs.pop("decay", 0.0))
+            hyper["decay"] = kwargs.pop("decay", 0.0)
         clipnorm = kwargs.pop("clipnorm", None)
         clipvalue = kwargs.pop("clipvalue", None)
         if kwargs:
@@ -192,6 +217,12 @@ class Optimizer(torch.optim.Optimizer):
             raise TypeError(
                 f"{type(self).__name__}: Unexpected keyword argument passed to optimizer: "
                 f"{', '.join(repr(k) for k in kwargs)}. Allowed arguments: {', '.join(allowed)}.")
+        owner = type(self).__name__
+        learning_rate = check_number(learning_rate, lr_name, owner, **_HYPER_RANGES["lr"])
+        hyper = {key: (check_number(value, key, owner, **_HYPER_RANGES[key]) if key in _HYPER_RANGES else value)
+                 for key, value in hyper.items()}
+        clipnorm = check_number(clipnorm, "clipnorm", owner, **_HYPER_RANGES["clipnorm"])
+        clipvalue = check_number(clipvalue, "clipvalue", owner, **_HYPER_RANGES["clipvalue"])
         # torch's own unpickling path creates the hook registries, so an unbound optimizer already behaves
         # like a torch one (hooks can be registered; the patched step reaches our "not attached" error).
         torch.optim.Optimizer.__setstate__(self, {"defaults": {"lr": float(learning_rate), **hyper}})
@@ -379,7 +410,7 @@ class SGD(Optimizer):
     _config_keys = ("learning_rate", "momentum", "decay", "nesterov")
 
     def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False, **kwargs: Any):
-        super().__init__(learning_rate, kwargs, momentum=float(momentum), nesterov=bool(nesterov))
+        super().__init__(learning_rate, kwargs, momentum=momentum, nesterov=bool(nesterov))
 
     def _update(self, group, params, grads, lr, t):
         momentum = group["momentum"]
@@ -427,7 +458,7 @@ class RMSprop(Optimizer):
 
     def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, epsilon: float | None = None,
                  **kwargs: Any):
-        super().__init__(learning_rate, kwargs, rho=float(rho), epsilon=_epsilon(epsilon))
+        super().__init__(learning_rate, kwargs, rho=rho, epsilon=_epsilon(epsilon))
 
     def _update(self, group, params, grads, lr, t):
         rho, eps = group["rho"], group["epsilon"]
@@ -484,7 +515,7 @@ class Adadelta(Optimizer):
 
     def __init__(self, learning_rate: float = 1.0, rho: float = 0.95, epsilon: float | None = None,
                  **kwargs: Any):
-        super().__init__(learning_rate, kwargs, rho=float(rho), epsilon=_epsilon(epsilon))
+        super().__init__(learning_rate, kwargs, rho=rho, epsilon=_epsilon(epsilon))
 
     def _update(self, group, params, grads, lr, t):
         rho, eps = group["rho"], group["epsilon"]
@@ -523,7 +554,7 @@ class Adam(Optimizer):
 
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float | None = None, amsgrad: bool = False, **kwargs: Any):
-        super().__init__(learning_rate, kwargs, beta_1=float(beta_1), beta_2=float(beta_2),
+        super().__init__(learning_rate, kwargs, beta_1=beta_1, beta_2=beta_2,
                          epsilon=_epsilon(epsilon), amsgrad=bool(amsgrad))
 
     def _update(self, group, params, grads, lr, t):
@@ -620,7 +651,7 @@ class Adamax(Optimizer):
 
     def __init__(self, learning_rate: float = 0.002, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float | None = None, **kwargs: Any):
-        super().__init__(learning_rate, kwargs, beta_1=float(beta_1), beta_2=float(beta_2),
+        super().__init__(learning_rate, kwargs, beta_1=beta_1, beta_2=beta_2,
                          epsilon=_epsilon(epsilon))
 
     def _update(self, group, params, grads, lr, t):
@@ -658,8 +689,8 @@ class Nadam(Optimizer):
                  epsilon: float | None = None, schedule_decay: float = 0.004, **kwargs: Any):
         # m_schedule is K231's `K.variable(1., name='m_schedule')`; kept per param group so torch's
         # state_dict saves it with the group.
-        super().__init__(learning_rate, kwargs, beta_1=float(beta_1), beta_2=float(beta_2),
-                         epsilon=_epsilon(epsilon), schedule_decay=float(schedule_decay), m_schedule=1.0)
+        super().__init__(learning_rate, kwargs, beta_1=beta_1, beta_2=beta_2,
+                         epsilon=_epsilon(epsilon), schedule_decay=schedule_decay, m_schedule=1.0)
 
     def _apply_updates(self, batches, iteration):
         # The momentum schedule advances every step for every group (K231 appends the m_schedule update
@@ -745,7 +776,8 @@ def deserialize(config: Mapping[str, Any], custom_objects: Mapping[str, type] | 
     name = config["class_name"]
     cls = (custom_objects or {}).get(name) or _BY_NAME.get(str(name).lower())
     if cls is None:
-        raise ValueError(f"optimizer: Unknown optimizer: {name!r}. Known names (any case): {_KNOWN_NAMES}.")
+        raise ValueError(f"optimizer: Unknown optimizer: {name!r}.{did_you_mean(name, _BY_NAME)} Known names (any "
+                         f"case): {_KNOWN_NAMES}.")
     return cls.from_config(dict(config.get("config") or {}))
 
 
@@ -800,7 +832,7 @@ def bind(identifier: Any, params: Params) -> torch.optim.Optimizer:
 
 # ---------------------------------------------------------------- helpers
 def _epsilon(epsilon: float | None) -> float:
-    return backend.epsilon() if epsilon is None else float(epsilon)
+    return backend.epsilon() if epsilon is None else epsilon  # checked (and made a float) by Optimizer.__init__
 
 
 def _positive(value) -> bool:

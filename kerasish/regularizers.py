@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 
 from kerasish.utils.generic_utils import deserialize_keras_object, serialize_keras_object
+from kerasish.utils.validation import did_you_mean
 
 
 class Regularizer:
@@ -52,7 +53,8 @@ def get(identifier):
         return None
     if isinstance(identifier, str):
         if identifier not in _BY_NAME:
-            raise ValueError(f"Unknown regularizer: {identifier!r}. Known regularizers: {sorted(_BY_NAME)}.")
+            raise ValueError(f"Unknown regularizer: {identifier!r}.{did_you_mean(identifier, _BY_NAME)} Known "
+                             f"regularizers: {sorted(_BY_NAME)}.")
         return _BY_NAME[identifier]()
     if isinstance(identifier, dict) and "class_name" in identifier:
         return deserialize(identifier)

@@ -76,6 +76,7 @@ from kerasish import backend
 from kerasish import optimizers as optimizers_module
 from kerasish.utils.generic_utils import get_custom_objects
 from kerasish.utils.io_utils import atomic_write, check_readable_file
+from kerasish.utils.validation import did_you_mean
 
 KERAS_VERSION = "2.3.1"  # the Keras API whose config format we write
 FORMAT_NAME = "kerasish"
@@ -292,8 +293,8 @@ def _format_for_writing(filepath, save_format, caller: str) -> FileFormat | None
     if save_format not in _FILE_FORMATS:
         known = sorted([*_FILE_FORMATS, FORMAT_NAME])
         remedy = " (the TensorFlow SavedModel cannot be written on PyTorch)" if save_format == "tf" else ""
-        raise ValueError(f"{caller}: Unknown save_format {save_format!r}{remedy}; expected one of {known} or None "
-                         "(the file name decides).")
+        raise ValueError(f"{caller}: Unknown save_format {save_format!r}{remedy};{did_you_mean(save_format, known)} "
+                         f"Expected one of {known} or None (the file name decides).")
     return _FILE_FORMATS[save_format]
 
 
@@ -409,8 +410,8 @@ def deserialize_layer(layer_data: dict, custom_objects=None):
     config = tf_keras_compatible_config(cls, layer_data.get("config") or {}) if cls is not None else {}
     if cls is None:
         # Keras 2.3.1 generic_utils.deserialize_keras_object wording, plus the remedy
-        raise ValueError(f"Unknown layer: {class_name}. A custom layer class must be passed by name: "
-                         f"custom_objects={{'{class_name}': {class_name}}}.")
+        raise ValueError(f"Unknown layer: {class_name}.{did_you_mean(class_name, _builtin_layer_names())} A custom "
+                         f"layer class must be passed by name: custom_objects={{'{class_name}': {class_name}}}.")
     if cls is Lambda:
         return _lambda_from_config(config, custom_objects)
     if cls is TorchModule:
@@ -779,6 +780,14 @@ _LAYER_NAMESPACES: list[dict] = []
 def register_layer_namespace(namespace: dict) -> None:
     """Make the layer classes of ``namespace`` (a module's globals) loadable by their names."""
     _LAYER_NAMESPACES.append(namespace)
+
+
+def _builtin_layer_names() -> list[str]:
+    """The class names ``_builtin_layer_class`` finds (for the "did you mean" of an unknown one)."""
+    from kerasish.layers.base import Layer
+    names = {name for namespace in _LAYER_NAMESPACES for name, candidate in namespace.items()
+             if isinstance(candidate, type) and issubclass(candidate, Layer) and candidate is not Layer}
+    return sorted(names | set(_MODEL_CLASSES))
 
 
 def _builtin_layer_class(class_name: str):

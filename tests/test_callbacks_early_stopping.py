@@ -104,9 +104,12 @@ def test_missing_monitor_warns_with_the_available_metrics_and_does_not_stop():
     with pytest.warns(RuntimeWarning) as record:
         _, history = fit([es], 2)
     assert history.epoch == [0, 1]
-    messages = {str(w.message) for w in record}
-    assert messages == {"Early stopping conditioned on metric `val_loss` which is not available. "
-                        "Available metrics are: loss,acc"}
+    # kerasish (issue 15): said once, before training (Keras 2.3.1 repeats "Early stopping conditioned on metric
+    # `val_loss` which is not available" every epoch).
+    assert [str(w.message) for w in record] == [
+        "EarlyStopping: monitor='val_loss' will not be among the logs of this fit, so it is ignored every epoch. "
+        "Available keys: loss, acc. Did you mean 'loss'? `val_` values exist only when fit has validation data "
+        "(validation_data=... or validation_split=...)."]
 
 
 # ------------------------------------------------------------------------------------------ best weights

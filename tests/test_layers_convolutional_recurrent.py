@@ -431,7 +431,10 @@ def test_config_has_keras_2_3_1_keys_in_order_and_defaults():
     assert config["recurrent_activation"] == "hard_sigmoid"  # Keras 2.3.1's ConvLSTM2D default (LSTM's: sigmoid)
     assert (config["kernel_size"], config["strides"], config["padding"]) == ((2, 2), (1, 1), "valid")
     assert config["data_format"] == "channels_last" and config["recurrent_initializer"]["class_name"] == "Orthogonal"
-    assert L.ConvLSTM2D(3, 2, dropout=1.5, padding="SAME").get_config()["dropout"] == 1.0  # clipped as Keras
+    assert L.ConvLSTM2D(3, 2, dropout=1.0, padding="SAME").get_config()["dropout"] == 1.0
+    # Keras 2.3.1 clips 1.5 to 1.0 (and then drops nothing): refused instead (issue 15)
+    with pytest.raises(ValueError, match=r"argument `dropout` must be a number in \[0, 1\]; received 1.5"):
+        L.ConvLSTM2D(3, 2, dropout=1.5)
     cell_config = L.ConvLSTM2DCell(3, 2).get_config()
     assert "activity_regularizer" not in cell_config and cell_config["unit_forget_bias"] is True
 
@@ -464,7 +467,7 @@ def test_errors_use_keras_wording():
         L.ConvLSTM2D(2, 3, strides=2, dilation_rate=2)
     with pytest.raises(ValueError, match="padding must be one of 'valid', 'same'"):
         L.ConvLSTM2D(2, 3, padding="causal")
-    with pytest.raises(ValueError, match="filters must be a positive integer; received 0"):
+    with pytest.raises(ValueError, match="`filters` must be an integer >= 1; received 0"):
         L.ConvLSTM2D(0, 3)
     with pytest.raises(ValueError, match="RNN cell does not support constants"):
         L.ConvLSTM2D(2, 3)(torch.zeros(1, 2, 4, 4, 1), constants=[torch.zeros(1, 3)])

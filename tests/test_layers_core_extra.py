@@ -45,7 +45,7 @@ def test_repeat_vector_config_and_argument_check():
     layer = RepeatVector(3, name="rv")
     assert layer.get_config() == {"name": "rv", "trainable": True, "dtype": "float32", "n": 3}
     assert RepeatVector.from_config(layer.get_config()).n == 3
-    with pytest.raises(ValueError, match="RepeatVector: n must be a positive integer; received 0"):
+    with pytest.raises(ValueError, match="RepeatVector: argument `n` must be an integer >= 1; received 0"):
         RepeatVector(0)
 
 

@@ -74,7 +74,7 @@ def test_input_length_sets_the_input_shape_and_must_agree_with_the_input():
 
 
 def test_constructor_rejects_a_non_positive_vocabulary():
-    with pytest.raises(ValueError, match="input_dim must be an integer >= 1; received 0"):
+    with pytest.raises(ValueError, match="`input_dim` must be an integer >= 1; received 0"):
         Embedding(0, 3)
 
 

@@ -104,9 +104,9 @@ def test_maxout_dense_w_regularizer_penalises_w_in_keras_layout():
 def test_maxout_dense_refuses_inputs_that_are_not_2d_and_bad_sizes():
     with pytest.raises(ValueError, match="expected ndim=2, found ndim=3"):
         quiet(L.MaxoutDense, 3)(torch.zeros(2, 5, 4))
-    with pytest.raises(ValueError, match="MaxoutDense: output_dim must be a positive integer; received 0"):
+    with pytest.raises(ValueError, match="MaxoutDense: argument `output_dim` must be an integer >= 1; received 0"):
         quiet(L.MaxoutDense, 0)
-    with pytest.raises(ValueError, match="nb_feature must be a positive integer"):
+    with pytest.raises(ValueError, match="`nb_feature` must be an integer >= 1"):
         quiet(L.MaxoutDense, 3, nb_feature=-1)
 
 

@@ -192,11 +192,13 @@ def test_configs_round_trip_with_keras_keys():
 
 
 def test_invalid_arguments_raise_naming_them():
-    with pytest.raises(ValueError, match="GaussianNoise: stddev must be a non-negative number; received -1"):
+    with pytest.raises(ValueError, match="GaussianNoise: argument `stddev` must be a number >= 0; received -1"):
         GaussianNoise(-1)
-    with pytest.raises(ValueError, match=r"GaussianDropout: rate must be a number in \[0, 1\]; received 1.5"):
+    with pytest.raises(ValueError, match=r"GaussianDropout: argument `rate` must be a number in \[0, 1\]; "
+                                         r"received 1.5"):
         GaussianDropout(1.5)
-    with pytest.raises(ValueError, match=r"AlphaDropout: rate must be a number in \[0, 1\]; received 'x'"):
+    with pytest.raises(TypeError, match=r"AlphaDropout: argument `rate` must be a number in \[0, 1\]; received "
+                                        r"'x' \(of type str\)"):
         AlphaDropout("x")
     with pytest.raises(TypeError, match="AlphaDropout: seed must be an integer or None; received 1.5"):
         AlphaDropout(0.1, seed=1.5)

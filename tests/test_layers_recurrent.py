@@ -404,8 +404,11 @@ def test_lstm_and_gru_configs_have_keras_2_3_1_keys_in_order():
     assert list(GRU(3).get_config()) == base + penalties + ["reset_after"]
     simple = [k for k in base if k != "recurrent_activation"] + penalties[:-1]
     assert list(SimpleRNN(3).get_config()) == simple
-    config = LSTM(3, recurrent_activation="hard_sigmoid", dropout=1.5).get_config()
-    assert config["recurrent_activation"] == "hard_sigmoid" and config["dropout"] == 1.0  # clipped as Keras
+    config = LSTM(3, recurrent_activation="hard_sigmoid", dropout=1.0).get_config()
+    assert config["recurrent_activation"] == "hard_sigmoid" and config["dropout"] == 1.0
+    # Keras 2.3.1 clips 1.5 to 1.0 (and then drops nothing): refused instead (issue 15)
+    with pytest.raises(ValueError, match=r"LSTMCell: argument `dropout` must be a number in \[0, 1\]"):
+        LSTM(3, dropout=1.5)
 
 
 @pytest.mark.parametrize("layer", [lambda: LSTM(3, go_backwards=True, kernel_regularizer="l1", dropout=0.1),
@@ -433,7 +436,7 @@ def test_constructor_errors_use_keras_wording():
         RNN(object())
     with pytest.raises(ValueError, match="should have an attribute `state_size`"):
         RNN(type("NoSize", (), {"call": lambda self, x, s: (x, s)})())
-    with pytest.raises(ValueError, match="units must be a positive integer; received 0"):
+    with pytest.raises(ValueError, match="`units` must be an integer >= 1; received 0"):
         LSTM(0)
     with pytest.raises(ValueError, match="Cannot unroll a RNN if the time dimension is undefined"):
         LSTM(2, unroll=True)(Input(shape=(None, 3)))

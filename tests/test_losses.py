@@ -395,7 +395,8 @@ def test_get_rejects_an_unknown_name_listing_the_known_ones():
                     "categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy",
                     "kullback_leibler_divergence", "kld", "KLD", "poisson", "cosine_proximity", "cosine",
                     "cosine_similarity"])
-    assert str(err.value) == (f"loss: Unknown loss function: 'mean_sqared_error'. Expected one of the Keras "
+    assert str(err.value) == (f"loss: Unknown loss function: 'mean_sqared_error'. Did you mean "
+                              f"'mean_squared_error'? Expected one of the Keras "
                               f"loss names {names}, a function fn(y_true, y_pred) or a Loss instance.")
     with pytest.raises(ValueError, match="Could not interpret loss function identifier: 3"):
         losses.get(3)

@@ -203,7 +203,8 @@ def test_resolve_rejects_an_unknown_metric_name_listing_the_known_ones():
                     "MSLE", "hinge", "squared_hinge", "categorical_hinge", "logcosh", "categorical_crossentropy",
                     "sparse_categorical_crossentropy", "binary_crossentropy", "kullback_leibler_divergence",
                     "poisson"])
-    assert str(err.value) == (f"metrics: Unknown metric function: 'accuracyy'. Expected one of {known}, a function "
+    assert str(err.value) == (f"metrics: Unknown metric function: 'accuracyy'. Did you mean 'accuracy'? Expected "
+                              f"one of {known}, a function "
                               "fn(y_true, y_pred) or a Metric instance.")
     with pytest.raises(ValueError, match="metrics: Could not interpret metric 3"):
         metrics.resolve(3, "mse", (1,))

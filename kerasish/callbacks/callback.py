@@ -12,16 +12,27 @@ Hooks and their arguments (epochs and batches are 0-based):
 The training loop calls the batch hooks on every step, so :class:`CallbackList` works out once which
 callbacks override which batch hook and dispatches only to those; :meth:`CallbackList.needs_batch_hooks`
 tells the loop when it need not build batch logs at all.
+
+Before the first epoch, :meth:`CallbackList.on_train_begin` tells the callbacks that read log keys
+(``monitor=``, ``ModelCheckpoint``'s ``{placeholders}``) which keys this ``fit`` will produce (its ``metrics``
+param, ``epoch``, and what the listed callbacks add), so a name that will never exist fails or warns before any
+training (issue 15) instead of after the first epoch. When a callback of the user's may write its own keys into
+the logs, nothing is checked there (Keras 2.3.1 lets such keys be used).
 """
 from __future__ import annotations
 
 import warnings
 from typing import Iterable
 
+from kerasish.utils.validation import did_you_mean, warn_at_user_line
+
 _TRAIN = "train"
 _TEST = "test"
 _PREDICT = "predict"
 _MODES = (_TRAIN, _TEST, _PREDICT)
+# The hooks through which a callback can add keys to the epoch or batch logs that later callbacks read.
+_LOG_WRITING_HOOKS = ("on_epoch_begin", "on_epoch_end", "on_batch_begin", "on_batch_end", "on_train_batch_begin",
+                      "on_train_batch_end")
 
 
 class Callback:
@@ -39,6 +50,8 @@ class Callback:
     model = None
     params = None
     validation_data = None
+    # Keys this callback writes into the epoch logs (kerasish: tells the others they will exist).
+    _adds_log_keys: tuple[str, ...] = ()
 
     def __init__(self):
         self.validation_data = None
@@ -242,8 +255,28 @@ class CallbackList:
 
     # K231 passes the begin/end logs through unchanged (None stays None).
     def on_train_begin(self, logs=None):
+        self._check_log_keys()
         for callback in self.callbacks:
             callback.on_train_begin(logs)
+
+    def _check_log_keys(self) -> None:
+        """Let each callback that reads log keys check them against the keys this fit will produce."""
+        epoch_keys = self._epoch_log_keys()
+        if epoch_keys is None:
+            return
+        for callback in self.callbacks:
+            check = getattr(callback, "_check_log_keys", None)
+            if check is not None:
+                check(epoch_keys)
+
+    def _epoch_log_keys(self) -> list[str] | None:
+        """The keys of this fit's epoch logs, or None when they cannot be known (no ``metrics`` param: the list
+        is used outside fit; or a user's callback may write keys of its own)."""
+        metrics = (self.params or {}).get("metrics")
+        if metrics is None or any(_may_write_log_keys(c) for c in self.callbacks):
+            return None
+        added = [key for callback in self.callbacks for key in getattr(callback, "_adds_log_keys", ())]
+        return list(dict.fromkeys([*metrics, *added]))
 
     def on_train_end(self, logs=None):
         for callback in self.callbacks:
@@ -267,3 +300,30 @@ class CallbackList:
 
     def __iter__(self):
         return iter(self.callbacks)
+
+
+def _may_write_log_keys(callback) -> bool:
+    """Whether a hook of ``callback`` is the user's code (a subclass's method, a LambdaCallback's function),
+    which may add keys to the logs that kerasish cannot foresee."""
+    for name in _LOG_WRITING_HOOKS:
+        hook = getattr(callback, name, None)
+        function = getattr(hook, "__func__", hook)
+        module = getattr(function, "__module__", None) or ""
+        if not (module == "kerasish" or module.startswith("kerasish.")):
+            return True
+    return False
+
+
+def warn_unknown_monitor(owner: str, monitor: str, available: list[str]) -> bool:
+    """Warn, at the user's line, when ``monitor`` will not be among ``available`` (the epoch log keys of this
+    fit); returns whether it warned. Keras 2.3.1 only warns, at every epoch; this says it once, before training,
+    with the closest names."""
+    if monitor in available:
+        return False
+    hint = did_you_mean(monitor, available)
+    if monitor.startswith("val_") and not any(k.startswith("val_") for k in available):
+        hint += (" `val_` values exist only when fit has validation data (validation_data=... or "
+                 "validation_split=...).")
+    warn_at_user_line(f"{owner}: monitor={monitor!r} will not be among the logs of this fit, so it is ignored "
+                      f"every epoch. Available keys: {', '.join(available)}.{hint}", RuntimeWarning)
+    return True

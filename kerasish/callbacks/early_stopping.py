@@ -13,8 +13,9 @@ import numpy as np
 import torch
 
 from kerasish import backend
-from kerasish.callbacks.callback import Callback
+from kerasish.callbacks.callback import Callback, warn_unknown_monitor
 from kerasish.distributed import print_main
+from kerasish.utils.validation import check_number, warn_at_user_line
 
 
 class EarlyStopping(Callback):
@@ -42,6 +43,11 @@ class EarlyStopping(Callback):
     def __init__(self, monitor: str = "val_loss", min_delta: float = 0, patience: int = 0, verbose: int = 0,
                  mode: str = "auto", baseline: float | None = None, restore_best_weights: bool = False):
         super().__init__()
+        # Keras 2.3.1 checks none of these; a negative patience or min_delta, or a string, would change when
+        # training stops without a word (issue 15). patience=np.inf (never stop) stays accepted.
+        patience = check_number(patience, "patience", "EarlyStopping", low=0, finite=False)
+        min_delta = check_number(min_delta, "min_delta", "EarlyStopping", low=0)
+        baseline = check_number(baseline, "baseline", "EarlyStopping", allow_none=True, finite=False)
         self.monitor = monitor
         self.baseline = baseline
         self.patience = patience
@@ -69,6 +75,12 @@ class EarlyStopping(Callback):
             self.min_delta *= 1
         else:
             self.min_delta *= -1
+
+    def _check_log_keys(self, epoch_keys):
+        """Before training (CallbackList): a monitor this fit will never log is said once, here."""
+        self._monitor_warned = warn_unknown_monitor("EarlyStopping", self.monitor, epoch_keys)
+
+    _monitor_warned = False
 
     def on_train_begin(self, logs=None):
         # Allow instances to be re-used.
@@ -111,9 +123,9 @@ class EarlyStopping(Callback):
     def get_monitor_value(self, logs):
         logs = logs or {}
         monitor_value = logs.get(self.monitor)
-        if monitor_value is None:
-            warnings.warn("Early stopping conditioned on metric `%s` which is not available. Available metrics "
-                          "are: %s" % (self.monitor, ",".join(list(logs.keys()))), RuntimeWarning, stacklevel=2)
+        if monitor_value is None and not self._monitor_warned:
+            warn_at_user_line("Early stopping conditioned on metric `%s` which is not available. Available metrics "
+                              "are: %s" % (self.monitor, ",".join(list(logs.keys()))), RuntimeWarning)
         return monitor_value
 
     # ------------------------------------------------------------------ best weights

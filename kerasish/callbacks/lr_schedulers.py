@@ -8,16 +8,16 @@ NumPy scalar like K231's variable, so the values logged as ``lr`` and the number
 """
 from __future__ import annotations
 
-import difflib
 import warnings
 from typing import Callable
 
 import numpy as np
 
 from kerasish import backend as K
-from kerasish.callbacks.callback import Callback
+from kerasish.callbacks.callback import Callback, warn_unknown_monitor
 from kerasish.optimizers import learning_rate_of
 from kerasish.distributed import print_main
+from kerasish.utils.validation import check_number, close_matches, warn_at_user_line
 
 
 class LearningRateScheduler(Callback):
@@ -30,8 +30,15 @@ class LearningRateScheduler(Callback):
         verbose: int. 0: quiet, 1: update messages.
     """
 
+    _adds_log_keys = ("lr",)
+
     def __init__(self, schedule: Callable, verbose: int = 0):
         super().__init__()
+        if not callable(schedule):
+            # Keras 2.3.1 fails only at the first epoch ('... object is not callable').
+            raise TypeError("LearningRateScheduler: argument `schedule` must be a function of (epoch, lr) or of "
+                            f"(epoch) returning the learning rate; received {schedule!r} (of type "
+                            f"{type(schedule).__name__}).")
         self.schedule = schedule
         self.verbose = verbose
 
@@ -44,6 +51,12 @@ class LearningRateScheduler(Callback):
             lr = self.schedule(epoch)
         if not isinstance(lr, (float, np.float32, np.float64)):
             raise ValueError('The output of the "schedule" function should be float.')
+        if not lr >= 0 or lr == np.inf:  # NaN fails every comparison
+            # kerasish (issue 15): K231 would train on with it (a negative rate climbs the loss, NaN poisons
+            # every weight); the optimizer is left as it was.
+            raise ValueError(f"LearningRateScheduler: the schedule {getattr(self.schedule, '__name__', '')!s} "
+                             f"returned {lr!r} for epoch {epoch + 1} (epoch index {epoch}); a learning rate must "
+                             "be a finite number >= 0.")
         K.set_value(lr_handle, lr)
         if self.verbose > 0:
             print_main("\nEpoch %05d: LearningRateScheduler setting learning rate to %s." % (epoch + 1, lr))
@@ -83,19 +96,29 @@ class ReduceLROnPlateau(Callback):
     """
 
     _ARGUMENTS = ("monitor", "factor", "patience", "verbose", "mode", "min_delta", "cooldown", "min_lr")
+    _adds_log_keys = ("lr",)
+    _monitor_warned = False
 
     def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10, verbose: int = 0,
                  mode: str = "auto", min_delta: float = 1e-4, cooldown: int = 0, min_lr: float = 0, **kwargs):
         super().__init__()
         self.monitor = monitor
+        factor = check_number(factor, "factor", "ReduceLROnPlateau")
         if factor >= 1.0:
             raise ValueError("ReduceLROnPlateau does not support a factor >= 1.0.")
+        # kerasish (issue 15): factor 0 or below would set the rate to min_lr or below at the first plateau.
+        check_number(factor, "factor", "ReduceLROnPlateau", low=0, high=1, low_inclusive=False,
+                     high_inclusive=False)
         if "epsilon" in kwargs:
             min_delta = kwargs.pop("epsilon")
             warnings.warn("`epsilon` argument is deprecated and will be removed, use `min_delta` instead.",
                           stacklevel=2)
+        patience = check_number(patience, "patience", "ReduceLROnPlateau", low=0, finite=False)
+        cooldown = check_number(cooldown, "cooldown", "ReduceLROnPlateau", low=0)
+        min_delta = check_number(min_delta, "min_delta", "ReduceLROnPlateau", low=0)
+        min_lr = check_number(min_lr, "min_lr", "ReduceLROnPlateau", low=0)
         for name in kwargs:
-            close = difflib.get_close_matches(name, self._ARGUMENTS, n=1)
+            close = close_matches(name, self._ARGUMENTS, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else "."
             warnings.warn(f"ReduceLROnPlateau: ignoring the unknown keyword argument {name!r} (Keras 2.3.1 "
                           f"ignores it too){hint}", stacklevel=2)
@@ -127,6 +150,10 @@ class ReduceLROnPlateau(Callback):
         self.cooldown_counter = 0
         self.wait = 0
 
+    def _check_log_keys(self, epoch_keys):
+        """Before training (CallbackList): a monitor this fit will never log is said once, here."""
+        self._monitor_warned = warn_unknown_monitor("ReduceLROnPlateau", self.monitor, epoch_keys)
+
     def on_train_begin(self, logs=None):
         self._reset()
 
@@ -136,9 +163,10 @@ class ReduceLROnPlateau(Callback):
         logs["lr"] = K.get_value(lr_handle)  # the rate this epoch trained with
         current = logs.get(self.monitor)
         if current is None:
-            warnings.warn("Reduce LR on plateau conditioned on metric `%s` which is not available. Available "
-                          "metrics are: %s" % (self.monitor, ",".join(list(logs.keys()))), RuntimeWarning,
-                          stacklevel=2)
+            if not self._monitor_warned:
+                warn_at_user_line("Reduce LR on plateau conditioned on metric `%s` which is not available. "
+                                  "Available metrics are: %s" % (self.monitor, ",".join(list(logs.keys()))),
+                                  RuntimeWarning)
             return
         if self.in_cooldown():
             self.cooldown_counter -= 1

@@ -5,12 +5,19 @@ checkpoint is written leaves the previous checkpoint of that name intact.
 """
 from __future__ import annotations
 
+import os
+import string
 import warnings
 
 import numpy as np
 
-from kerasish.callbacks.callback import Callback
+from kerasish.callbacks.callback import Callback, warn_unknown_monitor
 from kerasish.distributed import print_main
+from kerasish.utils.validation import check_number, did_you_mean, warn_at_user_line
+
+# Stand-ins of the types the file name is formatted with, to try its placeholders before training: `epoch` and
+# `batch` are ints (1-based), log values floats.
+_INT_KEYS = ("epoch", "batch", "size")
 
 
 class ModelCheckpoint(Callback):
@@ -46,9 +53,14 @@ class ModelCheckpoint(Callback):
             # tf.keras ModelCheckpoint wording
             raise ValueError(f"Unrecognized save_freq: {save_freq!r}. Expected save_freq are 'epoch' or integer "
                              "values (a number of batches >= 1).")
+        if not isinstance(filepath, (str, os.PathLike)):
+            raise TypeError(f"ModelCheckpoint: argument `filepath` must be a str or a path; received {filepath!r} "
+                            f"(of type {type(filepath).__name__}).")
+        # Keras 2.3.1 takes any period; 0 or less saves every epoch, 2.5 every third: refused (issue 15).
+        period = check_number(period, "period", "ModelCheckpoint", low=1, integer=True)
         self.monitor = monitor
         self.verbose = verbose
-        self.filepath = str(filepath)
+        self.filepath = os.fspath(filepath)
         self.save_best_only = save_best_only
         self.save_weights_only = save_weights_only
         self.period = period
@@ -71,6 +83,37 @@ class ModelCheckpoint(Callback):
         if save_freq != "epoch":
             # Only then does the loop need batch hooks (and batch logs): bound on the instance, not the class.
             self.on_train_batch_end = self._on_train_batch_end_saving
+
+    _monitor_warned = False
+
+    def _check_log_keys(self, epoch_keys):
+        """Before training (CallbackList): the file name's placeholders are tried with the keys this fit will
+        log, so a wrong one fails before the first epoch trains instead of after it."""
+        if self.save_freq == "epoch":
+            keys = ["epoch", *epoch_keys]
+        else:  # batch logs: the training values, `batch` and `size`
+            keys = ["epoch", "batch", "size", *(k for k in epoch_keys if not k.startswith("val_"))]
+        self._try_filepath(keys)
+        if self.save_best_only:
+            self._monitor_warned = warn_unknown_monitor("ModelCheckpoint", self.monitor,
+                                                        [k for k in keys if k not in _INT_KEYS])
+
+    def _try_filepath(self, keys) -> None:
+        sample = {key: (1 if key in _INT_KEYS else 0.5) for key in keys}
+        try:
+            self.filepath.format(**sample)
+        except KeyError as err:
+            name = err.args[0]
+            # tf.keras wording first, as the error at epoch end says it
+            raise KeyError(f'Failed to format this callback filepath: "{self.filepath}". Reason: {{{name}}} will '
+                           f"not be among the logs of this fit ({', '.join(keys)}).{did_you_mean(name, keys)}"
+                           ) from None
+        except (IndexError, ValueError, AttributeError, TypeError) as err:
+            fields = [field for _, field, _, _ in string.Formatter().parse(self.filepath) if field is not None]
+            raise ValueError(f'ModelCheckpoint: cannot format the filepath "{self.filepath}" with the values this '
+                             f"fit will log ({err}). Its placeholders ({', '.join(fields) or 'none'}) must name "
+                             f"keys among {', '.join(keys)}, with a format for their type: epoch and batch are "
+                             "ints (e.g. {epoch:02d}), the others floats (e.g. {val_loss:.2f}).") from None
 
     def on_epoch_begin(self, epoch, logs=None):
         self._current_epoch = epoch
@@ -107,8 +150,9 @@ class ModelCheckpoint(Callback):
         if self.save_best_only:
             current = logs.get(self.monitor)
             if current is None:
-                warnings.warn(f"Can save best model only with {self.monitor} available, skipping.", RuntimeWarning,
-                              stacklevel=3)
+                if not self._monitor_warned:
+                    warn_at_user_line(f"Can save best model only with {self.monitor} available, skipping.",
+                                      RuntimeWarning)
                 return
             if self.monitor_op(current, self.best):
                 if self.verbose > 0:

@@ -27,6 +27,7 @@ import torch
 from kerasish import backend
 from kerasish.callbacks.callback import Callback
 from kerasish.distributed import is_main_process
+from kerasish.utils.validation import check_number
 
 _MISSING_TENSORBOARD = (
     "TensorBoard: writing TensorBoard logs needs the `tensorboard` package, which is not installed "
@@ -77,6 +78,7 @@ class TensorBoard(Callback):
                 isinstance(update_freq, (int, np.integer)) and not isinstance(update_freq, bool) and update_freq > 0):
             raise ValueError(f"TensorBoard: update_freq must be 'batch', 'epoch' or a positive number of samples; "
                              f"received update_freq={update_freq!r}.")
+        histogram_freq = check_number(histogram_freq, "histogram_freq", "TensorBoard", low=0, integer=True)
         self._writer_class = _summary_writer_class()
         _warn_unsupported(batch_size=batch_size, embeddings_freq=embeddings_freq,
                           embeddings_layer_names=embeddings_layer_names, embeddings_metadata=embeddings_metadata,

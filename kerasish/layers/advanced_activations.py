@@ -15,6 +15,7 @@ from kerasish import activations, initializers
 from kerasish.layers import weight_layouts
 from kerasish.layers.base import ANY, CHANNELS_FIRST, KERAS, InputSpec, Layer
 from kerasish.layers.base import penalties_config, serialize_keras_object
+from kerasish.utils.validation import check_number
 
 
 class LeakyReLU(Layer):
@@ -26,7 +27,7 @@ class LeakyReLU(Layer):
 
     def __init__(self, alpha=0.3, **kwargs):
         super().__init__(**kwargs)
-        self.alpha = float(alpha)
+        self.alpha = check_number(alpha, "alpha", "LeakyReLU")
 
     def call(self, x):
         return F.leaky_relu(x, self.alpha)
@@ -46,7 +47,7 @@ class ELU(Layer):
 
     def __init__(self, alpha=1.0, **kwargs):
         super().__init__(**kwargs)
-        self.alpha = float(alpha)
+        self.alpha = check_number(alpha, "alpha", "ELU")
 
     def call(self, x):
         return F.elu(x, self.alpha)

@@ -36,6 +36,7 @@ from kerasish.layers.window_shapes import (check_output_lengths, conv_output_len
                                            positive_int, positive_tuple)
 from kerasish.layers.legacy import ConvRecurrent2D, Recurrent
 from kerasish.layers.recurrent import RNN, _cell_attribute, _cell_kwargs, _state_sizes, config_with_cell_arguments
+from kerasish.utils.validation import check_number
 
 GATES = 4  # i, f, c, o
 
@@ -117,9 +118,9 @@ class ConvLSTM2DCell(Layer):
         self.set_weight_penalties(kernel=(kernel_regularizer, kernel_constraint),
                                   recurrent_kernel=(recurrent_regularizer, recurrent_constraint),
                                   bias=(bias_regularizer, bias_constraint))
-        # Keras 2.3.1 clips the rates into [0, 1]
-        self.dropout = min(1.0, max(0.0, float(dropout)))
-        self.recurrent_dropout = min(1.0, max(0.0, float(recurrent_dropout)))
+        # Keras 2.3.1 clips the rates into [0, 1]; a rate outside it is a mistake, refused (issue 15)
+        self.dropout = check_number(dropout, "dropout", owner, low=0, high=1)
+        self.recurrent_dropout = check_number(recurrent_dropout, "recurrent_dropout", owner, low=0, high=1)
         self.state_size = (self.filters, self.filters)
         # TensorFlow's 'same' padding at stride 1 pads kernel - 1 cells, the odd one at the end
         self._recurrent_pads = [((k - 1) // 2, k - 1 - (k - 1) // 2) for k in self.kernel_size]

@@ -18,6 +18,7 @@ from kerasish import activations, backend, initializers, regularizers
 from kerasish.layers import weight_layouts
 from kerasish.layers.base import (ANY, CHANNELS_FIRST, KERAS, InputSpec, Layer, penalties_config,
                                   serialize_keras_object)
+from kerasish.utils.validation import check_number
 
 
 class ActivatedLayer(Layer):
@@ -59,8 +60,7 @@ class Dense(ActivatedLayer):
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(activation=activation, **kwargs)
-        if not isinstance(units, (int, np.integer)) or units <= 0:
-            raise ValueError(f"Dense: units must be a positive integer; received {units!r}.")
+        units = check_number(units, "units", "Dense", low=1, integer=True)
         self.set_weight_penalties(kernel=(kernel_regularizer, kernel_constraint),
                                   bias=(bias_regularizer, bias_constraint), activity=activity_regularizer)
         self.units = int(units)
@@ -173,9 +173,8 @@ class Dropout(SeededRandomLayer):
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
-        if not 0.0 <= float(rate) < 1.0:
-            raise ValueError(f"{type(self).__name__}: rate must be in [0, 1); received {rate!r}.")
-        self.rate = float(rate)
+        # Keras 2.3.1 clips the rate into [0, 1] and then drops nothing at 1: refused instead.
+        self.rate = check_number(rate, "rate", type(self).__name__, low=0, high=1, high_inclusive=False)
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)
         if self.noise_shape is not None or self.seed is not None:
             self.input_layout = KERAS
@@ -356,9 +355,7 @@ class RepeatVector(Layer):
 
     def __init__(self, n, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"RepeatVector: n must be a positive integer; received {n!r}.")
-        self.n = int(n)
+        self.n = check_number(n, "n", "RepeatVector", low=1, integer=True)
         self.input_spec = InputSpec(ndim=2)
 
     def build(self, input_shape):

@@ -11,13 +11,13 @@ devices the check would read a value back to the host at every step, so it is le
 """
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from kerasish import initializers
 from kerasish.layers.base import Layer, penalties_config, serialize_keras_object
+from kerasish.utils.validation import check_number
 
 # F.embedding takes these index dtypes as they are; other integer (and float, bool) indices are cast.
 _INDEX_DTYPES = (torch.int32, torch.int64)
@@ -36,9 +36,8 @@ class Embedding(Layer):
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
                  activity_regularizer=None, embeddings_constraint=None, mask_zero=False, input_length=None,
                  **kwargs):
-        for name, value, least in (("input_dim", input_dim, 1), ("output_dim", output_dim, 0)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < least:
-                raise ValueError(f"Embedding: {name} must be an integer >= {least}; received {value!r}.")
+        check_number(input_dim, "input_dim", "Embedding", low=1, integer=True)
+        check_number(output_dim, "output_dim", "Embedding", low=0, integer=True)
         if "input_shape" not in kwargs:
             # Keras 2.3.1: the input shape is always declared, (input_length,) or (None,)
             if isinstance(input_length, (list, tuple)):

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 
 from kerasish.layers.base import ANY, KERAS, Layer
 from kerasish.layers.core import SeededRandomLayer, in_training, resolved_noise_shape
+from kerasish.utils.validation import check_number
 
 # SELU's constants (Klambauer et al. 2017), as Keras 2.3.1's AlphaDropout writes them
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -24,9 +24,7 @@ SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def _checked_rate(rate, layer_type: str) -> float:
-    if isinstance(rate, bool) or not isinstance(rate, (int, float, np.integer, np.floating)) or not 0 <= rate <= 1:
-        raise ValueError(f"{layer_type}: rate must be a number in [0, 1]; received {rate!r}.")
-    return float(rate)
+    return check_number(rate, "rate", layer_type, low=0, high=1)
 
 
 class GaussianNoise(Layer):
@@ -37,9 +35,7 @@ class GaussianNoise(Layer):
 
     def __init__(self, stddev, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(stddev, bool) or not isinstance(stddev, (int, float, np.integer, np.floating)) or stddev < 0:
-            raise ValueError(f"GaussianNoise: stddev must be a non-negative number; received {stddev!r}.")
-        self.stddev = float(stddev)
+        self.stddev = check_number(stddev, "stddev", "GaussianNoise", low=0)
 
     def call(self, x, training=None):
         if not in_training(self, training):

@@ -20,6 +20,7 @@ from kerasish import initializers
 from kerasish.layers import weight_layouts
 from kerasish.layers.base import CHANNELS_FIRST, KERAS, InputSpec, Layer
 from kerasish.layers.base import penalties_config, serialize_keras_object
+from kerasish.utils.validation import check_number
 
 
 class BatchNormalization(Layer):
@@ -44,8 +45,8 @@ class BatchNormalization(Layer):
         if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
             raise TypeError(f"BatchNormalization: axis must be an integer (the features axis); received {axis!r}.")
         self.axis = int(axis)
-        self.momentum = float(momentum)
-        self.epsilon = float(epsilon)
+        self.momentum = check_number(momentum, "momentum", "BatchNormalization", low=0, high=1)
+        self.epsilon = check_number(epsilon, "epsilon", "BatchNormalization", low=0)
         self.center = bool(center)
         self.scale = bool(scale)
         self.beta_initializer = initializers.get(beta_initializer)

@@ -58,6 +58,7 @@ from kerasish.layers.keras_tensor import is_keras_tensor
 from kerasish.layers.legacy import Recurrent
 from kerasish.layers.recurrent_kernels import one_block_spans, run_fused, run_gru_reset_before, run_steps
 from kerasish.utils.generic_utils import get_custom_objects
+from kerasish.utils.validation import check_number, did_you_mean
 
 
 # ============================================================================================== cells
@@ -73,9 +74,7 @@ class _GatedCell(Layer):
                  kernel_regularizer, recurrent_regularizer, bias_regularizer, kernel_constraint,
                  recurrent_constraint, bias_constraint, dropout, recurrent_dropout, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units <= 0:
-            raise ValueError(f"{type(self).__name__}: units must be a positive integer; received {units!r}.")
-        self.units = int(units)
+        self.units = check_number(units, "units", type(self).__name__, low=1, integer=True)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -84,9 +83,10 @@ class _GatedCell(Layer):
         self.set_weight_penalties(kernel=(kernel_regularizer, kernel_constraint),
                                   recurrent_kernel=(recurrent_regularizer, recurrent_constraint),
                                   bias=(bias_regularizer, bias_constraint))
-        # Keras 2.3.1 clips the rates into [0, 1]
-        self.dropout = min(1.0, max(0.0, float(dropout)))
-        self.recurrent_dropout = min(1.0, max(0.0, float(recurrent_dropout)))
+        # Keras 2.3.1 clips the rates into [0, 1]; a rate outside it is a mistake, refused (issue 15)
+        self.dropout = check_number(dropout, "dropout", type(self).__name__, low=0, high=1)
+        self.recurrent_dropout = check_number(recurrent_dropout, "recurrent_dropout", type(self).__name__, low=0,
+                                              high=1)
         self.state_size = self.units
         self.output_size = self.units
         self._dropout_mask = None  # per sequence: drawn at its first step, fixed across its steps
@@ -596,8 +596,9 @@ def _cell_from(data, custom_objects=None):
              **dict(custom_objects or {})}
     cls = known.get(data.get("class_name"))
     if cls is None:
-        raise ValueError(f"Unknown layer: {data.get('class_name')}. A custom cell class must be passed by name: "
-                         f"custom_objects={{'{data.get('class_name')}': {data.get('class_name')}}}.")
+        name = data.get("class_name")
+        raise ValueError(f"Unknown layer: {name}.{did_you_mean(name, known)} A custom cell class must be passed by "
+                         f"name: custom_objects={{'{name}': {name}}}.")
     config = dict(data.get("config") or {})
     if _takes(cls.from_config, "custom_objects"):
         return cls.from_config(config, custom_objects=custom_objects)

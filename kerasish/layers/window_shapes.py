@@ -4,10 +4,10 @@ arguments, in one place below all of them (``convolutional`` re-exports the pool
 the pooling module cannot take them from there)."""
 from __future__ import annotations
 
-import numpy as np
 
 from kerasish.backend.window_ops import dilated_size
 from kerasish.layers.base import CHANNELS_FIRST, KERAS, Layer, normalize_tuple
+from kerasish.utils.validation import check_number
 
 
 def conv_output_length(length: int | None, kernel_size: int, padding: str, stride: int,
@@ -86,6 +86,4 @@ def normalize_padding_arg(padding, allowed: tuple[str, ...], layer_type: str) ->
 
 
 def positive_int(value, arg_name: str, layer_type: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{layer_type}: {arg_name} must be a positive integer; received {value!r}.")
-    return int(value)
+    return check_number(value, arg_name, layer_type, low=1, integer=True)

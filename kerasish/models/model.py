@@ -156,7 +156,9 @@ class Model(Layer):
         for layer in layers:
             if layer.name == name:
                 return layer
-        raise ValueError(f"No such layer: {name}. Existing layers are: {[layer.name for layer in layers]}.")
+        from kerasish.utils.validation import did_you_mean  # issue 15: every name lookup suggests the closest
+        names = [layer.name for layer in layers]
+        raise ValueError(f"No such layer: {name}.{did_you_mean(name, names)} Existing layers are: {names}.")
 
     def _current_device(self) -> torch.device:
         for tensor in itertools.chain(self.parameters(), self.buffers()):

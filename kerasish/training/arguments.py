@@ -5,7 +5,6 @@ search for, its wording is kept.
 """
 from __future__ import annotations
 
-import difflib
 import numbers
 import warnings
 
@@ -15,6 +14,7 @@ import torch
 from kerasish import backend
 from kerasish.training.data_adapters.lazy_arrays import LazyRows, is_lazy_array
 from kerasish.utils.nest import batch_rows, flatten, map_structure
+from kerasish.utils.validation import close_matches
 
 
 def to_tensor(data, arg_name: str, caller: str, allow_lazy: bool = False, dtype: torch.dtype | None = None):
@@ -200,7 +200,7 @@ def describe_unknown_kwargs(keys, accepted) -> str:
     """``"'lr_rate' (did you mean 'lr'?), 'foo'"``: each unknown keyword, with the closest accepted one."""
     hints = []
     for key in keys:
-        close = difflib.get_close_matches(key, list(accepted), n=1)
+        close = close_matches(key, accepted, n=1)
         hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
     return ", ".join(hints)
 

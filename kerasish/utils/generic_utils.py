@@ -18,6 +18,7 @@ import re
 from collections import namedtuple
 
 from kerasish.utils import progbar as _progbar
+from kerasish.utils.validation import did_you_mean
 
 Progbar = _progbar.Progbar  # Keras 2.3.1 defines Progbar in generic_utils
 
@@ -80,8 +81,9 @@ def _lookup(name: str, module_objects: dict, custom_objects: dict, printable_mod
         if name in objects:
             return objects[name]
     # Keras 2.3.1 wording, plus the remedy
-    raise ValueError(f"Unknown {printable_module_name}: {name}. A custom {printable_module_name} must be passed "
-                     f"by name: custom_objects={{'{name}': {name}}}.")
+    known = [key for objects in (custom_objects, _GLOBAL_CUSTOM_OBJECTS, module_objects) for key in objects]
+    raise ValueError(f"Unknown {printable_module_name}: {name}.{did_you_mean(name, known)} A custom "
+                     f"{printable_module_name} must be passed by name: custom_objects={{'{name}': {name}}}.")
 
 
 def keras_class_name(obj) -> str:

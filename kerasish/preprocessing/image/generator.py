@@ -33,6 +33,7 @@ from kerasish.preprocessing.image.params import (ShiftRange, TransformRanges, dr
                                                  params_from_keras_dict, params_to_keras_dicts, parse_zoom_range)
 from kerasish.training.arguments import describe_unknown_kwargs
 from kerasish.training.data_adapters.order import new_seed
+from kerasish.utils.validation import check_number, check_number_pair, did_you_mean
 
 GEOMETRIES = kernels.CENTERS
 # The attributes get_random_transform reads.
@@ -45,6 +46,30 @@ _FEATUREWISE = (("featurewise_center", "mean"), ("featurewise_std_normalization"
 _FIT_CHUNK = 256
 # flow_from_dataframe keywords keras-preprocessing 1.1.2 accepts in **kwargs with a DeprecationWarning.
 _DEPRECATED_DATAFRAME_KWARGS = ("has_ext", "sort", "drop_duplicates")
+
+
+def _check_numeric_arguments(arguments: dict) -> None:
+    """Issue 15: every numeric argument is checked here, at construction, rather than failing (or silently
+    drawing nonsense such as negative zoom factors) at the first batch. keras-preprocessing 1.1.2's own errors
+    (data_format, validation_split, zoom_range's and brightness_range's structure) are raised before, with its
+    wording."""
+    owner = "ImageDataGenerator"
+    # K231 multiplies by `rescale` when it is truthy: 0 and None both mean no rescaling.
+    check_number(arguments["rescale"], "rescale", owner, allow_none=True)
+    for name in ("rotation_range", "shear_range", "channel_shift_range", "cval"):
+        check_number(arguments[name], name, owner)  # drawn from U(-r, r): the sign does not matter
+    check_number(arguments["zca_epsilon"], "zca_epsilon", owner, low=0)
+    for name in ("width_shift_range", "height_shift_range"):
+        ShiftRange.parse(arguments[name], f"{owner}: argument `{name}`")
+        if any(not np.isfinite(v) for v in np.ravel(np.asarray(arguments[name], dtype=np.float64))):
+            raise ValueError(f"{owner}: argument `{name}` must hold finite numbers; received {arguments[name]!r}.")
+    zoom = parse_zoom_range(arguments["zoom_range"])
+    if not all(np.isfinite(zoom)) or min(zoom) <= 0:
+        raise ValueError(f"{owner}: argument `zoom_range` must give zoom factors > 0: a number in [0, 1) (factors "
+                         f"drawn from [1 - z, 1 + z]) or a pair [lower, upper] of factors > 0; received "
+                         f"{arguments['zoom_range']!r}, i.e. factors [{zoom[0]:g}, {zoom[1]:g}].")
+    if arguments["brightness_range"] is not None:
+        check_number_pair(arguments["brightness_range"], "brightness_range", owner, low=0)
 
 
 class ImageDataGenerator:
@@ -65,10 +90,12 @@ class ImageDataGenerator:
         if data_format not in ("channels_last", "channels_first"):
             raise ValueError('`data_format` should be `"channels_last"` (channel after row and column) or '
                              f'`"channels_first"` (channel before row and column). Received: {data_format}')
+        validation_split = check_number(validation_split, "validation_split", "ImageDataGenerator", allow_none=True)
         if validation_split and not 0 < validation_split < 1:
             raise ValueError(f"`validation_split` must be strictly between 0 and 1.  Received: {validation_split}")
         if fill_mode not in kernels.FILL_MODES:
-            raise ValueError(f"fill_mode: expected one of {kernels.FILL_MODES}; received {fill_mode!r}.")
+            raise ValueError(f"fill_mode: expected one of {kernels.FILL_MODES}; received {fill_mode!r}."
+                             f"{did_you_mean(fill_mode, kernels.FILL_MODES)}")
         if interpolation_order not in range(6) or isinstance(interpolation_order, bool):
             raise ValueError("interpolation_order: expected a spline order 0-5 (1 = bilinear, 0 = nearest); "
                              f"received {interpolation_order!r}.")
@@ -78,6 +105,7 @@ class ImageDataGenerator:
         if brightness_range is not None and (not isinstance(brightness_range, (tuple, list))
                                              or len(brightness_range) != 2):
             raise ValueError(f"`brightness_range should be tuple or list of two floats. Received: {brightness_range}")
+        _check_numeric_arguments(locals())
         self.featurewise_center = featurewise_center
         self.samplewise_center = samplewise_center
         self.featurewise_std_normalization = featurewise_std_normalization
