@@ -8,7 +8,6 @@ import re
 from urllib.error import URLError
 
 import numpy as np
-import pytest
 import torch
 
 from kerasish import backend as K
@@ -19,9 +18,8 @@ F = torch.nn.functional
 LAYER_NAMES = pathlib.Path(__file__).parent / "fixtures" / "keras_applications_layer_names"
 
 
-@pytest.fixture
-def keras_home(tmp_path, monkeypatch):
-    """A KERAS_HOME with an empty models cache and no network."""
+def offline_keras_home(tmp_path, monkeypatch):
+    """A KERAS_HOME with an empty models cache and no network (for a ``keras_home`` fixture)."""
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
 
     def offline(url, data=None):

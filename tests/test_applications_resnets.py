@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from applications_reference import (F, KerasFile, build_fresh, counts, keras_home, keras_layer_names,  # noqa: F401
-                                    nchw, randomise_and_save)
+from applications_reference import (F, KerasFile, build_fresh, counts, keras_layer_names, nchw,
+                                    offline_keras_home, randomise_and_save)
 from kerasish.applications import _resnet_common, imagenet_utils, resnet, resnet50, resnet_v2
 from kerasish.models import Model
 
@@ -73,6 +73,11 @@ def resnet_v2_counts_by_hand(depth, include_top=True, classes=1000):
 def counts_by_hand(name, include_top=True):
     _, depth, v2 = APPLICATIONS[name]
     return (resnet_v2_counts_by_hand if v2 else resnet_v1_counts_by_hand)(depth, include_top)
+
+
+@pytest.fixture
+def keras_home(tmp_path, monkeypatch):
+    return offline_keras_home(tmp_path, monkeypatch)
 
 
 @pytest.fixture(scope="module")
