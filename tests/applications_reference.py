@@ -48,12 +48,20 @@ def build_fresh(application, **kwargs):
 
 
 def randomise_and_save(model, path, seed):
-    """Random biases, BatchNormalization scales/offsets and moving statistics too (every 1-D weight moved by
-    +U(0.1, 0.5): variances stay positive), saved as a Keras .h5 weights file; the model's weights are then
-    zeroed, so only loading the file brings them back."""
+    """Every weight random, saved as a Keras .h5 weights file; the model's weights are then zeroed, so only
+    loading the file brings them back. Kernels are drawn with variance 1 / fan-in (a depthwise kernel's fan-in
+    is its window alone) so that the signal neither fades nor explodes through ~100 layers and every layer
+    shows in the output (Keras's glorot initialisation makes depthwise layers shrink it ~c-fold); biases,
+    BatchNormalization scales/offsets and moving statistics are moved by +U(0.1, 0.5) (variances stay
+    positive)."""
     rng = np.random.default_rng(seed)
-    weights = [w + rng.uniform(0.1, 0.5, size=w.shape).astype("float32") if w.ndim == 1 else w
-               for w in model.get_weights()]
+    weights = []
+    for w in model.get_weights():
+        if w.ndim == 1:
+            weights.append(w + rng.uniform(0.1, 0.5, size=w.shape).astype("float32"))
+            continue
+        fan_in = np.prod(w.shape[:2]) if w.ndim == 4 and w.shape[3] == 1 else np.prod(w.shape[:-1])
+        weights.append(rng.normal(0.0, np.sqrt(1.0 / fan_in), size=w.shape).astype("float32"))
     model.set_weights(weights)
     model.save_weights(str(path))
     model.set_weights([np.zeros_like(w) for w in weights])
