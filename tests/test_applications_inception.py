@@ -191,9 +191,13 @@ def torch_xception(w, x):
     return F.relu(w.bn(w.separable(x, "block14_sepconv2"), "block14_sepconv2_bn"))
 
 
-def torch_inception_v3(w, x):
-    """Szegedy et al. 2016 as keras-applications builds it; its convolutions are unnamed, so the k-th one
-    created (branch by branch, left to right) is conv2d_k with batch_normalization_k (no scale)."""
+def cat(*branches):
+    return torch.cat(branches, dim=1)
+
+
+def unnamed_conv_bn(w):
+    """keras-applications' unnamed ``conv2d_bn``: the k-th one created is conv2d_k (no bias) with
+    batch_normalization_k (no scale), then relu; ``kernel`` is checked against the file."""
     index = itertools.count(1)
 
     def cbn(x, kernel, stride=1, padding="same"):
@@ -201,12 +205,21 @@ def torch_inception_v3(w, x):
         assert tuple(w[f"conv2d_{k}"]["kernel"].shape[:2]) == ((kernel, kernel) if isinstance(kernel, int) else kernel)
         return F.relu(w.bn(w.conv(x, f"conv2d_{k}", stride, padding), f"batch_normalization_{k}"))
 
-    def cat(*branches):
-        return torch.cat(branches, dim=1)
+    return cbn, index
 
+
+def stem(cbn, x):
+    """The stem InceptionV3 and InceptionResNetV2 share: 3x3/2, 3x3, 3x3 'same', max pool, 1x1, 3x3, max pool."""
     x = cbn(cbn(x, 3, stride=2, padding="valid"), 3, padding="valid")
     x = F.max_pool2d(cbn(x, 3), 3, 2)
-    x = F.max_pool2d(cbn(cbn(x, 1, padding="valid"), 3, padding="valid"), 3, 2)
+    return F.max_pool2d(cbn(cbn(x, 1, padding="valid"), 3, padding="valid"), 3, 2)
+
+
+def torch_inception_v3(w, x):
+    """Szegedy et al. 2016 as keras-applications builds it (its convolutions unnamed, created branch by branch,
+    left to right)."""
+    cbn, index = unnamed_conv_bn(w)
+    x = stem(cbn, x)
     for _ in range(3):  # mixed0-2
         x = cat(cbn(x, 1), cbn(cbn(x, 1), 5), cbn(cbn(cbn(x, 1), 3), 3), cbn(avg_pool_same_3x3(x), 1))
     x = cat(cbn(x, 3, stride=2, padding="valid"), cbn(cbn(cbn(x, 1), 3), 3, stride=2, padding="valid"),
@@ -230,7 +243,36 @@ def torch_inception_v3(w, x):
     return x
 
 
-@pytest.mark.parametrize("name, reference", [("Xception", torch_xception), ("InceptionV3", torch_inception_v3)])
+def torch_inception_resnet_v2(w, x):
+    """Szegedy et al. 2017 (Inception-ResNet-v2) as keras-applications builds it: residual blocks add
+    ``scale`` times a biased 1x1 projection (``{block}_conv``) of their concatenated branches, then relu
+    (not after block8_10)."""
+    cbn, index = unnamed_conv_bn(w)
+
+    def residual_block(x, name, scale, branches, activation=True):
+        up = w.conv(cat(*branches), name + "_conv")
+        x = x + up * scale
+        return F.relu(x) if activation else x
+
+    x = stem(cbn, x)
+    x = cat(cbn(x, 1), cbn(cbn(x, 1), 5), cbn(cbn(cbn(x, 1), 3), 3), cbn(avg_pool_same_3x3(x), 1))  # mixed_5b
+    for i in range(1, 11):
+        x = residual_block(x, f"block35_{i}", 0.17, [cbn(x, 1), cbn(cbn(x, 1), 3), cbn(cbn(cbn(x, 1), 3), 3)])
+    x = cat(cbn(x, 3, stride=2, padding="valid"), cbn(cbn(cbn(x, 1), 3), 3, stride=2, padding="valid"),
+            F.max_pool2d(x, 3, 2))  # mixed_6a
+    for i in range(1, 21):
+        x = residual_block(x, f"block17_{i}", 0.1, [cbn(x, 1), cbn(cbn(cbn(x, 1), (1, 7)), (7, 1))])
+    x = cat(cbn(cbn(x, 1), 3, stride=2, padding="valid"), cbn(cbn(x, 1), 3, stride=2, padding="valid"),
+            cbn(cbn(cbn(x, 1), 3), 3, stride=2, padding="valid"), F.max_pool2d(x, 3, 2))  # mixed_7a
+    for i in range(1, 11):
+        x = residual_block(x, f"block8_{i}", 1.0 if i == 10 else 0.2,
+                           [cbn(x, 1), cbn(cbn(cbn(x, 1), (1, 3)), (3, 1))], activation=i < 10)
+    assert next(index) == len([k for k in w.f.keys() if k.startswith("conv2d_")]) + 1
+    return F.relu(w.bn(w.conv(x, "conv_7b"), "conv_7b_bn"))
+
+
+@pytest.mark.parametrize("name, reference", [("Xception", torch_xception), ("InceptionV3", torch_inception_v3),
+                                             ("InceptionResNetV2", torch_inception_resnet_v2)])
 def test_outputs_equal_a_torch_reference_computed_from_the_keras_file(models, tmp_path, name, reference):
     model = models(name)
     path = tmp_path / "weights.h5"
