@@ -15,8 +15,9 @@ import torch
 
 from applications_reference import (F, KerasFile, avg_pool_same_3x3, build_fresh, counts, keras_layer_names,
                                     max_pool_same, nchw, offline_keras_home, randomise_and_save)
+from kerasish import backend as K
 from kerasish.applications import imagenet_utils, inception_resnet_v2, inception_v3, xception
-from kerasish.models import Model
+from kerasish.models import Model, model_from_json
 
 SMALL = (75, 75, 3)
 APPLICATIONS = {"Xception": xception.Xception, "InceptionV3": inception_v3.InceptionV3,
@@ -114,6 +115,26 @@ def test_inception_batch_normalization_has_no_scale_and_residuals_are_scaled_lam
     assert irv2.get_layer("conv_7b").output_shape == (None, 1, 1, 1536)
     # the last block8 has no activation: conv_7b follows the Lambda directly
     assert "block8_10_ac" not in [layer.name for layer in irv2.layers]
+
+
+def test_inception_resnet_v2_config_round_trip_takes_the_lambda_function_from_custom_objects(models):
+    config = models("InceptionResNetV2").to_json()
+    with pytest.raises(ValueError, match="custom_objects={'scaled_residual': scaled_residual}"):
+        model_from_json(config)
+    rebuilt = model_from_json(config, custom_objects={"scaled_residual": inception_resnet_v2.scaled_residual})
+    assert rebuilt.get_layer("block17_3").arguments == {"scale": 0.1}
+    assert [layer.name for layer in rebuilt.layers] == keras_layer_names("InceptionResNetV2")
+
+
+def test_inception_v3_channels_first_concatenates_and_normalises_axis_1():
+    K.set_image_data_format("channels_first")
+    try:
+        model = inception_v3.InceptionV3(weights=None, include_top=False, input_shape=(3, 75, 75))
+        assert model.get_layer("batch_normalization_94").axis == 1
+        assert model.get_layer("mixed0").output_shape == (None, 256, 7, 7)
+        assert model.output_shape == (None, 2048, 1, 1)
+    finally:
+        K.set_image_data_format("channels_last")
 
 
 @pytest.mark.parametrize("application, kwargs, message", [

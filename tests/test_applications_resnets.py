@@ -15,6 +15,7 @@ import torch
 
 from applications_reference import (F, KerasFile, build_fresh, counts, keras_layer_names, nchw,
                                     offline_keras_home, randomise_and_save)
+from kerasish import backend as K
 from kerasish.applications import _resnet_common, imagenet_utils, resnet, resnet50, resnet_v2
 from kerasish.models import Model
 
@@ -138,6 +139,16 @@ def test_batch_normalization_epsilon_and_v2_stride_in_the_last_block(models):
     assert model.get_layer("conv2_block2_out").output_shape == (None, 16, 16, 256)
     assert model.get_layer("conv2_block3_out").output_shape == (None, 8, 8, 256)
     assert model.get_layer("conv5_block3_out").output_shape == (None, 2, 2, 2048)
+
+
+def test_resnet_v2_channels_first_normalises_axis_1():
+    K.set_image_data_format("channels_first")
+    try:
+        model = resnet_v2.ResNet50V2(weights=None, include_top=False, input_shape=(3, 64, 64))
+        assert model.get_layer("post_bn").axis == 1 and model.get_layer("conv2_block1_1_bn").axis == 1
+        assert model.output_shape == (None, 2048, 2, 2)
+    finally:
+        K.set_image_data_format("channels_last")
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -6,7 +6,11 @@ and ``conv_7b``. Each residual block concatenates its branches (``{block}_mixed`
 biased 1x1 convolution (``{block}_conv``), and adds ``scale`` times that to its input in a ``Lambda`` layer
 named ``{block}`` (``arguments={'scale': scale}``, as Keras's config has it), then relu (``{block}_ac``).
 Unnamed layers carry Keras's automatic names, created in keras-applications' order so they and Keras's weight
-files (loaded by layer order) match. ``preprocess_input`` uses mode ``'tf'``."""
+files (loaded by layer order) match. ``preprocess_input`` uses mode ``'tf'``.
+
+kerasish never stores or runs code from a file, so a whole saved model (``model.save``, ``to_json``) is loaded
+back with the Lambda function passed in: ``custom_objects={'scaled_residual': scaled_residual}`` (Keras's own
+files hold it as bytecode: pass it keyed by each Lambda layer's name instead)."""
 from __future__ import annotations
 
 from kerasish import layers
@@ -14,8 +18,8 @@ from kerasish.applications import _shared, imagenet_utils
 from kerasish.applications.imagenet_utils import _obtain_input_shape, decode_predictions
 from kerasish.backend import config, int_shape
 
-__all__ = ["InceptionResNetV2", "conv2d_bn", "inception_resnet_block", "preprocess_input", "decode_predictions",
-           "BASE_WEIGHT_URL"]
+__all__ = ["InceptionResNetV2", "conv2d_bn", "inception_resnet_block", "scaled_residual", "preprocess_input",
+           "decode_predictions", "BASE_WEIGHT_URL"]
 
 BASE_WEIGHT_URL = "https://github.com/fchollet/deep-learning-models/releases/download/v0.7/"
 _TOP_FILE = "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels.h5"
@@ -49,8 +53,8 @@ def conv2d_bn(x, filters, kernel_size, strides=1, padding="same", activation="re
     return x
 
 
-def _scaled_residual(inputs, scale):
-    # the block's output before its activation: input + scale * projected branches
+def scaled_residual(inputs, scale):
+    """The residual blocks' Lambda: ``inputs[0] + scale * inputs[1]`` (block input + scaled projection)."""
     return inputs[0] + inputs[1] * scale
 
 
@@ -71,7 +75,7 @@ def inception_resnet_block(x, scale, block_type, block_idx, activation="relu"):
     channel_axis = _shared.bn_axis()
     mixed = layers.Concatenate(axis=channel_axis, name=block_name + "_mixed")(branches)
     up = conv2d_bn(mixed, int_shape(x)[channel_axis], 1, activation=None, use_bias=True, name=block_name + "_conv")
-    x = layers.Lambda(_scaled_residual, output_shape=int_shape(x)[1:], arguments={"scale": scale},
+    x = layers.Lambda(scaled_residual, output_shape=int_shape(x)[1:], arguments={"scale": scale},
                       name=block_name)([x, up])
     if activation is not None:
         x = layers.Activation(activation, name=block_name + "_ac")(x)
