@@ -7,10 +7,12 @@ import pathlib
 import re
 from urllib.error import URLError
 
+import h5py
 import numpy as np
 import torch
 
 from kerasish import backend as K
+from kerasish.models import Model
 from kerasish.utils import data_utils
 from kerasish.utils.layer_utils import count_params
 
@@ -45,6 +47,19 @@ def build_fresh(application, **kwargs):
     """Build after K.clear_session(), so automatic layer names count from 1 as in a fresh Keras session."""
     K.clear_session()
     return application(**kwargs)
+
+
+def model_cache(applications, input_shape):
+    """A getter that builds each named application once (with the top, 1000 classes, ``input_shape``, fresh
+    automatic names), for a module-scoped fixture."""
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            cache[name] = build_fresh(applications[name], weights=None, input_shape=input_shape)
+        return cache[name]
+
+    return get
 
 
 def randomise_and_save(model, path, seed):
@@ -132,3 +147,21 @@ def max_pool_same(x, size, stride):
 def avg_pool_same_3x3(x):
     # TensorFlow's 'same' average pooling leaves the padding out of each window's count
     return F.avg_pool2d(x, 3, 1, padding=1, count_include_pad=False)
+
+
+def assert_model_equals_reference(model, reference, x, seed, classifier, tmp_path):
+    """Write ``model``'s weights file with random values, load it back, and compare the pooled features
+    (``avg_pool``) and the softmax output (``classifier``) on ``x`` with ``reference(KerasFile, x_nchw)``, the
+    last feature map computed by torch.nn.functional from the same file."""
+    path = tmp_path / "weights.h5"
+    randomise_and_save(model, path, seed)
+    model.load_weights(str(path))
+    with h5py.File(path, "r") as f, torch.no_grad():
+        w = KerasFile(f)
+        expected_features = reference(w, nchw(x)).mean(dim=(2, 3))
+        expected_probs = w.dense_softmax(expected_features, classifier).numpy()
+    expected_features = expected_features.numpy()
+    features = Model(model.input, model.get_layer("avg_pool").output).predict(x)
+    scale = np.abs(expected_features).max()
+    np.testing.assert_allclose(features, expected_features, rtol=1e-4, atol=1e-4 * scale)
+    np.testing.assert_allclose(model.predict(x), expected_probs, rtol=1e-3, atol=1e-5)

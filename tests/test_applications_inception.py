@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import itertools
 
-import h5py
 import numpy as np
 import pytest
 import torch
 
-from applications_reference import (F, KerasFile, avg_pool_same_3x3, build_fresh, counts, keras_layer_names,
-                                    max_pool_same, nchw, offline_keras_home, randomise_and_save)
+from applications_reference import (F, assert_model_equals_reference, avg_pool_same_3x3, counts, keras_layer_names,
+                                    max_pool_same, model_cache, offline_keras_home)
 from kerasish import backend as K
 from kerasish.applications import imagenet_utils, inception_resnet_v2, inception_v3, xception
-from kerasish.models import Model, model_from_json
+from kerasish.models import model_from_json
 
 SMALL = (75, 75, 3)
 APPLICATIONS = {"Xception": xception.Xception, "InceptionV3": inception_v3.InceptionV3,
@@ -38,14 +37,7 @@ def keras_home(tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def models():
     """Each architecture built once (with the top, 1000 classes, 75x75 input, fresh automatic names)."""
-    cache = {}
-
-    def get(name):
-        if name not in cache:
-            cache[name] = build_fresh(APPLICATIONS[name], weights=None, input_shape=SMALL)
-        return cache[name]
-
-    return get
+    return model_cache(APPLICATIONS, SMALL)
 
 
 def xception_counts_by_hand(include_top=True, classes=1000):
@@ -295,17 +287,5 @@ def torch_inception_resnet_v2(w, x):
 @pytest.mark.parametrize("name, reference", [("Xception", torch_xception), ("InceptionV3", torch_inception_v3),
                                              ("InceptionResNetV2", torch_inception_resnet_v2)])
 def test_outputs_equal_a_torch_reference_computed_from_the_keras_file(models, tmp_path, name, reference):
-    model = models(name)
-    path = tmp_path / "weights.h5"
-    randomise_and_save(model, path, seed=7)
-    model.load_weights(str(path))
-    features = Model(model.input, model.get_layer("avg_pool").output)
     x = xception.preprocess_input(np.random.default_rng(8).uniform(0, 255, size=(2,) + SMALL).astype("float32"))
-    with h5py.File(path, "r") as f, torch.no_grad():
-        w = KerasFile(f)
-        expected_features = reference(w, nchw(x)).mean(dim=(2, 3))
-        expected_probs = w.dense_softmax(expected_features, "predictions").numpy()
-    expected_features = expected_features.numpy()
-    scale = np.abs(expected_features).max()
-    np.testing.assert_allclose(features.predict(x), expected_features, rtol=1e-4, atol=1e-4 * scale)
-    np.testing.assert_allclose(model.predict(x), expected_probs, rtol=1e-3, atol=1e-5)
+    assert_model_equals_reference(models(name), reference, x, 7, "predictions", tmp_path)

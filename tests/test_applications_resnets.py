@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import hashlib
 
-import h5py
 import numpy as np
 import pytest
-import torch
 
-from applications_reference import (F, KerasFile, build_fresh, counts, keras_layer_names, nchw,
-                                    offline_keras_home, randomise_and_save)
+from applications_reference import (F, assert_model_equals_reference, counts, keras_layer_names, model_cache,
+                                    offline_keras_home)
 from kerasish import backend as K
 from kerasish.applications import _resnet_common, imagenet_utils, resnet, resnet50, resnet_v2
-from kerasish.models import Model
 
 SMALL = (64, 64, 3)
 BLOCKS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
@@ -84,14 +81,7 @@ def keras_home(tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def models():
     """Each architecture built once (with the top, 1000 classes, 64x64 input, fresh automatic names)."""
-    cache = {}
-
-    def get(name):
-        if name not in cache:
-            cache[name] = build_fresh(APPLICATIONS[name][0], weights=None, input_shape=SMALL)
-        return cache[name]
-
-    return get
+    return model_cache({name: application for name, (application, _, _) in APPLICATIONS.items()}, SMALL)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -253,18 +243,7 @@ def torch_resnet_v2(w, x, depth):
 
 @pytest.mark.parametrize("name, reference", [("ResNet101", torch_resnet_v1), ("ResNet50V2", torch_resnet_v2)])
 def test_outputs_equal_a_torch_reference_computed_from_the_keras_file(models, tmp_path, name, reference):
-    model = models(name)
-    path = tmp_path / "weights.h5"
-    randomise_and_save(model, path, seed=3)
-    model.load_weights(str(path))
-    features = Model(model.input, model.get_layer("avg_pool").output)
     x = np.random.default_rng(4).uniform(0, 255, size=(2,) + SMALL).astype("float32")
     x = (resnet_v2 if name.endswith("V2") else resnet).preprocess_input(x)
-    with h5py.File(path, "r") as f, torch.no_grad():
-        w = KerasFile(f)
-        expected_features = reference(w, nchw(x), APPLICATIONS[name][1]).mean(dim=(2, 3))
-        expected_probs = w.dense_softmax(expected_features, "probs").numpy()
-    expected_features = expected_features.numpy()
-    scale = np.abs(expected_features).max()
-    np.testing.assert_allclose(features.predict(x), expected_features, rtol=1e-4, atol=1e-4 * scale)
-    np.testing.assert_allclose(model.predict(x), expected_probs, rtol=1e-3, atol=1e-5)
+    depth = APPLICATIONS[name][1]
+    assert_model_equals_reference(models(name), lambda w, x: reference(w, x, depth), x, 3, "probs", tmp_path)

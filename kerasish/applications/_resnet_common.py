@@ -97,20 +97,15 @@ def stack2(x, filters, blocks, stride1=2, name=None):
     return block2(x, filters, stride=stride1, name=name + "_block" + str(blocks))
 
 
-def stack_fn_v1(depth):
-    """conv2..conv5 of ResNet{depth}: conv2 is not strided (the stem's max pooling already was)."""
+def stack_fn_for(depth, v2):
+    """conv2..conv5 of ResNet{depth}[V2]. V1 strides the first block of conv3..conv5 (conv2 follows the stem's
+    max pooling); V2 strides the last block of conv2..conv4."""
     def stack_fn(x):
         for stage, (filters, blocks) in enumerate(zip(STACK_FILTERS, DEPTH_BLOCKS[depth]), start=2):
-            x = stack1(x, filters, blocks, stride1=1 if stage == 2 else 2, name=f"conv{stage}")
-        return x
-    return stack_fn
-
-
-def stack_fn_v2(depth):
-    """conv2..conv5 of ResNet{depth}V2: the last stack (conv5) is not strided."""
-    def stack_fn(x):
-        for stage, (filters, blocks) in enumerate(zip(STACK_FILTERS, DEPTH_BLOCKS[depth]), start=2):
-            x = stack2(x, filters, blocks, stride1=1 if stage == 5 else 2, name=f"conv{stage}")
+            if v2:
+                x = stack2(x, filters, blocks, stride1=1 if stage == 5 else 2, name=f"conv{stage}")
+            else:
+                x = stack1(x, filters, blocks, stride1=1 if stage == 2 else 2, name=f"conv{stage}")
         return x
     return stack_fn
 
@@ -173,7 +168,8 @@ def ResNet(stack_fn, preact, use_bias, model_name="resnet", include_top=True, we
 
 
 def build(depth, v2, include_top, weights, input_tensor, input_shape, pooling, classes, kwargs):
-    """ResNet{depth}[V2] as keras-applications defines each (V1 convolutions with biases, V2 likewise)."""
-    stack_fn = stack_fn_v2(depth) if v2 else stack_fn_v1(depth)
-    return ResNet(stack_fn, v2, True, f"resnet{depth}{'v2' if v2 else ''}", include_top, weights, input_tensor,
-                  input_shape, pooling, classes, **kwargs)
+    """ResNet{depth}[V2] as keras-applications defines each (``use_bias=True`` for both: the stem convolution
+    has a bias; ``preact`` is V2)."""
+    model_name = f"resnet{depth}{'v2' if v2 else ''}"
+    return ResNet(stack_fn_for(depth, v2), v2, True, model_name, include_top, weights, input_tensor, input_shape,
+                  pooling, classes, **kwargs)

@@ -14,9 +14,9 @@ files hold it as bytecode: pass it keyed by each Lambda layer's name instead).""
 from __future__ import annotations
 
 from kerasish import layers
-from kerasish.applications import _shared, imagenet_utils
-from kerasish.applications.imagenet_utils import _obtain_input_shape, decode_predictions
-from kerasish.backend import config, int_shape
+from kerasish.applications import _classifier, _shared, imagenet_utils
+from kerasish.applications.imagenet_utils import decode_predictions
+from kerasish.backend import int_shape
 
 __all__ = ["InceptionResNetV2", "conv2d_bn", "inception_resnet_block", "scaled_residual", "preprocess_input",
            "decode_predictions", "BASE_WEIGHT_URL"]
@@ -136,17 +136,5 @@ def InceptionResNetV2(include_top=True, weights="imagenet", input_tensor=None, i
     Returns:
         A functional ``Model`` named ``'inception_resnet_v2'``.
     """
-    _shared.check_arguments(weights, include_top, classes, kwargs)
-    input_shape = _obtain_input_shape(input_shape, default_size=299, min_size=75,
-                                      data_format=config.image_data_format(), require_flatten=include_top,
-                                      weights=weights)
-    img_input = _shared.image_input(input_tensor, input_shape)
-    x = _features(img_input)
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        x = layers.Dense(classes, activation="softmax", name="predictions")(x)
-    else:
-        x = _shared.pooling_head(x, pooling)
-    model = _shared.finish_model(img_input, input_tensor, x, "inception_resnet_v2")
-    _shared.load_weights(model, weights, include_top, WEIGHT_FILES)
-    return model
+    return _classifier.build(_features, "inception_resnet_v2", 75, WEIGHT_FILES, include_top, weights, input_tensor,
+                             input_shape, pooling, classes, kwargs)

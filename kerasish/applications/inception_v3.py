@@ -9,9 +9,8 @@ Keras's weight files (loaded by layer order) match. ``preprocess_input`` uses mo
 from __future__ import annotations
 
 from kerasish import layers
-from kerasish.applications import _shared, imagenet_utils
-from kerasish.applications.imagenet_utils import _obtain_input_shape, decode_predictions
-from kerasish.backend import config
+from kerasish.applications import _classifier, _shared, imagenet_utils
+from kerasish.applications.imagenet_utils import decode_predictions
 
 __all__ = ["InceptionV3", "conv2d_bn", "preprocess_input", "decode_predictions", "WEIGHTS_PATH",
            "WEIGHTS_PATH_NO_TOP"]
@@ -135,17 +134,5 @@ def InceptionV3(include_top=True, weights="imagenet", input_tensor=None, input_s
     Returns:
         A functional ``Model`` named ``'inception_v3'``.
     """
-    _shared.check_arguments(weights, include_top, classes, kwargs)
-    input_shape = _obtain_input_shape(input_shape, default_size=299, min_size=75,
-                                      data_format=config.image_data_format(), require_flatten=include_top,
-                                      weights=weights)
-    img_input = _shared.image_input(input_tensor, input_shape)
-    x = _features(img_input)
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        x = layers.Dense(classes, activation="softmax", name="predictions")(x)
-    else:
-        x = _shared.pooling_head(x, pooling)
-    model = _shared.finish_model(img_input, input_tensor, x, "inception_v3")
-    _shared.load_weights(model, weights, include_top, WEIGHT_FILES)
-    return model
+    return _classifier.build(_features, "inception_v3", 75, WEIGHT_FILES, include_top, weights, input_tensor,
+                             input_shape, pooling, classes, kwargs)

@@ -1,8 +1,8 @@
 """ResNet50, ResNet101 and ResNet152 (He et al., CVPR 2016): Keras 2.3.1's ``keras/applications/resnet.py``,
 which builds keras-applications 1.0.8's ``resnet_common`` models (see ``_resnet_common``). This ``ResNet50`` is
-that module's, with ``conv{stage}_block{i}_*`` layer names and weight file ``resnet50_weights_tf_dim_ordering_tf
-_kernels.h5`` of the keras-applications release, not ``keras.applications.resnet50.ResNet50`` (``res2a_branch2a``
-names, another file). ``preprocess_input`` uses mode ``'caffe'``."""
+that module's, with ``conv{stage}_block{i}_*`` layer names and the keras-applications release's weight file
+``resnet50_weights_tf_dim_ordering_tf_kernels.h5``, not ``keras.applications.resnet50.ResNet50``
+(``res2a_branch2a`` names, fchollet's file of the same name, another URL). ``preprocess_input`` uses mode ``'caffe'``."""
 from __future__ import annotations
 
 from kerasish.applications import _resnet_common, imagenet_utils

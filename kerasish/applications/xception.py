@@ -8,8 +8,8 @@ order) match. BatchNormalization keeps Keras's defaults; ``preprocess_input`` us
 from __future__ import annotations
 
 from kerasish import layers
-from kerasish.applications import _shared, imagenet_utils
-from kerasish.applications.imagenet_utils import _obtain_input_shape, decode_predictions
+from kerasish.applications import _classifier, imagenet_utils
+from kerasish.applications.imagenet_utils import decode_predictions
 from kerasish.backend import config
 
 __all__ = ["Xception", "preprocess_input", "decode_predictions", "TF_WEIGHTS_PATH", "TF_WEIGHTS_PATH_NO_TOP"]
@@ -98,17 +98,5 @@ def Xception(include_top=True, weights="imagenet", input_tensor=None, input_shap
     Returns:
         A functional ``Model`` named ``'xception'``.
     """
-    _shared.check_arguments(weights, include_top, classes, kwargs)
-    input_shape = _obtain_input_shape(input_shape, default_size=299, min_size=71,
-                                      data_format=config.image_data_format(), require_flatten=include_top,
-                                      weights=weights)
-    img_input = _shared.image_input(input_tensor, input_shape)
-    x = _features(img_input)
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        x = layers.Dense(classes, activation="softmax", name="predictions")(x)
-    else:
-        x = _shared.pooling_head(x, pooling)
-    model = _shared.finish_model(img_input, input_tensor, x, "xception")
-    _shared.load_weights(model, weights, include_top, WEIGHT_FILES)
-    return model
+    return _classifier.build(_features, "xception", 71, WEIGHT_FILES, include_top, weights, input_tensor,
+                             input_shape, pooling, classes, kwargs)
