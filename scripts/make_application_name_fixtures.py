@@ -1,4 +1,4 @@
-"""Makes tests/fixtures/keras_applications_names/<model>.txt: the layer names, in ``model.layers`` order, of
+"""Makes tests/fixtures/keras_applications_layer_names/<model>.txt: the layer names, in ``model.layers`` order, of
 keras-applications 1.0.8's own model functions (its source, e.g. /tmp/kref/kapps/keras_applications, on the path)
 run with tf-keras's modules injected as ``backend``/``layers``/``models``/``utils``. Run by hand, never by tests:
 
@@ -18,7 +18,7 @@ os.environ["TF_USE_LEGACY_KERAS"] = "1"
 
 import tf_keras as keras  # noqa: E402
 
-OUT = pathlib.Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "keras_applications_names"
+OUT = pathlib.Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "keras_applications_layer_names"
 INJECTED = dict(backend=keras.backend, layers=keras.layers, models=keras.models, utils=keras.utils)
 
 

@@ -1,6 +1,6 @@
 """DenseNet121/169/201 (issue 14) against Keras 2.3.1 / keras-applications 1.0.8: parameter counts counted by
 hand from the paper's table and equal to Keras's documented values, layer names (in order) equal to
-keras-applications' (tests/fixtures/keras_applications_names, made once with tf-keras by
+keras-applications' (tests/fixtures/keras_applications_layer_names, made once with tf-keras by
 scripts/make_application_name_fixtures.py), shapes per ``pooling``, the weight file names, hashes and errors, and
 outputs from a Keras .h5 file equal to a torch.nn.functional reference read from the same file with h5py.
 
@@ -25,7 +25,7 @@ from kerasish.utils.layer_utils import count_params
 from tf_keras_applications import assert_tf_keras_gives, needs_tf_keras
 
 F = torch.nn.functional
-NAMES = pathlib.Path(__file__).parent / "fixtures" / "keras_applications_names"
+NAMES = pathlib.Path(__file__).parent / "fixtures" / "keras_applications_layer_names"
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """NASNetMobile and NASNetLarge (issue 14) against Keras 2.3.1 / keras-applications 1.0.8: parameter counts
 counted by hand from the cell diagrams and equal to Keras's documented values, layer names (in order, the unnamed
-layers' automatic names included) equal to keras-applications' (tests/fixtures/keras_applications_names, made
+layers' automatic names included) equal to keras-applications' (tests/fixtures/keras_applications_layer_names, made
 once with tf-keras by scripts/make_application_name_fixtures.py), shapes per ``pooling``, Keras's input-size
 rules and errors, the weight file names, and outputs from a Keras .h5 file equal to a torch.nn.functional
 reference read from the same file with h5py.
@@ -27,7 +27,7 @@ from kerasish.utils.layer_utils import count_params
 from tf_keras_applications import assert_tf_keras_gives, needs_tf_keras
 
 F = torch.nn.functional
-NAMES = pathlib.Path(__file__).parent / "fixtures" / "keras_applications_names"
+NAMES = pathlib.Path(__file__).parent / "fixtures" / "keras_applications_layer_names"
 LARGE_STRUCTURE = dict(num_blocks=6, stem_block_filters=96, skip_reduction=True)
 MOBILE_STRUCTURE = dict(num_blocks=4, stem_block_filters=32, skip_reduction=False)
 
