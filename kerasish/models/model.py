@@ -453,21 +453,31 @@ class Model(Layer):
         """A generator/Sequence/image iterator as an EpochIterator. Builds the model from a peeked first batch
         when needed; the first batch's shapes and targets are checked like arrays are."""
         steps = args.check_positive_int(steps, steps_name, caller, allow_none=True)
+        data_name = _STREAM_ARGUMENT[steps_name]
+        length = stream_length(source)
+        if length == 0:
+            # Keras 2.3.1 fails later and obscurely here (an empty History, IndexError in evaluate_generator)
+            raise ValueError(f"{caller}: {data_name} is an empty {type(source).__name__} (len() is 0); it must "
+                             "hold at least one batch.")
         if steps is None:
-            steps = stream_length(source)
+            steps = length
         if steps is None:
             # Keras 2.3.1 training_generator.py wording
             raise ValueError(f"{caller}: `{steps_name}=None` is only valid for a generator based on the "
                              f"`keras.utils.Sequence` class. Please specify `{steps_name}` or use the "
                              "`keras.utils.Sequence` class.")
         first = None
+        if length is None:  # a plain generator: its first item (served first) tells an empty one at once
+            first = _first_item(source, caller, data_name)
         if not self.built or self.device != backend.get_device() or (training and self._bound_to is None):
-            first, raw_x = self._peek(source, caller, need_targets)
-            self._prepare(self._standardizer(caller).inputs(raw_x), training)
+            raw_x = self._peek(source, caller, need_targets, first)
+            first_name = "generator batch 0, counting from 0" if length is None else f"{type(source).__name__}[0]"
+            self._prepare(self._standardizer(f"{caller} ({first_name})").inputs(raw_x), training)
         standardizer = self._standardizer(caller)
+        source_name = "generator" if length is None else type(source).__name__
         adapter = get_stream_adapter(
             source, prepare=standardizer.batch_preparer(self.device, need_targets,
-                                                        standardizer.class_weights(class_weight)),
+                                                        standardizer.class_weights(class_weight), source_name),
             device=self.device, shuffle=shuffle, seed=self._seed(), workers=workers,
             use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size,
             first_batch=first)
@@ -475,18 +485,18 @@ class Model(Layer):
             # torchrun: each step takes one Sequence batch per replica, so `steps` Sequence batches (one pass by
             # default) take ceil(steps / W) steps.
             steps = replica_steps(steps, adapter.shard)
-        return EpochIterator(adapter, steps)
+        return EpochIterator(adapter, steps, caller=caller, steps_name=steps_name)
 
-    def _peek(self, source, caller: str, need_targets):
-        """The first batch of a source, to build the model: a plain generator's item is kept and served first."""
+    def _peek(self, source, caller: str, need_targets, first):
+        """The x of a source's first batch, to build the model (``first``: a plain generator's, already drawn)."""
         if hasattr(source, "batch_tensors"):
-            raw, first = source.batch_tensors(0, torch.device("cpu")), None
-        elif stream_length(source) is not None:
-            raw, first = source[0], None
+            raw = source.batch_tensors(0, torch.device("cpu"))
+        elif first is None:
+            raw = source[0]
         else:
-            raw = first = next(source)
+            raw = first
         x, _, _ = args.unpack_batch(raw, caller, need_targets)
-        return first, x
+        return x
 
     def _fit_callbacks(self, callbacks, verbose: int, count_mode: str, params: dict, validation_data):
         self.history = History()
@@ -821,6 +831,20 @@ class Model(Layer):
         return functional_from_config(config, custom_objects, cls if issubclass(cls, functional) else functional)
 
 # ---------------------------------------------------------------------------- helpers
+# The argument holding the stream, by the name of its steps argument (for error messages).
+_STREAM_ARGUMENT = {"steps_per_epoch": "generator", "validation_steps": "validation_data", "steps": "generator"}
+
+
+def _first_item(generator, caller: str, data_name: str):
+    """``next(generator)``; an exhausted generator is an error that says so (Keras 2.3.1 lets a bare
+    ``StopIteration`` out)."""
+    try:
+        return next(generator)
+    except StopIteration:
+        raise ValueError(f"{caller}: {data_name} yielded no batches (it is empty or already exhausted); pass a "
+                         "generator that yields (x, y) tuples, e.g. one that loops with `while True:`.") from None
+
+
 def _single_output(loss, loss_weights, model):
     """Sequential has one output: accept ``loss``/``loss_weights`` as a value, a one-item list or a dict keyed by
     the output layer's name (as Keras does)."""

@@ -230,6 +230,8 @@ def run_evaluate(model, iterator: EpochIterator, callbacks) -> dict[str, float]:
         test_step(model, x, y, sample_weight, tracker)
         if want_batch_logs:
             callbacks.on_test_batch_end(step, logs)
+    if iterator.ran_out:
+        raise iterator.ran_out_error()
     results = tracker.results()
     callbacks.on_test_end(dict(results))
     model.train(was_training)
@@ -250,6 +252,8 @@ def run_predict(model, iterator: EpochIterator, callbacks) -> np.ndarray:
         outputs.append(out)
         if want_batch_logs:
             callbacks.on_predict_batch_end(step, {"batch": step, "size": size, "outputs": out})
+    if iterator.ran_out:
+        raise iterator.ran_out_error()
     callbacks.on_predict_end()
     if not outputs:
         raise ValueError("predict: the input produced no batches.")
