@@ -38,7 +38,7 @@ from kerasish.callbacks import CallbackList, History, ProgbarLogger
 from kerasish.layers.base import Layer
 from kerasish.layers.core import ActivatedLayer
 from kerasish.training import arguments as args
-from kerasish.training import trainer
+from kerasish.training import nonfinite, trainer
 from kerasish.training.compile_utils import (CompiledLoss, CompiledMetrics, MetricsTracker, MultiOutputLoss,
                                              MultiOutputMetrics, AddedLossesOnly, output_copies)
 from kerasish.training.data_adapters import get_data_adapter, get_stream_adapter, is_stream, stream_length
@@ -485,7 +485,14 @@ class Model(Layer):
             # torchrun: each step takes one Sequence batch per replica, so `steps` Sequence batches (one pass by
             # default) take ceil(steps / W) steps.
             steps = replica_steps(steps, adapter.shard)
-        return EpochIterator(adapter, steps, caller=caller, steps_name=steps_name)
+        iterator = EpochIterator(adapter, steps, caller=caller, steps_name=steps_name)
+        iterator.monitor = adapter.prepare.monitor  # NaN/inf in the batches, read with the logs
+        return iterator
+
+    def _check_finite(self, caller: str, tensors) -> nonfinite.KnownFindings:
+        """NaN/inf in in-memory ``[x, y, sample_weight]``: one pass per call, warned once (nonfinite.py)."""
+        return nonfinite.KnownFindings(nonfinite.check_arrays(caller, *tensors, input_names=self.input_names,
+                                                              output_names=self.output_names))
 
     def _peek(self, source, caller: str, need_targets, first):
         """The x of a source's first batch, to build the model (``first``: a plain generator's, already drawn)."""
@@ -560,6 +567,10 @@ class Model(Layer):
             val_iterator = self._array_iterator(val_tensors, batch_size, validation_steps)
 
         train_iterator = self._array_iterator(train_tensors, batch_size, steps_per_epoch, shuffle)
+        train_iterator.monitor = self._check_finite(caller, train_tensors)
+        if val_tensors is not None:  # rows counted from the start of the validation part
+            self._check_finite(caller + (" (validation_data)" if validation_data is not None else
+                                         " (validation_split part)"), val_tensors)
         cbks = self._fit_callbacks(callback_list, verbose, "samples" if steps_per_epoch is None else "steps",
                                    {"batch_size": batch_size, "epochs": epochs, "steps": steps_per_epoch,
                                     "samples": batch_rows(train_tensors[0]), "do_validation": val_iterator is not None},
@@ -607,6 +618,7 @@ class Model(Layer):
             x_val, y_val, w_val = args.unpack_validation_data(validation_data, caller)
             val_tensors = list(self._standardize_xy(x_val, y_val, w_val, None, caller + " (validation_data)"))
             val_iterator = self._array_iterator(val_tensors, _batch_size_of(generator), validation_steps)
+            self._check_finite(caller + " (validation_data)", val_tensors)
         cbks = self._fit_callbacks(callback_list, verbose, "steps",
                                    {"epochs": epochs, "steps": train_iterator.steps,
                                     "do_validation": val_iterator is not None}, val_tensors)
@@ -629,6 +641,7 @@ class Model(Layer):
         callback_list = _user_callbacks(callbacks, caller)
         tensors = list(self._standardize_xy(x, y, sample_weight, None, caller))
         iterator = self._array_iterator(tensors, batch_size, steps)
+        self._check_finite(caller, tensors)
         return self._evaluate(iterator, callback_list, verbose, batch_rows(tensors[0]))
 
     def evaluate_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,

@@ -19,6 +19,8 @@ class EpochIterator:
         self.caller = caller  # for the error of a source that ran out (ran_out_error)
         self.steps_name = steps_name
         self.batches_done = 0
+        # NaN/inf found in the data (nonfinite.py): a StreamMonitor or KnownFindings; report() reads it
+        self.monitor = None
         self.ran_out = False
         self._stream: Iterator | None = None
         self._current: Iterator | None = None
@@ -50,6 +52,10 @@ class EpochIterator:
         self.batches_done = step + 1
         if expected is not None and step + 1 < expected:
             self.ran_out = True
+
+    def non_finite_findings(self) -> list[str]:
+        """What the data's NaN/inf checks found so far (a stream's: one small device read, warned once)."""
+        return self.monitor.report() if self.monitor is not None else []
 
     def ran_out_error(self) -> ValueError:
         """evaluate/predict on a generator that ended before ``steps`` batches: Keras 2.3.1 stops with the

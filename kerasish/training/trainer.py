@@ -31,6 +31,7 @@ from kerasish import backend, distributed
 from kerasish.training.compile_utils import MetricsTracker, with_mask
 from kerasish.training.epoch_iterator import EpochIterator
 from kerasish.training.logs import BatchLogs
+from kerasish.training.nonfinite import LossWatch
 from kerasish.utils.nest import batch_rows
 
 
@@ -139,6 +140,7 @@ def run_fit(model, iterator: EpochIterator, *, epochs: int, initial_epoch: int, 
     tracker = MetricsTracker(model.compiled_metrics, model.device, model._accumulator_dtype,
                              model._has_output_masks())
     model.stop_training = False
+    loss_watch = LossWatch(iterator.caller)
     callbacks.on_train_begin()
     initial_epoch, initial_step = _resume_point(model, iterator, initial_epoch)
     try:
@@ -160,6 +162,8 @@ def run_fit(model, iterator: EpochIterator, *, epochs: int, initial_epoch: int, 
             # Keras 2.3.1's BaseLogger writes the training values after the val_ ones, so History keys come
             # out as val_loss, val_acc, loss, acc: keep that order.
             epoch_logs.update(tracker.results())
+            # NaN/inf: read where the epoch's logs are read anyway; said once, before the callbacks see the logs
+            loss_watch.check(epoch_logs.get("loss"), epoch, iterator.non_finite_findings())
             callbacks.on_epoch_end(epoch, epoch_logs)
             if model.stop_training or iterator.ran_out:
                 break
@@ -233,6 +237,7 @@ def run_evaluate(model, iterator: EpochIterator, callbacks) -> dict[str, float]:
     if iterator.ran_out:
         raise iterator.ran_out_error()
     results = tracker.results()
+    iterator.non_finite_findings()  # warns once per argument
     callbacks.on_test_end(dict(results))
     model.train(was_training)
     return results
@@ -254,6 +259,7 @@ def run_predict(model, iterator: EpochIterator, callbacks) -> np.ndarray:
             callbacks.on_predict_batch_end(step, {"batch": step, "size": size, "outputs": out})
     if iterator.ran_out:
         raise iterator.ran_out_error()
+    iterator.non_finite_findings()  # warns once per argument
     callbacks.on_predict_end()
     if not outputs:
         raise ValueError("predict: the input produced no batches.")

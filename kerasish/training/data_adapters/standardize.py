@@ -16,6 +16,7 @@ import torch
 
 from kerasish import backend
 from kerasish.training import arguments as args
+from kerasish.training.nonfinite import StreamMonitor
 
 
 @dataclass
@@ -159,6 +160,7 @@ class BatchPreparer:
 
     Errors name the batch: ``index`` given (a Sequence's ``sequence[index]``) or the count of batches this
     preparer has seen (plain generators, torch DataLoaders), e.g. ``fit_generator (generator batch 3)``.
+    ``monitor`` records each batch's min and max on the device, for NaN/inf warnings (nonfinite.py).
     """
 
     def __init__(self, standardizer: BatchStandardizer, device: torch.device, need_targets: bool, class_weights,
@@ -170,15 +172,21 @@ class BatchPreparer:
         self.class_weights = class_weights
         self.source_name = source_name
         self.count = 0
+        self.monitor = StreamMonitor(self.caller, self._describe_key, self.spec.input_names, self.spec.output_names)
 
     def where(self, index=None) -> str:
         """The batch, as error messages name it."""
-        if index is None:
-            return f"{self.source_name} batch {self.count}, counting from 0"
-        return f"{self.source_name}[{index}]"
+        return self._describe_key(self.count if index is None else (index,))
+
+    def _describe_key(self, key) -> str:
+        """``key``: a count of batches (int), or ``(index,)`` of a Sequence's batch."""
+        if isinstance(key, tuple):
+            return f"{self.source_name}[{key[0]}]"
+        return f"{self.source_name} batch {key}, counting from 0"
 
     def __call__(self, raw, index=None):
         checker = BatchStandardizer(self.spec, f"{self.caller} ({self.where(index)})")
+        key = self.count if index is None else (index,)
         first = self.count == 0
         self.count += 1
         x, y, sample_weight = args.unpack_batch(raw, checker.caller, self.need_targets)
@@ -187,7 +195,9 @@ class BatchPreparer:
             y = checker.targets(y, check_values=first)
             sample_weight = checker.sample_weights(sample_weight, y, self.class_weights)
         args.check_same_length(checker.caller, x, y, sample_weight)
-        return tuple(_to_device(t, self.device) for t in (x, y, sample_weight))
+        batch = tuple(_to_device(t, self.device) for t in (x, y, sample_weight))
+        self.monitor.record(key, *batch)
+        return batch
 
 
 def _shape_fits(shape: tuple, expected: tuple) -> bool:
