@@ -8,6 +8,7 @@ recorded after the last good batch (a callback), so the failed batch provably ap
 import numpy as np
 import pytest
 
+from kerasish import backend as K
 from kerasish.callbacks import Callback
 from kerasish.layers import Dense, Input, concatenate
 from kerasish.models import Model, Sequential
@@ -47,7 +48,7 @@ def assert_weights_equal(got, expected):
 
 def fit_until_error(model, source, steps, error, match, **loading):
     recorder = WeightsAfterEachBatch()
-    before = model.get_weights()
+    before = model.get_weights() if model.built else None  # None: built by the fit, from batch 0
     with pytest.raises(error, match=match):
         model.fit_generator(source, steps_per_epoch=steps, epochs=1, verbose=0, callbacks=[recorder], shuffle=False,
                             **loading)
@@ -74,6 +75,15 @@ def test_later_generator_batch_with_another_feature_width_names_the_batch_and_tr
         r"^fit_generator \(generator batch 2, counting from 0\): Error when checking input: expected "
         r"dense_\d+_input to have shape \(3,\) but got array with shape \(5,\)$")
     assert len(recorder.weights) == 2  # the two good batches trained
+
+
+def test_model_built_from_the_first_batch_checks_the_later_ones_against_it():
+    model = Sequential([Dense(OUTPUTS)])  # no input_shape: built from generator batch 0
+    model.compile(SGD(lr=0.1), "mse")
+    fit_until_error(model, iter([batch(), batch(width=4)]), 2, ValueError,
+                    r"^fit_generator \(generator batch 1, counting from 0\): Error when checking input: expected "
+                    r"dense_\d+_input to have shape \(3,\) but got array with shape \(4,\)$")
+    assert model.built
 
 
 def test_later_generator_batch_with_another_target_width_names_y_and_the_batch():
@@ -153,6 +163,20 @@ def test_sparse_labels_are_shape_checked_on_every_batch():
     fit_until_error(model, iter([(x, np.zeros(4)), (x, np.zeros((4, 3)))]), 2, ValueError,
                     r"generator batch 1, counting from 0\): y: .*This loss expects integer class indices of shape "
                     r"\(samples,\) \+ \(\) or \(samples,\) \+ \(1,\), not one-hot vectors")
+
+
+def test_batch_without_targets_is_an_error_unless_the_model_has_only_added_losses():
+    model = dense_model()
+    x, y = batch()
+    fit_until_error(model, iter([(x, y), (x, None)]), 2, ValueError,
+                    r"generator batch 1, counting from 0\): y is None, but the model's loss needs targets")
+    inputs = Input((FEATURES,))
+    outputs = Dense(FEATURES)(inputs)
+    autoencoder = Model(inputs, outputs)
+    autoencoder.add_loss(K.mean(K.square(outputs - inputs)))
+    autoencoder.compile(SGD(lr=0.1))
+    history = autoencoder.fit_generator(iter([(x, None)] * 3), steps_per_epoch=3, verbose=0)
+    assert len(history.history["loss"]) == 1
 
 
 # ------------------------------------------------------------------------------ Sequences and image iterators

@@ -172,6 +172,8 @@ class BatchPreparer:
         self.class_weights = class_weights
         self.source_name = source_name
         self.count = 0
+        # add_loss-only models (compile without a loss) take batches without targets
+        self._losses_read_targets = any(getattr(loss, "fn", None) is not None for loss in self.spec.output_losses)
         self.monitor = StreamMonitor(self.caller, self._describe_key, self.spec.input_names, self.spec.output_names)
 
     def where(self, index=None) -> str:
@@ -191,6 +193,9 @@ class BatchPreparer:
         self.count += 1
         x, y, sample_weight = args.unpack_batch(raw, checker.caller, self.need_targets)
         x = checker.inputs(x)
+        if y is None and self.need_targets and self._losses_read_targets:
+            raise ValueError(f"{checker.caller}: y is None, but the model's loss needs targets; yield `(x, y)` or "
+                             "`(x, y, sample_weight)` with y an array.")
         if y is not None:
             y = checker.targets(y, check_values=first)
             sample_weight = checker.sample_weights(sample_weight, y, self.class_weights)
