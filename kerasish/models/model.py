@@ -43,7 +43,7 @@ from kerasish.training.compile_utils import (CompiledLoss, CompiledMetrics, Metr
                                              MultiOutputMetrics, AddedLossesOnly, output_copies)
 from kerasish.training.data_adapters import get_data_adapter, get_stream_adapter, is_stream, stream_length
 from kerasish.training.data_adapters.order import new_seed, replica_steps
-from kerasish.training.data_adapters.standardize import BatchStandardizer, DataSpec
+from kerasish.training.data_adapters.standardize import BatchStandardizer, DataSpec, describe_batch
 from kerasish.training.epoch_iterator import EpochIterator
 from kerasish.training.jit import CompiledFunction, resolve_jit_compile
 from kerasish.utils.nest import batch_rows, first_leaf, map_structure
@@ -469,12 +469,12 @@ class Model(Layer):
         first = None
         if length is None:  # a plain generator: its first item (served first) tells an empty one at once
             first = _first_item(source, caller, data_name)
+        source_name = "generator" if length is None else type(source).__name__  # in errors about its batches
         if not self.built or self.device != backend.get_device() or (training and self._bound_to is None):
             raw_x = self._peek(source, caller, need_targets, first)
-            first_name = "generator batch 0, counting from 0" if length is None else f"{type(source).__name__}[0]"
+            first_name = describe_batch(source_name, 0 if length is None else (0,))
             self._prepare(self._standardizer(f"{caller} ({first_name})").inputs(raw_x), training)
         standardizer = self._standardizer(caller)
-        source_name = "generator" if length is None else type(source).__name__
         adapter = get_stream_adapter(
             source, prepare=standardizer.batch_preparer(self.device, need_targets,
                                                         standardizer.class_weights(class_weight), source_name),

@@ -36,10 +36,10 @@ def warn_from_user_code(message: str) -> None:
 
 def _named_tensors(arg_name: str, data, names) -> list[tuple[str, torch.Tensor]]:
     """``[(label, tensor)]`` of one argument: ``x``, or ``x['input_name']`` per input of a model of several."""
-    if data is None:
-        return []
     if isinstance(data, torch.Tensor):
         return [(arg_name, data)]
+    if not isinstance(data, (list, tuple)):
+        return []  # None, or data left on disk (LazyRows: read batch by batch, not checked here)
     return [(f"{arg_name}[{name!r}]", t) for name, t in zip(names, data) if isinstance(t, torch.Tensor)]
 
 
@@ -55,7 +55,7 @@ def check_arrays(caller: str, x, y=None, sample_weight=None, input_names=(), out
                                   ("sample_weight", sample_weight, output_names)):
         for label, tensor in _named_tensors(arg_name, data, names):
             if not _is_checkable(tensor):
-                continue  # integers cannot be NaN; data left on disk (LazyRows) is not read here
+                continue  # integers cannot be NaN
             low, high = torch.aminmax(tensor)
             if math.isfinite(low) and math.isfinite(high):  # the common case: one pass, no temporary
                 continue

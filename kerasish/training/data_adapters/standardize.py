@@ -159,7 +159,8 @@ class BatchPreparer:
     values (sparse labels in range) are read on the first batch only, as that reads the device.
 
     Errors name the batch: ``index`` given (a Sequence's ``sequence[index]``) or the count of batches this
-    preparer has seen (plain generators, torch DataLoaders), e.g. ``fit_generator (generator batch 3)``.
+    preparer has seen (plain generators, torch DataLoaders): ``fit_generator (generator batch 3, counting from
+    0): ...``, ``fit_generator (MySequence[7]): ...``.
     ``monitor`` records each batch's min and max on the device, for NaN/inf warnings (nonfinite.py).
     """
 
@@ -176,19 +177,12 @@ class BatchPreparer:
         self._losses_read_targets = any(getattr(loss, "fn", None) is not None for loss in self.spec.output_losses)
         self.monitor = StreamMonitor(self.caller, self._describe_key, self.spec.input_names, self.spec.output_names)
 
-    def where(self, index=None) -> str:
-        """The batch, as error messages name it."""
-        return self._describe_key(self.count if index is None else (index,))
-
     def _describe_key(self, key) -> str:
-        """``key``: a count of batches (int), or ``(index,)`` of a Sequence's batch."""
-        if isinstance(key, tuple):
-            return f"{self.source_name}[{key[0]}]"
-        return f"{self.source_name} batch {key}, counting from 0"
+        return describe_batch(self.source_name, key)
 
     def __call__(self, raw, index=None):
-        checker = BatchStandardizer(self.spec, f"{self.caller} ({self.where(index)})")
         key = self.count if index is None else (index,)
+        checker = BatchStandardizer(self.spec, f"{self.caller} ({self._describe_key(key)})")
         first = self.count == 0
         self.count += 1
         x, y, sample_weight = args.unpack_batch(raw, checker.caller, self.need_targets)
@@ -203,6 +197,14 @@ class BatchPreparer:
         batch = tuple(_to_device(t, self.device) for t in (x, y, sample_weight))
         self.monitor.record(key, *batch)
         return batch
+
+
+def describe_batch(source_name: str, key) -> str:
+    """A stream's batch as messages name it. ``key``: the count of batches drawn so far (an int), or
+    ``(index,)`` for ``sequence[index]``."""
+    if isinstance(key, tuple):
+        return f"{source_name}[{key[0]}]"
+    return f"{source_name} batch {key}, counting from 0"
 
 
 def _shape_fits(shape: tuple, expected: tuple) -> bool:
