@@ -9,7 +9,8 @@ Keras 2.3.1 trains on NaN data without a word (the weights become NaN). Here:
   min and max per float tensor into a preallocated device buffer (one ``aminmax`` kernel per tensor, no sync;
   ~10 us of Python per batch on a CPU, besides the kernel's pass over the batch);
   ``report()`` reads the buffer in one transfer where logs are read anyway (the end of an epoch, of evaluate,
-  of predict) and warns once per argument, naming the first offending batch;
+  of predict) and warns once per argument, naming the first offending batch (under torchrun each replica of
+  its own batches);
 * ``LossWatch``: when an epoch's training loss is NaN or inf, it says so once, with what the data checks found
   (or that they found nothing, so the cause is the training itself).
 """
@@ -22,12 +23,17 @@ import warnings
 
 import torch
 
+from kerasish import distributed
+
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _SHOWN_ROWS = 5
 
 
-def warn_from_user_code(message: str) -> None:
-    """A UserWarning attributed to the first frame outside kerasish (the user's fit call)."""
+def warn_from_user_code(message: str, main_only: bool = False) -> None:
+    """A UserWarning attributed to the first frame outside kerasish (the user's fit call). ``main_only``: under
+    torchrun, on rank 0 only (what every replica finds alike: the arrays, the global loss)."""
+    if main_only and not distributed.is_main_process():
+        return
     level, frame = 2, sys._getframe(1)  # stacklevel 2: our caller's frame
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
         level, frame = level + 1, frame.f_back
@@ -66,7 +72,7 @@ def check_arrays(caller: str, x, y=None, sample_weight=None, input_names=(), out
                        f"{', '.join(map(str, shown))}{more})")
             findings.append(finding)
             warn_from_user_code(f"{caller}: {finding}; the loss and then the weights become NaN when training on "
-                                "them. Remove or replace those values (e.g. np.nan_to_num) first.")
+                                "them. Remove or replace those values (e.g. np.nan_to_num) first.", main_only=True)
     return findings
 
 
@@ -185,4 +191,5 @@ class LossWatch:
             cause = ("No NaN or inf was found in x, y or sample_weight, so it comes from the training itself: try a "
                      "lower learning rate, gradient clipping (clipnorm/clipvalue), or check custom losses and "
                      "layers (e.g. a log of 0).")
-        warn_from_user_code(f"{self.caller}: the training loss became {loss} in epoch {epoch + 1}. {cause}")
+        warn_from_user_code(f"{self.caller}: the training loss became {loss} in epoch {epoch + 1}. {cause}",
+                            main_only=True)
