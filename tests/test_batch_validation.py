@@ -287,3 +287,33 @@ def test_on_batch_methods_name_the_argument_and_leave_the_weights():
                                          r"to have 2 dimensions, but got array with shape \(4,\)$"):
         model.predict_on_batch(np.zeros(4, "float32"))
     assert_weights_equal(model.get_weights(), before)
+
+
+# ------------------------------------------------------------------------------ sizes the model leaves open
+def sequence_model():
+    from kerasish.layers import LSTM, TimeDistributed
+    model = Sequential([LSTM(4, return_sequences=True, input_shape=(None, 3)), TimeDistributed(Dense(OUTPUTS))])
+    model.compile(SGD(lr=0.1), "mse")
+    return model
+
+
+def test_target_of_another_length_than_the_output_on_an_open_time_axis_is_keras_target_error():
+    # The model's time axis is None, so only the output of this batch tells the size y must have: the torch
+    # error from inside the loss becomes Keras's "Error when checking target", chained to it.
+    model = sequence_model()
+    x, y = np.zeros((4, 5, 3), "float32"), np.zeros((4, 5, OUTPUTS), "float32")
+    long_y = np.zeros((4, 6, OUTPUTS), "float32")
+    recorder = WeightsAfterEachBatch()
+    with pytest.raises(ValueError, match=r"^fit_generator \(step 1 of epoch 1\): Error when checking target: expected "
+                                         r"time_distributed_\d+ to have shape \(5, 2\) for this batch's input but "
+                                         r"got array with shape \(6, 2\)$") as caught:
+        model.fit_generator(iter([(x, y), (x, long_y)]), steps_per_epoch=2, verbose=0, callbacks=[recorder])
+    assert isinstance(caught.value.__cause__, RuntimeError)
+    assert_weights_equal(model.get_weights(), recorder.weights[-1])
+    before = model.get_weights()
+    for call, name in ((lambda: model.fit(x, long_y, verbose=0), r"fit \(step 0 of epoch 1\)"),
+                       (lambda: model.evaluate(x, long_y, verbose=0), r"evaluate \(step 0\)"),
+                       (lambda: model.train_on_batch(x, long_y), "train_on_batch")):
+        with pytest.raises(ValueError, match=f"^{name}: Error when checking target: expected time_distributed"):
+            call()
+    assert_weights_equal(model.get_weights(), before)

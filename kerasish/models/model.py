@@ -442,10 +442,10 @@ class Model(Layer):
             self._shuffle_seed = distributed.broadcast_int(new_seed())  # torchrun: rank 0's, for the same order
         return self._shuffle_seed
 
-    def _array_iterator(self, tensors, batch_size: int, steps=None, shuffle=False) -> EpochIterator:
+    def _array_iterator(self, tensors, batch_size: int, steps=None, shuffle=False, caller="fit") -> EpochIterator:
         adapter = get_data_adapter(tensors, batch_size=batch_size, shuffle=shuffle, seed=self._seed(),
                                    device=self.device)
-        return EpochIterator(adapter, steps)
+        return EpochIterator(adapter, steps, caller=caller)
 
     def _stream_iterator(self, source, steps, steps_name: str, caller: str, *, training: bool, need_targets=True,
                          class_weight=None, shuffle=False, workers=1, use_multiprocessing=False,
@@ -617,7 +617,8 @@ class Model(Layer):
         elif validation_data is not None:
             x_val, y_val, w_val = args.unpack_validation_data(validation_data, caller)
             val_tensors = list(self._standardize_xy(x_val, y_val, w_val, None, caller + " (validation_data)"))
-            val_iterator = self._array_iterator(val_tensors, _batch_size_of(generator), validation_steps)
+            val_iterator = self._array_iterator(val_tensors, _batch_size_of(generator), validation_steps,
+                                                caller=caller)
             self._check_finite(caller + " (validation_data)", val_tensors)
         cbks = self._fit_callbacks(callback_list, verbose, "steps",
                                    {"epochs": epochs, "steps": train_iterator.steps,
@@ -640,7 +641,7 @@ class Model(Layer):
         steps = args.check_positive_int(steps, "steps", caller, allow_none=True)
         callback_list = _user_callbacks(callbacks, caller)
         tensors = list(self._standardize_xy(x, y, sample_weight, None, caller))
-        iterator = self._array_iterator(tensors, batch_size, steps)
+        iterator = self._array_iterator(tensors, batch_size, steps, caller=caller)
         self._check_finite(caller, tensors)
         return self._evaluate(iterator, callback_list, verbose, batch_rows(tensors[0]))
 
@@ -679,7 +680,7 @@ class Model(Layer):
         args.check_same_length(caller, x)
         self._build_for(x)
         self.to(backend.get_device())
-        return self._predict(self._array_iterator([x], batch_size, steps), callback_list, verbose, batch_rows(x))
+        return self._predict(self._array_iterator([x], batch_size, steps, caller=caller), callback_list, verbose, batch_rows(x))
 
     def predict_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,
                           use_multiprocessing=False, verbose=0) -> np.ndarray:
@@ -719,7 +720,10 @@ class Model(Layer):
         self.train(step is trainer.train_step)
         x, y, sample_weight = (map_structure(lambda t: None if t is None else t.to(device), t)
                                for t in (x, y, sample_weight))
-        step(self, x, y, sample_weight, tracker)
+        try:
+            step(self, x, y, sample_weight, tracker)
+        except (RuntimeError, IndexError) as err:
+            trainer.raise_explained(err, self, x, y, caller)
         self.train(False)
         results = tracker.results()
         if step is trainer.train_step or reset_metrics:

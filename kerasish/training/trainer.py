@@ -32,6 +32,7 @@ from kerasish.training.compile_utils import MetricsTracker, with_mask
 from kerasish.training.epoch_iterator import EpochIterator
 from kerasish.training.logs import BatchLogs
 from kerasish.training.nonfinite import LossWatch
+from kerasish.training.step_errors import explained
 from kerasish.utils.nest import batch_rows
 
 
@@ -211,7 +212,10 @@ def _run_train_epoch(model, iterator, epoch, tracker, callbacks, skip: int = 0) 
             logs = BatchLogs(step, iterator.logged_size(step, batch_rows(x)), tracker) if want_batch_logs else None
             if want_batch_logs:
                 callbacks.on_train_batch_begin(step, logs)
-            interrupts.run_step(train_step, model, x, y, sample_weight, tracker)
+            try:  # free when nothing is raised (Python 3.11 zero-cost try)
+                interrupts.run_step(train_step, model, x, y, sample_weight, tracker)
+            except (RuntimeError, IndexError) as err:
+                raise_explained(err, model, x, y, iterator.caller, f"step {step} of epoch {epoch + 1}")
             steps_done += 1
             if want_batch_logs:
                 callbacks.on_train_batch_end(step, logs)
@@ -231,7 +235,10 @@ def run_evaluate(model, iterator: EpochIterator, callbacks) -> dict[str, float]:
         logs = BatchLogs(step, iterator.logged_size(step, batch_rows(x)), tracker) if want_batch_logs else None
         if want_batch_logs:
             callbacks.on_test_batch_begin(step, logs)
-        test_step(model, x, y, sample_weight, tracker)
+        try:
+            test_step(model, x, y, sample_weight, tracker)
+        except (RuntimeError, IndexError) as err:
+            raise_explained(err, model, x, y, iterator.caller, f"step {step}")
         if want_batch_logs:
             callbacks.on_test_batch_end(step, logs)
     if iterator.ran_out:
@@ -241,6 +248,14 @@ def run_evaluate(model, iterator: EpochIterator, callbacks) -> dict[str, float]:
     callbacks.on_test_end(dict(results))
     model.train(was_training)
     return results
+
+
+def raise_explained(err: BaseException, model, x, y, caller: str, where: str = ""):
+    """Re-raise a step's error, in Keras's terms where it came from torch (step_errors.py)."""
+    better = explained(err, model, x, y, caller, where)
+    if better is None:
+        raise err
+    raise better from err
 
 
 def run_predict(model, iterator: EpochIterator, callbacks) -> np.ndarray:
