@@ -680,7 +680,8 @@ class Model(Layer):
         args.check_same_length(caller, x)
         self._build_for(x)
         self.to(backend.get_device())
-        return self._predict(self._array_iterator([x], batch_size, steps, caller=caller), callback_list, verbose, batch_rows(x))
+        iterator = self._array_iterator([x], batch_size, steps, caller=caller)
+        return self._predict(iterator, callback_list, verbose, batch_rows(x))
 
     def predict_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,
                           use_multiprocessing=False, verbose=0) -> np.ndarray:

@@ -11,7 +11,8 @@ compile_utils          loss reduction and on-device metric accumulation (the onl
 =====================  =========================================================================
 
 Host syncs: none per step. Values are read at progress-bar refreshes (throttled by the ProgbarLogger),
-at epoch ends, and when a callback reads a batch log.
+at epoch ends (with the NaN/inf record of streamed batches, nonfinite.py), and when a callback reads a batch log.
+A step that raises inside torch is explained after the fact (step_errors.py); the ``try`` costs nothing otherwise.
 
 Under torchrun (``kerasish.distributed``) the loop is the same on every rank: each step is this replica's share
 of the global batch, the forward goes through DistributedDataParallel, and ``_data_parallel_loss`` scales the
