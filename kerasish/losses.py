@@ -486,14 +486,15 @@ def logit_activation(loss) -> str | None:
 
 
 # ---------------------------------------------------------------------------- target validation
-def validate_targets(loss_fn, y_true, output_shape: tuple) -> None:
+def validate_targets(loss_fn, y_true, output_shape: tuple, check_values: bool = True) -> None:
     """Raise ``ValueError`` before training when ``y_true`` (the whole target set, NumPy array or tensor) cannot
     work with ``loss_fn`` for an output of shape ``output_shape`` (without the batch axis).
 
     Keras 2.3.1 ``training_utils.check_loss_and_target_compatibility`` checks categorical crossentropy targets
     of last dimension 1 and shape mismatches for mse / binary / categorical crossentropy; the sparse checks
     (one-hot targets, non-integer labels, labels outside ``[0, C)``) are additions: Keras only fails later,
-    inside the loss op (or silently, with NaN, on a GPU)."""
+    inside the loss op (or silently, with NaN, on a GPU). ``check_values=False``: shapes only (no values read,
+    so no device sync: a stream's later batches)."""
     fn = underlying_function(loss_fn)
     if fn is None or y_true is None:
         return
@@ -502,7 +503,7 @@ def validate_targets(loss_fn, y_true, output_shape: tuple) -> None:
         y_true = np.asarray(y_true)
     y_shape = tuple(y_true.shape)
     if fn is sparse_categorical_crossentropy:
-        _validate_sparse_targets(y_true, y_shape, output_shape)
+        _validate_sparse_targets(y_true, y_shape, output_shape, check_values)
         return
     # Keras feeds 1-D targets as (N, 1); a (N, ..., T) target meets a (..., T, 1) output the same way.
     target_dims = y_shape[1:]
@@ -532,7 +533,7 @@ def _shapes_match(target_dims: tuple, output_shape: tuple) -> bool:
         o is None or t == o for t, o in zip(target_dims, output_shape))
 
 
-def _validate_sparse_targets(y_true, y_shape: tuple, output_shape: tuple) -> None:
+def _validate_sparse_targets(y_true, y_shape: tuple, output_shape: tuple, check_values: bool = True) -> None:
     name = "sparse_categorical_crossentropy"
     num_classes = output_shape[-1] if output_shape else None
     label_dims = y_shape[1:]
@@ -551,7 +552,7 @@ def _validate_sparse_targets(y_true, y_shape: tuple, output_shape: tuple) -> Non
             f"while using as loss `{name}`. This loss expects integer class indices of shape "
             f"(samples,) + {output_shape[:-1]} or (samples,) + {output_shape[:-1] + (1,)}; reshape the targets "
             "or check the model's output shape.")
-    if math.prod(y_shape) == 0:
+    if math.prod(y_shape) == 0 or not check_values:
         return
     if isinstance(y_true, torch.Tensor) and y_true.dtype == torch.bool:
         y_true = y_true.to(torch.uint8)

@@ -38,13 +38,13 @@ from kerasish.callbacks import CallbackList, History, ProgbarLogger
 from kerasish.layers.base import Layer
 from kerasish.layers.core import ActivatedLayer
 from kerasish.training import arguments as args
-from kerasish.training import trainer
+from kerasish.training import nonfinite, trainer
 from kerasish.training.compile_utils import (CompiledLoss, CompiledMetrics, MetricsTracker, MultiOutputLoss,
                                              MultiOutputMetrics, AddedLossesOnly, output_copies)
 from kerasish.training.data_adapters import (get_data_adapter, get_stream_adapter, is_stream, runs_until_exhausted,
                                              stream_length, stream_source, torch_source, validation_source)
 from kerasish.training.data_adapters.order import new_seed, replica_steps
-from kerasish.training.data_adapters.standardize import BatchStandardizer, DataSpec
+from kerasish.training.data_adapters.standardize import BatchStandardizer, DataSpec, describe_batch
 from kerasish.training.epoch_iterator import EpochIterator
 from kerasish.training.jit import CompiledFunction, resolve_jit_compile
 from kerasish.utils.nest import batch_rows, first_leaf, map_structure
@@ -445,10 +445,10 @@ class Model(Layer):
             self._shuffle_seed = distributed.broadcast_int(new_seed())  # torchrun: rank 0's, for the same order
         return self._shuffle_seed
 
-    def _array_iterator(self, tensors, batch_size: int, steps=None, shuffle=False) -> EpochIterator:
+    def _array_iterator(self, tensors, batch_size: int, steps=None, shuffle=False, caller="fit") -> EpochIterator:
         adapter = get_data_adapter(tensors, batch_size=batch_size, shuffle=shuffle, seed=self._seed(),
                                    device=self.device)
-        return EpochIterator(adapter, steps)
+        return EpochIterator(adapter, steps, caller=caller)
 
     def _stream_iterator(self, source, steps, steps_name: str, caller: str, *, training: bool, need_targets=True,
                          class_weight=None, shuffle=False, workers=1, use_multiprocessing=False,
@@ -457,21 +457,31 @@ class Model(Layer):
         when needed; the first batch's shapes and targets are checked like arrays are."""
         steps = args.check_positive_int(steps, steps_name, caller, allow_none=True)
         source = stream_source(source, steps)
+        data_name = _STREAM_ARGUMENT[steps_name]
+        length = stream_length(source)
+        source_name = _source_name(source, length)  # in errors about its batches
+        if length == 0:
+            # Keras 2.3.1 fails later and obscurely here (an empty History, IndexError in evaluate_generator)
+            raise ValueError(f"{caller}: {data_name} is an empty {source_name} (len() is 0); it must "
+                             "hold at least one batch.")
         if steps is None:
-            steps = stream_length(source)
+            steps = length
         if steps is None and not runs_until_exhausted(source):
             # Keras 2.3.1 training_generator.py wording
             raise ValueError(f"{caller}: `{steps_name}=None` is only valid for a generator based on the "
                              f"`keras.utils.Sequence` class. Please specify `{steps_name}` or use the "
                              "`keras.utils.Sequence` class.")
         first = None
+        if source_name == "generator":  # its first item (served first) tells an empty generator at once
+            first = _first_item(source, caller, data_name)
         if not self.built or self.device != backend.get_device() or (training and self._bound_to is None):
-            first, raw_x = self._peek(source, caller, need_targets)
-            self._prepare(self._standardizer(caller).inputs(raw_x), training)
+            raw_x = self._peek(source, caller, need_targets, first)
+            first_name = describe_batch(source_name, 0 if length is None else (0,))
+            self._prepare(self._standardizer(f"{caller} ({first_name})").inputs(raw_x), training)
         standardizer = self._standardizer(caller)
         adapter = get_stream_adapter(
             source, prepare=standardizer.batch_preparer(self.device, need_targets,
-                                                        standardizer.class_weights(class_weight)),
+                                                        standardizer.class_weights(class_weight), source_name),
             device=self.device, shuffle=shuffle, seed=self._seed(), workers=workers,
             use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size,
             first_batch=first)
@@ -479,20 +489,27 @@ class Model(Layer):
             # torchrun: each step takes one Sequence batch per replica, so `steps` Sequence batches (one pass by
             # default) take ceil(steps / W) steps.
             steps = replica_steps(steps, adapter.shard)
-        return EpochIterator(adapter, steps)
+        iterator = EpochIterator(adapter, steps, caller=caller, steps_name=steps_name)
+        iterator.monitor = adapter.prepare.monitor  # NaN/inf in the batches, read with the logs
+        return iterator
 
-    def _peek(self, source, caller: str, need_targets):
-        """The first batch of a source, to build the model: a plain generator's item is kept and served first."""
+    def _check_finite(self, caller: str, tensors) -> nonfinite.KnownFindings:
+        """NaN/inf in in-memory ``[x, y, sample_weight]``: one pass per call, warned once (nonfinite.py)."""
+        return nonfinite.KnownFindings(nonfinite.check_arrays(caller, *tensors, input_names=self.input_names,
+                                                              output_names=self.output_names))
+
+    def _peek(self, source, caller: str, need_targets, first):
+        """The x of a source's first batch, to build the model (``first``: a plain generator's, already drawn)."""
         if hasattr(source, "peek_batch"):  # torch data (data_adapters/torch_data.py)
-            raw, first = source.peek_batch(caller), None
+            raw = source.peek_batch(caller)
         elif hasattr(source, "batch_tensors"):
-            raw, first = source.batch_tensors(0, torch.device("cpu")), None
-        elif stream_length(source) is not None:
-            raw, first = source[0], None
+            raw = source.batch_tensors(0, torch.device("cpu"))
+        elif first is None:
+            raw = source[0]
         else:
-            raw = first = next(source)
+            raw = first
         x, _, _ = args.unpack_batch(raw, caller, need_targets)
-        return first, x
+        return x
 
     def _fit_callbacks(self, callbacks, verbose: int, count_mode: str, params: dict, validation_data):
         self.history = History()
@@ -561,6 +578,10 @@ class Model(Layer):
             val_iterator = self._array_iterator(val_tensors, batch_size, validation_steps)
 
         train_iterator = self._array_iterator(train_tensors, batch_size, steps_per_epoch, shuffle)
+        train_iterator.monitor = self._check_finite(caller, train_tensors)
+        if val_tensors is not None:  # rows counted from the start of the validation part
+            self._check_finite(caller + (" (validation_data)" if validation_data is not None else
+                                         " (validation_split part)"), val_tensors)
         cbks = self._fit_callbacks(callback_list, verbose, "samples" if steps_per_epoch is None else "steps",
                                    {"batch_size": batch_size, "epochs": epochs, "steps": steps_per_epoch,
                                     "samples": batch_rows(train_tensors[0]), "do_validation": val_iterator is not None},
@@ -608,7 +629,9 @@ class Model(Layer):
         elif validation_data is not None:
             x_val, y_val, w_val = args.unpack_validation_data(validation_data, caller)
             val_tensors = list(self._standardize_xy(x_val, y_val, w_val, None, caller + " (validation_data)"))
-            val_iterator = self._array_iterator(val_tensors, _batch_size_of(generator), validation_steps)
+            val_iterator = self._array_iterator(val_tensors, _batch_size_of(generator), validation_steps,
+                                                caller=caller)
+            self._check_finite(caller + " (validation_data)", val_tensors)
         cbks = self._fit_callbacks(callback_list, verbose, "steps",
                                    {"epochs": epochs, "steps": train_iterator.steps,
                                     "do_validation": val_iterator is not None}, val_tensors)
@@ -631,7 +654,8 @@ class Model(Layer):
         steps = args.check_positive_int(steps, "steps", caller, allow_none=True)
         callback_list = _user_callbacks(callbacks, caller)
         tensors = list(self._standardize_xy(x, y, sample_weight, None, caller))
-        iterator = self._array_iterator(tensors, batch_size, steps)
+        iterator = self._array_iterator(tensors, batch_size, steps, caller=caller)
+        self._check_finite(caller, tensors)
         return self._evaluate(iterator, callback_list, verbose, batch_rows(tensors[0]))
 
     def evaluate_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,
@@ -670,7 +694,8 @@ class Model(Layer):
         args.check_same_length(caller, x)
         self._build_for(x)
         self.to(backend.get_device())
-        return self._predict(self._array_iterator([x], batch_size, steps), callback_list, verbose, batch_rows(x))
+        iterator = self._array_iterator([x], batch_size, steps, caller=caller)
+        return self._predict(iterator, callback_list, verbose, batch_rows(x))
 
     def predict_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,
                           use_multiprocessing=False, verbose=0) -> np.ndarray:
@@ -710,7 +735,10 @@ class Model(Layer):
         self.train(step is trainer.train_step)
         x, y, sample_weight = (map_structure(lambda t: None if t is None else t.to(device), t)
                                for t in (x, y, sample_weight))
-        step(self, x, y, sample_weight, tracker)
+        try:
+            step(self, x, y, sample_weight, tracker)
+        except (RuntimeError, IndexError) as err:
+            trainer.raise_explained(err, self, x, y, caller)
         self.train(False)
         results = tracker.results()
         if step is trainer.train_step or reset_metrics:
@@ -835,6 +863,27 @@ class Model(Layer):
         return functional_from_config(config, custom_objects, cls if issubclass(cls, functional) else functional)
 
 # ---------------------------------------------------------------------------- helpers
+# The argument holding the stream, by the name of its steps argument (for error messages).
+_STREAM_ARGUMENT = {"steps_per_epoch": "generator", "validation_steps": "validation_data", "steps": "generator"}
+
+
+def _source_name(source, length) -> str:
+    """A stream as errors about its batches name it: ``generator`` for a plain one (no length, no peek)."""
+    if hasattr(source, "peek_batch"):
+        return source.kind
+    return "generator" if length is None else type(source).__name__
+
+
+def _first_item(generator, caller: str, data_name: str):
+    """``next(generator)``; an exhausted generator is an error that says so (Keras 2.3.1 lets a bare
+    ``StopIteration`` out)."""
+    try:
+        return next(generator)
+    except StopIteration:
+        raise ValueError(f"{caller}: {data_name} yielded no batches (it is empty or already exhausted); pass a "
+                         "generator that yields (x, y) tuples, e.g. one that loops with `while True:`.") from None
+
+
 def _single_output(loss, loss_weights, model):
     """Sequential has one output: accept ``loss``/``loss_weights`` as a value, a one-item list or a dict keyed by
     the output layer's name (as Keras does)."""

@@ -13,9 +13,14 @@ from typing import Iterator
 
 
 class EpochIterator:
-    def __init__(self, adapter, steps: int | None = None):
+    def __init__(self, adapter, steps: int | None = None, caller: str = "fit", steps_name: str = "steps"):
         self.adapter = adapter
         self.steps = steps
+        self.caller = caller  # for the error of a source that ran out (ran_out_error)
+        self.steps_name = steps_name
+        self.batches_done = 0
+        # NaN/inf found in the data (nonfinite.py): a StreamMonitor or KnownFindings; report() reads it
+        self.monitor = None
         self.ran_out = False
         self._stream: Iterator | None = None
         self._current: Iterator | None = None
@@ -44,8 +49,21 @@ class EpochIterator:
         step = -1
         for step, batch in enumerate(batches):
             yield step, batch
+        self.batches_done = step + 1
         if expected is not None and step + 1 < expected:
             self.ran_out = True
+
+    def non_finite_findings(self) -> list[str]:
+        """What the data's NaN/inf checks found so far (a stream's: one small device read, warned once)."""
+        return self.monitor.report() if self.monitor is not None else []
+
+    def ran_out_error(self) -> ValueError:
+        """evaluate/predict on a generator that ended before ``steps`` batches: Keras 2.3.1 stops with the
+        generator's ``StopIteration`` (training_generator.py), so this is an error, not fit's warning."""
+        return ValueError(f"{self.caller}: the generator ran out of data after {self.batches_done} batches, but "
+                          f"{self.steps_name}={self.steps} asks for {self.steps}. Make sure that it can generate at "
+                          f"least `{self.steps_name}` batches (e.g. loop with `while True:`), or pass a smaller "
+                          f"`{self.steps_name}`.")
 
     def logged_size(self, step: int, rows: int) -> int:
         """``size`` for the batch logs of a batch of ``rows`` rows: the rows of the global batch when the adapter

@@ -11,7 +11,8 @@ compile_utils          loss reduction and on-device metric accumulation (the onl
 =====================  =========================================================================
 
 Host syncs: none per step. Values are read at progress-bar refreshes (throttled by the ProgbarLogger),
-at epoch ends, and when a callback reads a batch log.
+at epoch ends (with the NaN/inf record of streamed batches, nonfinite.py), and when a callback reads a batch log.
+A step that raises inside torch is explained after the fact (step_errors.py); the ``try`` costs nothing otherwise.
 
 Under torchrun (``kerasish.distributed``) the loop is the same on every rank: each step is this replica's share
 of the global batch, the forward goes through DistributedDataParallel, and ``_data_parallel_loss`` scales the
@@ -31,6 +32,8 @@ from kerasish import backend, distributed
 from kerasish.training.compile_utils import MetricsTracker, with_mask
 from kerasish.training.epoch_iterator import EpochIterator
 from kerasish.training.logs import BatchLogs
+from kerasish.training.nonfinite import LossWatch
+from kerasish.training.step_errors import explained
 from kerasish.utils.nest import batch_rows
 
 
@@ -139,6 +142,7 @@ def run_fit(model, iterator: EpochIterator, *, epochs: int, initial_epoch: int, 
     tracker = MetricsTracker(model.compiled_metrics, model.device, model._accumulator_dtype,
                              model._has_output_masks())
     model.stop_training = False
+    loss_watch = LossWatch(iterator.caller)
     callbacks.on_train_begin()
     initial_epoch, initial_step = _resume_point(model, iterator, initial_epoch)
     try:
@@ -160,6 +164,8 @@ def run_fit(model, iterator: EpochIterator, *, epochs: int, initial_epoch: int, 
             # Keras 2.3.1's BaseLogger writes the training values after the val_ ones, so History keys come
             # out as val_loss, val_acc, loss, acc: keep that order.
             epoch_logs.update(tracker.results())
+            # NaN/inf: read where the epoch's logs are read anyway; said once, before the callbacks see the logs
+            loss_watch.check(epoch_logs.get("loss"), epoch, iterator.non_finite_findings())
             callbacks.on_epoch_end(epoch, epoch_logs)
             if model.stop_training or iterator.ran_out:
                 break
@@ -207,7 +213,10 @@ def _run_train_epoch(model, iterator, epoch, tracker, callbacks, skip: int = 0) 
             logs = BatchLogs(step, iterator.logged_size(step, batch_rows(x)), tracker) if want_batch_logs else None
             if want_batch_logs:
                 callbacks.on_train_batch_begin(step, logs)
-            interrupts.run_step(train_step, model, x, y, sample_weight, tracker)
+            try:  # free when nothing is raised (Python 3.11 zero-cost try)
+                interrupts.run_step(train_step, model, x, y, sample_weight, tracker)
+            except (RuntimeError, IndexError) as err:
+                raise_explained(err, model, x, y, iterator.caller, f"step {step} of epoch {epoch + 1}")
             steps_done += 1
             if want_batch_logs:
                 callbacks.on_train_batch_end(step, logs)
@@ -227,13 +236,27 @@ def run_evaluate(model, iterator: EpochIterator, callbacks) -> dict[str, float]:
         logs = BatchLogs(step, iterator.logged_size(step, batch_rows(x)), tracker) if want_batch_logs else None
         if want_batch_logs:
             callbacks.on_test_batch_begin(step, logs)
-        test_step(model, x, y, sample_weight, tracker)
+        try:
+            test_step(model, x, y, sample_weight, tracker)
+        except (RuntimeError, IndexError) as err:
+            raise_explained(err, model, x, y, iterator.caller, f"step {step}")
         if want_batch_logs:
             callbacks.on_test_batch_end(step, logs)
+    if iterator.ran_out:
+        raise iterator.ran_out_error()
     results = tracker.results()
+    iterator.non_finite_findings()  # warns once per argument
     callbacks.on_test_end(dict(results))
     model.train(was_training)
     return results
+
+
+def raise_explained(err: BaseException, model, x, y, caller: str, where: str = ""):
+    """Re-raise a step's error, in Keras's terms where it came from torch (step_errors.py)."""
+    better = explained(err, model, x, y, caller, where)
+    if better is None:
+        raise err
+    raise better from err
 
 
 def run_predict(model, iterator: EpochIterator, callbacks) -> np.ndarray:
@@ -250,6 +273,9 @@ def run_predict(model, iterator: EpochIterator, callbacks) -> np.ndarray:
         outputs.append(out)
         if want_batch_logs:
             callbacks.on_predict_batch_end(step, {"batch": step, "size": size, "outputs": out})
+    if iterator.ran_out:
+        raise iterator.ran_out_error()
+    iterator.non_finite_findings()  # warns once per argument
     callbacks.on_predict_end()
     if not outputs:
         raise ValueError("predict: the input produced no batches.")

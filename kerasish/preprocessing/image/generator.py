@@ -247,7 +247,7 @@ class ImageDataGenerator:
         rescale, sample-wise statistics (over all of ``x``, as Keras computes them), feature-wise statistics,
         ZCA. Like Keras, a writable floating-point ``x`` is changed in place (and returned)."""
         if self.preprocessing_function:
-            x = self.preprocessing_function(x)
+            x = self._preprocessed(x, same_shape=False)
         array = np.asarray(x)
         dtype = array.dtype if array.dtype.kind == "f" else np.dtype(self.dtype)
         tensor = torch.from_numpy(np.array(array, dtype=_compute_dtype(dtype)))
@@ -337,11 +337,26 @@ class ImageDataGenerator:
             host = x.detach().cpu().numpy()
             out = np.empty(host.shape, dtype=host.dtype)
             for i, image in enumerate(host):
-                out[i] = self.preprocessing_function(image)
+                out[i] = self._preprocessed(image)
             x = torch.from_numpy(out).to(x.device)
         return self._standardize_tensor(x)
 
     # ------------------------------------------------------------------ helpers
+    def _preprocessed(self, image: np.ndarray, same_shape: bool = True):
+        """``preprocessing_function(image)``, which Keras 2.3.1 documents as returning "a Numpy tensor with the
+        same shape": None (an in-place function without ``return``) would become NaN images, so it is an error;
+        so is another shape where the result fills a batch (``same_shape``)."""
+        result = self.preprocessing_function(image)
+        if result is None:
+            raise ValueError(f"ImageDataGenerator: preprocessing_function returned None for an image of shape "
+                             f"{np.shape(image)}; it must return the processed image, a NumPy array of the same "
+                             "shape (add `return x` to a function that changes the image in place).")
+        if same_shape and np.shape(result) != np.shape(image):
+            raise ValueError(f"ImageDataGenerator: preprocessing_function returned an array of shape "
+                             f"{np.shape(result)} for an image of shape {np.shape(image)}; it must return an array "
+                             "of the same shape (resize images with target_size or before the generator).")
+        return result
+
     def _standardize_tensor(self, x: torch.Tensor) -> torch.Tensor:
         fitted = {}
         for flag, attribute in _FEATUREWISE:

@@ -76,14 +76,14 @@ class SequenceDataAdapter:
         mine = [order[position] for position in replica_items(len(order), self.shard)]
         loader = self._load(mine)
         try:
-            for raw in loader:
+            for index, raw in zip(mine, loader):  # the loaders keep the order of `mine`
                 if previous is not None:
-                    yield self.prepare(previous)
-                previous = raw
+                    yield self.prepare(*previous)
+                previous = (raw, index)  # the index names the batch in the preparer's errors
         finally:
             _close(loader)  # stops worker threads/processes at once, also on errors and Ctrl-C
         self.sequence.on_epoch_end()
-        last = None if previous is None else self.prepare(previous)
+        last = None if previous is None else self.prepare(*previous)
         if last is not None:
             yield last
         for _ in range(replica_steps(len(order), self.shard) - len(mine)):
@@ -91,7 +91,7 @@ class SequenceDataAdapter:
             # shapes so that every replica takes part in every step's collectives.
             if last is None:  # fewer items than replicas: load one only for its shapes
                 last = self.prepare(self.sequence.batch_tensors(order[0], self.device) if self.augments_on_device
-                                    else self.sequence[order[0]])
+                                    else self.sequence[order[0]], order[0])
             yield tuple(None if t is None else t[:0] for t in last)
 
     def _order(self, pass_index: int) -> list[int]:

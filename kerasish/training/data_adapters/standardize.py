@@ -4,7 +4,8 @@ and its messages).
 
 One input (or output) gives one tensor; several give a list in the model's input (output) order. The user may
 pass several as a list in that order or as a dict keyed by input (output) layer names. The same standardiser
-serves arrays (once per fit) and generator batches (each batch; the first one fully checked).
+serves arrays (once per fit) and every batch of a stream (``BatchPreparer``: shapes and dtypes of each batch, target
+values of the first).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import torch
 
 from kerasish import backend
 from kerasish.training import arguments as args
+from kerasish.training.nonfinite import StreamMonitor
 
 
 @dataclass
@@ -69,18 +71,21 @@ class BatchStandardizer:
         return dtype if dtype is not None and dtype.is_floating_point else None
 
     # ------------------------------------------------------------------ targets
-    def targets(self, y, validate: bool = True):
+    def targets(self, y, validate: bool = True, check_values: bool = True):
+        """``check_values``: also read the values (sparse labels in range); off for all but a stream's first
+        batch, where they may be on the device."""
         spec, caller = self.spec, self.caller
         if y is None:
             raise ValueError(f"{caller}: y is required with array inputs; received None.")
         if not spec.several_outputs:
             if isinstance(y, dict):
                 y = _single_from_dict(y, spec.output_names[0], "y", caller)
-            return self._target(y, 0, "y", validate)
+            return self._target(y, 0, "y", validate, check_values)
         arrays = _per_name(y, spec.output_names, "y", "target", caller)
-        return [self._target(a, i, f"y[{spec.output_names[i]!r}]", validate) for i, a in enumerate(arrays)]
+        return [self._target(a, i, f"y[{spec.output_names[i]!r}]", validate, check_values)
+                for i, a in enumerate(arrays)]
 
-    def _target(self, y, index: int, arg_name: str, validate: bool) -> torch.Tensor:
+    def _target(self, y, index: int, arg_name: str, validate: bool, check_values: bool = True) -> torch.Tensor:
         from kerasish import losses
         spec, caller = self.spec, self.caller
         target_dtype = spec.target_dtypes[index] if spec.target_dtypes else None
@@ -88,7 +93,10 @@ class BatchStandardizer:
         loss = spec.output_losses[index] if spec.output_losses else None
         output_shape = spec.output_shapes[index]
         if loss is not None and validate and output_shape is not None:
-            losses.validate_targets(loss.fn, y, output_shape[1:])
+            try:
+                losses.validate_targets(loss.fn, y, output_shape[1:], check_values=check_values)
+            except ValueError as err:  # the loss's own message, with the caller (and a stream's batch) first
+                raise ValueError(f"{caller}: {arg_name}: {err}") from None
         if loss is not None and loss.is_sparse:
             return y.to(torch.int64)
         if output_shape is not None and y.dim() == 1 and len(output_shape) == 2:
@@ -134,22 +142,69 @@ class BatchStandardizer:
                                allow_missing=True)
         return [args.class_weights_from(cw, caller) for cw in per_output]
 
-    # ------------------------------------------------------------------ one generator batch
-    def batch_preparer(self, device: torch.device, need_targets: bool, class_weights):
-        """Raw generator batch -> device tensors ``(x, y, sample_weight)``; the first batch is fully checked."""
-        checked = []
+    # ------------------------------------------------------------------ one streamed batch
+    def batch_preparer(self, device: torch.device, need_targets: bool, class_weights,
+                       source_name: str = "generator") -> "BatchPreparer":
+        """The per-batch check and conversion of a stream's batches (see ``BatchPreparer``)."""
+        return BatchPreparer(self, device, need_targets, class_weights, source_name)
 
-        def prepare(raw):
-            x, y, sample_weight = args.unpack_batch(raw, self.caller, need_targets)
-            first = not checked
-            x = self.inputs(x) if first else _as_tensors(x, self.caller, self._input_dtype(0))
-            if y is not None:
-                y = self.targets(y, validate=first)
-                sample_weight = self.sample_weights(sample_weight, y, class_weights)
-            checked.append(True)
-            return tuple(_to_device(t, device) for t in (x, y, sample_weight))
 
-        return prepare
+class BatchPreparer:
+    """A stream's raw batch -> device tensors ``(x, y, sample_weight)``, EVERY batch checked against the model.
+
+    Streams (generators, Sequences, image iterators, torch data) may change from one batch to the next, so each
+    batch gets the checks arrays get once per fit: the ``(x, y[, sample_weight])`` structure, each input's and
+    target's shape, numeric dtypes, and equal lengths of x, y and sample_weight. These read host metadata only
+    (shapes and dtypes), never values, so they cost no device sync and a few microseconds per step. Target
+    values (sparse labels in range) are read on the first batch only, as that reads the device.
+
+    Errors name the batch: ``index`` given (a Sequence's ``sequence[index]``) or the count of batches this
+    preparer has seen (plain generators, torch DataLoaders): ``fit_generator (generator batch 3, counting from
+    0): ...``, ``fit_generator (MySequence[7]): ...``.
+    ``monitor`` records each batch's min and max on the device, for NaN/inf warnings (nonfinite.py).
+    """
+
+    def __init__(self, standardizer: BatchStandardizer, device: torch.device, need_targets: bool, class_weights,
+                 source_name: str = "generator"):
+        self.spec = standardizer.spec
+        self.caller = standardizer.caller
+        self.device = device
+        self.need_targets = need_targets
+        self.class_weights = class_weights
+        self.source_name = source_name
+        self.count = 0
+        # add_loss-only models (compile without a loss) take batches without targets
+        self._losses_read_targets = any(getattr(loss, "fn", None) is not None for loss in self.spec.output_losses)
+        self.monitor = StreamMonitor(self.caller, self._describe_key, self.spec.input_names, self.spec.output_names)
+
+    def _describe_key(self, key) -> str:
+        return describe_batch(self.source_name, key)
+
+    def __call__(self, raw, index=None):
+        key = self.count if index is None else (index,)
+        checker = BatchStandardizer(self.spec, f"{self.caller} ({self._describe_key(key)})")
+        first = self.count == 0
+        self.count += 1
+        x, y, sample_weight = args.unpack_batch(raw, checker.caller, self.need_targets)
+        x = checker.inputs(x)
+        if y is None and self.need_targets and self._losses_read_targets:
+            raise ValueError(f"{checker.caller}: y is None, but the model's loss needs targets; yield `(x, y)` or "
+                             "`(x, y, sample_weight)` with y an array.")
+        if y is not None:
+            y = checker.targets(y, check_values=first)
+            sample_weight = checker.sample_weights(sample_weight, y, self.class_weights)
+        args.check_same_length(checker.caller, x, y, sample_weight)
+        batch = tuple(_to_device(t, self.device) for t in (x, y, sample_weight))
+        self.monitor.record(key, *batch)
+        return batch
+
+
+def describe_batch(source_name: str, key) -> str:
+    """A stream's batch as messages name it. ``key``: the count of batches drawn so far (an int), or
+    ``(index,)`` for ``sequence[index]``."""
+    if isinstance(key, tuple):
+        return f"{source_name}[{key[0]}]"
+    return f"{source_name} batch {key}, counting from 0"
 
 
 def _shape_fits(shape: tuple, expected: tuple) -> bool:
@@ -170,14 +225,6 @@ def check_input_shape(x: torch.Tensor, expected, input_name: str, caller: str) -
         if want is not None and want != got:
             raise ValueError(f"{caller}: Error when checking input: expected {input_name} to have shape "
                              f"{tuple(expected[1:])} but got array with shape {shape[1:]}")
-
-
-def _as_tensors(x, caller: str, dtype=None):
-    if isinstance(x, (list, tuple)) and len(x) > 1:
-        return [args.to_tensor(a, "x", caller) for a in x]
-    if isinstance(x, dict):
-        return [args.to_tensor(a, "x", caller) for a in x.values()]
-    return args.to_tensor(x, "x", caller, dtype=dtype)
 
 
 def _to_device(t, device):
