@@ -461,6 +461,8 @@ class Model(Layer):
         length = stream_length(source)
         source_name = _source_name(source, length)  # in errors about its batches
         if length == 0:
+            if hasattr(source, "peek_batch"):
+                source.peek_batch(caller)  # raises its own error, naming the empty torch Dataset or DataLoader
             # Keras 2.3.1 fails later and obscurely here (an empty History, IndexError in evaluate_generator)
             raise ValueError(f"{caller}: {data_name} is an empty {source_name} (len() is 0); it must "
                              "hold at least one batch.")
