@@ -65,6 +65,17 @@ def test_a_format_that_does_not_fit_the_value_fails_before_training(tmp_path, pa
                                  r"and batch are ints")
 
 
+def test_a_directory_or_write_protected_checkpoint_path_fails_before_training(tmp_path):
+    folder = tmp_path / "models.h5"
+    folder.mkdir()
+    assert_fails_before_training(ModelCheckpoint(str(folder)), IsADirectoryError, "models.h5")
+    protected = tmp_path / "best.h5"
+    protected.write_bytes(b"keep me")
+    protected.chmod(0o444)
+    assert_fails_before_training(ModelCheckpoint(str(protected)), PermissionError, "best.h5")
+    assert protected.read_bytes() == b"keep me"
+
+
 def test_batch_saves_have_no_val_keys_but_have_batch(tmp_path):
     assert_fails_before_training(ModelCheckpoint(str(tmp_path / "{val_loss}.h5"), save_freq=1), KeyError,
                                  r"\(epoch, batch, size, loss, acc\)", validation=True)

@@ -13,6 +13,7 @@ import numpy as np
 
 from kerasish.callbacks.callback import Callback, warn_unknown_monitor
 from kerasish.distributed import print_main
+from kerasish.utils.io_utils import check_writable
 from kerasish.utils.validation import check_number, did_you_mean, warn_at_user_line
 
 # Stand-ins of the types the file name is formatted with, to try its placeholders before training: `epoch` and
@@ -101,7 +102,7 @@ class ModelCheckpoint(Callback):
     def _try_filepath(self, keys) -> None:
         sample = {key: (1 if key in _INT_KEYS else 0.5) for key in keys}
         try:
-            self.filepath.format(**sample)
+            check_writable(self.filepath.format(**sample))  # a directory, a write-protected file: say so now
         except KeyError as err:
             name = err.args[0]
             # tf.keras wording first, as the error at epoch end says it
