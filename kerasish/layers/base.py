@@ -145,6 +145,7 @@ class Layer(nn.Module):
         self._compute_dtype: torch.dtype | None = None  # its weights' dtype once built (None: no weights)
         self._initial_weights = kwargs.get("weights")
         self._trainable = bool(kwargs.get("trainable", True))
+        self._enclosing_trainable = True  # False inside a model (or wrapper) set trainable=False: see below
         self.built = False
         self._inbound_nodes: list[Node] = []  # one per call on symbolic tensors (see node.py)
         self.input_spec = None
@@ -451,10 +452,20 @@ class Layer(nn.Module):
         self._trainable = bool(value)
         self._apply_trainable()
 
+    def _effectively_trainable(self) -> bool:
+        """Its own flag and every enclosing model's: Keras 2.3.1 ``Network.trainable_weights`` and
+        ``Network.updates`` are empty for a model with ``trainable=False``, whatever its layers' flags say (which
+        stay as they are: ``model.trainable = True`` again leaves a frozen layer frozen)."""
+        return self._trainable and self._enclosing_trainable
+
     def _apply_trainable(self) -> None:
+        effective = self._effectively_trainable()
         frozen = {id(getattr(self, attr)) for attr, trainable in self._added_weights if not trainable}
-        for p in self.parameters():
-            p.requires_grad_(self._trainable and id(p) not in frozen)
+        for p in _own_parameters(self):
+            p.requires_grad_(effective and id(p) not in frozen)
+        for layer in _child_layers(self):
+            layer._enclosing_trainable = effective
+            layer._apply_trainable()
 
     # ------------------------------------------------------------ custom layers: Keras 2.3.1 add_weight
     def add_weight(self, name=None, shape=None, dtype=None, initializer=None, regularizer=None, trainable=True,
@@ -603,6 +614,23 @@ def _completing_build(build):
             self._complete_build()
 
     return completing_build
+
+
+def _child_layers(module: nn.Module):
+    """The Layers directly inside ``module`` (through plain torch containers such as ModuleList)."""
+    for child in module.children():
+        if isinstance(child, Layer):
+            yield child
+        else:
+            yield from _child_layers(child)
+
+
+def _own_parameters(module: nn.Module):
+    """``module``'s parameters, less those of the Layers inside it (each of which applies its own flags)."""
+    yield from module.parameters(recurse=False)
+    for child in module.children():
+        if not isinstance(child, Layer):
+            yield from _own_parameters(child)
 
 
 def _weight_attribute(layer: nn.Module, name: str) -> str:
