@@ -128,6 +128,10 @@ class Layer(nn.Module):
         # building its sublayers: `self.dense.build(input_shape)`) must leave it built, with its weights kept
         if "build" in vars(cls) and not hasattr(cls, "_is_graph_network"):
             cls.build = _completing_build(vars(cls)["build"])
+        # facts read at every call, set once per class here: set lazily at a class's first call, inside
+        # torch.compile (jit_compile), they broke its graph and made it give up compiling the model's graph loop
+        cls._call_arguments_cache = frozenset(inspect.signature(cls.call).parameters)
+        cls._user_layer_cache = not cls.__module__.startswith("kerasish.")
 
     def __init__(self, **kwargs):
         super().__init__()
@@ -250,22 +254,13 @@ class Layer(nn.Module):
         return out
 
     def _is_user_layer(self) -> bool:
-        cls = type(self)
-        user = cls.__dict__.get("_user_layer_cache")
-        if user is None:
-            user = not cls.__module__.startswith("kerasish.")
-            cls._user_layer_cache = user
-        return user
+        return type(self)._user_layer_cache  # per class, set by __init_subclass__
 
     def _call_takes_training(self) -> bool:
         return self._call_takes("training")
 
     def _call_takes(self, argument: str) -> bool:
-        cache = type(self).__dict__.get("_call_arguments_cache")
-        if cache is None:
-            cache = frozenset(inspect.signature(type(self).call).parameters)
-            type(self)._call_arguments_cache = cache
-        return argument in cache
+        return argument in type(self)._call_arguments_cache  # per class, set by __init_subclass__
 
     # ------------------------------------------------------------ calls on symbolic tensors (the functional API)
     def _call_symbolic(self, inputs, args: tuple, kwargs: dict):
@@ -614,6 +609,10 @@ def _completing_build(build):
             self._complete_build()
 
     return completing_build
+
+
+Layer._call_arguments_cache = frozenset(inspect.signature(Layer.call).parameters)
+Layer._user_layer_cache = False
 
 
 def _child_layers(module: nn.Module):
