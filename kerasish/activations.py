@@ -20,9 +20,15 @@ def relu(x, alpha=0.0, max_value=None, threshold=0.0):
         return torch.relu(x)
     # Keras 2.3.1 tensorflow_backend.relu: x * (x > threshold), clipped to [0, max_value], minus
     # alpha * relu(threshold - x); so x == threshold gives 0, and max_value also clips at 0 from below.
-    out = torch.where(x > threshold, x, torch.zeros_like(x))
-    if max_value is not None:
-        out = out.clamp(0.0, max_value)
+    # Without a threshold it is relu, or relu6 (one kernel: MobileNetV2's ReLU(6.)), then the clip.
+    if threshold == 0.0 and max_value == 6.0:
+        out = F.relu6(x)
+    elif threshold == 0.0:
+        out = torch.relu(x) if max_value is None else torch.relu(x).clamp_max(max_value)
+    else:
+        out = torch.where(x > threshold, x, torch.zeros_like(x))
+        if max_value is not None:
+            out = out.clamp(0.0, max_value)
     if alpha:
         out = out - alpha * torch.relu(threshold - x)
     return out

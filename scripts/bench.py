@@ -2,7 +2,8 @@
 
     python scripts/bench.py                   # everything (several minutes on 2 CPU cores; fit alone ~1.5)
     python scripts/bench.py --json bench.json # also write the rows as JSON
-    python scripts/bench.py --only fit        # one group: fit, functional, augment, generator, memory, text, rnn
+    python scripts/bench.py --only fit        # one group: fit, functional, augment, generator, memory, text, rnn,
+                                              # applications
 
 Every comparison runs in this process, interleaved (A, B, C, A, B, C ...), and reports medians, so a change
 in machine load hits all sides alike. Rows:
@@ -31,6 +32,10 @@ in machine load hits all sides alike. Rows:
 * torchdata: samples/s of ``fit(DataLoader(TensorDataset))`` against a hand-written loop over the same DataLoader,
   and of ``fit(Dataset)`` (with and without ``__getitems__``) against kerasish's own array path
   (bench_torchdata.py, where the gap is explained).
+* applications: images/s of ``predict`` for MobileNetV2 and ResNet50 (224x224, batch 32) and of ``fit`` for a frozen
+  MobileNetV2 base + Dense head, against the same torchvision models run by hand-written loops
+  (bench_applications.py; ``KERASISH_BENCH_APPLICATIONS_SIZE=32 KERASISH_BENCH_APPLICATIONS_IMAGES=8`` for a quick
+  check that the rows run).
 """
 from __future__ import annotations
 
@@ -54,6 +59,7 @@ from bench_functional import functional_rows  # noqa: E402
 from bench_text import bench_sequences_to_matrix  # noqa: E402
 from bench_rnn import rnn_rows  # noqa: E402
 from bench_torchdata import torchdata_rows  # noqa: E402
+from bench_applications import applications_rows  # noqa: E402
 
 from kerasish import backend  # noqa: E402
 
@@ -234,7 +240,7 @@ def print_table(rows):
           "functional = the same Sequential, or the same hand-written nn.Module (residual net); augment = "
           "keras-preprocessing 1.1.2; generator = plain fit (ratio = time ratio); text = keras-preprocessing 1.1.2 "
           "(ratio = time ratio); rnn = hand-written loop over "
-          "nn.Embedding + nn.LSTM / nn.GRU")
+          "nn.Embedding + nn.LSTM / nn.GRU; applications = the same torchvision model, hand-written loop")
     fit_baselines = sorted({row["baseline_name"] for row in rows if row["group"] == "fit"})
     if fit_baselines:
         print("fit baselines: " + "; ".join(fit_baselines))
@@ -243,7 +249,7 @@ def print_table(rows):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", choices=["fit", "functional", "augment", "generator", "memory", "text", "rnn",
-                                           "torchdata"])
+                                           "torchdata", "applications"])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--memory-gb", type=float, default=1.1)
     parser.add_argument("--json")
@@ -251,7 +257,7 @@ def main():
     torch.manual_seed(0)
     # functional last: its CNNs leave the allocator in a state that slows the augmentation kernels right after
     groups = [opts.only] if opts.only else ["fit", "augment", "generator", "memory", "functional", "text", "rnn",
-                                                      "torchdata"]
+                                            "torchdata", "applications"]
     rows = []
     if "fit" in groups:
         for kind, batch_size, n in CONFIGS:
@@ -271,6 +277,8 @@ def main():
         rows += rnn_rows(opts.repeats)
     if "torchdata" in groups:
         rows += torchdata_rows(opts.repeats)
+    if "applications" in groups:
+        rows += applications_rows(opts.repeats)
     print_table(rows)
     if opts.json:
         with open(opts.json, "w") as f:

@@ -128,6 +128,10 @@ class Layer(nn.Module):
         # building its sublayers: `self.dense.build(input_shape)`) must leave it built, with its weights kept
         if "build" in vars(cls) and not hasattr(cls, "_is_graph_network"):
             cls.build = _completing_build(vars(cls)["build"])
+        # facts read at every call, set once per class here: set lazily at a class's first call, inside
+        # torch.compile (jit_compile), they broke its graph and made it give up compiling the model's graph loop
+        cls._call_arguments_cache = frozenset(inspect.signature(cls.call).parameters)
+        cls._user_layer_cache = not cls.__module__.startswith("kerasish.")
 
     def __init__(self, **kwargs):
         super().__init__()
@@ -145,6 +149,7 @@ class Layer(nn.Module):
         self._compute_dtype: torch.dtype | None = None  # its weights' dtype once built (None: no weights)
         self._initial_weights = kwargs.get("weights")
         self._trainable = bool(kwargs.get("trainable", True))
+        self._enclosing_trainable = True  # False inside a model (or wrapper) set trainable=False: see below
         self.built = False
         self._inbound_nodes: list[Node] = []  # one per call on symbolic tensors (see node.py)
         self.input_spec = None
@@ -249,22 +254,13 @@ class Layer(nn.Module):
         return out
 
     def _is_user_layer(self) -> bool:
-        cls = type(self)
-        user = cls.__dict__.get("_user_layer_cache")
-        if user is None:
-            user = not cls.__module__.startswith("kerasish.")
-            cls._user_layer_cache = user
-        return user
+        return type(self)._user_layer_cache  # per class, set by __init_subclass__
 
     def _call_takes_training(self) -> bool:
         return self._call_takes("training")
 
     def _call_takes(self, argument: str) -> bool:
-        cache = type(self).__dict__.get("_call_arguments_cache")
-        if cache is None:
-            cache = frozenset(inspect.signature(type(self).call).parameters)
-            type(self)._call_arguments_cache = cache
-        return argument in cache
+        return argument in type(self)._call_arguments_cache  # per class, set by __init_subclass__
 
     # ------------------------------------------------------------ calls on symbolic tensors (the functional API)
     def _call_symbolic(self, inputs, args: tuple, kwargs: dict):
@@ -451,10 +447,20 @@ class Layer(nn.Module):
         self._trainable = bool(value)
         self._apply_trainable()
 
+    def _effectively_trainable(self) -> bool:
+        """Its own flag and every enclosing model's: Keras 2.3.1 ``Network.trainable_weights`` and
+        ``Network.updates`` are empty for a model with ``trainable=False``, whatever its layers' flags say (which
+        stay as they are: ``model.trainable = True`` again leaves a frozen layer frozen)."""
+        return self._trainable and self._enclosing_trainable
+
     def _apply_trainable(self) -> None:
+        effective = self._effectively_trainable()
         frozen = {id(getattr(self, attr)) for attr, trainable in self._added_weights if not trainable}
-        for p in self.parameters():
-            p.requires_grad_(self._trainable and id(p) not in frozen)
+        for p in _own_parameters(self):
+            p.requires_grad_(effective and id(p) not in frozen)
+        for layer in _child_layers(self):
+            layer._enclosing_trainable = effective
+            layer._apply_trainable()
 
     # ------------------------------------------------------------ custom layers: Keras 2.3.1 add_weight
     def add_weight(self, name=None, shape=None, dtype=None, initializer=None, regularizer=None, trainable=True,
@@ -603,6 +609,27 @@ def _completing_build(build):
             self._complete_build()
 
     return completing_build
+
+
+Layer._call_arguments_cache = frozenset(inspect.signature(Layer.call).parameters)
+Layer._user_layer_cache = False
+
+
+def _child_layers(module: nn.Module):
+    """The Layers directly inside ``module`` (through plain torch containers such as ModuleList)."""
+    for child in module.children():
+        if isinstance(child, Layer):
+            yield child
+        else:
+            yield from _child_layers(child)
+
+
+def _own_parameters(module: nn.Module):
+    """``module``'s parameters, less those of the Layers inside it (each of which applies its own flags)."""
+    yield from module.parameters(recurse=False)
+    for child in module.children():
+        if not isinstance(child, Layer):
+            yield from _own_parameters(child)
 
 
 def _weight_attribute(layer: nn.Module, name: str) -> str:

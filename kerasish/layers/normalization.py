@@ -30,9 +30,15 @@ class BatchNormalization(Layer):
     gamma_constraint=None)``.
 
     Keras weights ``[gamma, beta, moving_mean, moving_variance]`` (gamma only with ``scale``, beta only with
-    ``center``); the moving statistics are non-trainable buffers. As in Keras 2, a layer with
-    ``trainable=False`` still normalises with batch statistics in training but no longer updates its moving
-    statistics (Keras 2.3.1 ``Layer.updates`` is empty for non-trainable layers).
+    ``center``); the moving statistics are non-trainable buffers. As in Keras 2.3.1, a layer with
+    ``trainable=False``, or inside a model with ``trainable=False``, still normalises with batch statistics in
+    training but no longer updates its moving statistics: ``call`` picks batch statistics from the learning
+    phase alone (normalization.py 179-208), and ``Layer.updates``/``Network.updates`` are empty when not
+    trainable (engine/base_layer.py 200-201, 1063-1064; engine/network.py 379-380).
+
+    tf.keras 2.x differs: there ``trainable=False`` also runs the layer in inference mode (moving statistics,
+    in training too). For that behaviour here, call the frozen base with ``training=False``:
+    ``x = base(inputs, training=False)`` (Keras 2.3.1 itself refuses that argument on models).
     """
 
     supports_masking = True  # Keras 2.3.1: the mask passes through (statistics use every step)
@@ -103,7 +109,7 @@ class BatchNormalization(Layer):
     def _normalize_training(self, x: torch.Tensor) -> torch.Tensor:
         # x: (n, features, ...) normalised per feature over every other axis
         count = x.numel() // x.shape[1]
-        update = self.trainable
+        update = self._effectively_trainable()  # frozen (or inside a frozen model): batch statistics, no update
         if count < 2:
             return self._normalize_single_value(x, update)
         if not update:

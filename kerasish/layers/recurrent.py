@@ -582,8 +582,9 @@ def _apply_trainable_to_cells(owner: Layer, cells: list) -> None:
     """Each cell keeps its own trainable flags (weights added with trainable=False stay frozen); a frozen owner
     freezes them all (Keras 2.3.1 ``RNN.trainable_weights``)."""
     for cell in cells:
+        cell._enclosing_trainable = owner._effectively_trainable()
         cell._apply_trainable()
-    if not owner._trainable:
+    if not owner._effectively_trainable():
         for parameter in owner.parameters():
             parameter.requires_grad_(False)
 

@@ -73,6 +73,7 @@ class Wrapper(Layer):
 
     def _apply_trainable(self) -> None:
         for layer in self._wrapped_layers():
+            layer._enclosing_trainable = self._enclosing_trainable
             layer._apply_trainable()
 
     def _weight_tensors(self):

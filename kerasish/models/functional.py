@@ -45,6 +45,8 @@ class Functional(Model):
         self._output_structure = map_structure(lambda _: None, outputs)
         self.__dict__["inputs"] = flatten(inputs)  # not module attributes: symbolic tensors hold no weights
         self.__dict__["outputs"] = flatten(outputs)
+        # plain dtypes: under jit_compile torch.compile traces _input_dtypes, and cannot wrap symbolic tensors
+        self.__dict__["_input_dtype_list"] = [t.dtype for t in self.inputs]
         for tensor in self.inputs:
             if not isinstance(tensor._keras_history[0], InputLayer):
                 warnings.warn(f"Model inputs must come from `Input` (thus holding past layer metadata), they cannot "
@@ -217,7 +219,7 @@ class Functional(Model):
         self._require_built("fit")
 
     def _input_dtypes(self) -> list:
-        return [t.dtype for t in self.inputs] if self.built else super()._input_dtypes()
+        return self._input_dtype_list if self.built else super()._input_dtypes()
 
     def _target_dtypes(self) -> list:
         """Each output's dtype: that of the layer making it, which follows its weights (``.double()``), or the
