@@ -74,6 +74,18 @@ class GraphPlan:
             for slot in step.input_slots:
                 consumers[slot] += 1
         self.consumers = consumers
+        # A value is dropped after the last step that reads it (model outputs excepted), so memory of dead
+        # activations is reused at once, as eager PyTorch code does, instead of every activation of the call
+        # staying alive to its end (fresh memory for each layer's output: page faults on the CPU, peak memory).
+        last_reader = {}
+        for position, step in enumerate(self.steps):
+            for slot in step.input_slots:
+                last_reader[slot] = position
+        kept = set(self.output_slots)
+        self.released_after = [[] for _ in self.steps]
+        for slot, position in last_reader.items():
+            if slot not in kept:
+                self.released_after[position].append(slot)
 
     def run(self, input_values: list, logits_steps: tuple = ()):
         """The outputs (a list, in ``outputs`` order, Keras layout) for ``input_values`` (Keras layout).
@@ -82,7 +94,7 @@ class GraphPlan:
         layouts = [KERAS] * self.num_slots
         for slot, value in zip(self.input_slots, input_values):
             values[slot] = value
-        for step in self.steps:
+        for step, released in zip(self.steps, self.released_after):
             call = step.operation.call_pre_activation if logits_steps and step in logits_steps else step.call
             if step.single_input:
                 slot = step.args[0].index
@@ -96,6 +108,8 @@ class GraphPlan:
             for slot, value in zip(step.output_slots, _output_leaves(result, len(step.output_slots))):
                 values[slot] = value
                 layouts[slot] = layout
+            for slot in released:
+                values[slot] = None
         return [to_layout(values[slot], layouts[slot], KERAS) for slot in self.output_slots]
 
 
