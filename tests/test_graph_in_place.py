@@ -189,3 +189,15 @@ def test_forward_hooks_see_the_input_as_it_was():
     data = RNG.randn(3, 6).astype("float32")
     np.testing.assert_array_equal(model.predict(data), np.maximum(data, 0))
     np.testing.assert_array_equal(seen[-1].numpy(), data)
+
+
+def test_value_passed_through_unchanged_and_read_again_is_not_overwritten():
+    inputs = layers.Input((6,))
+    x = layers.Lambda(times_one)(inputs)
+    passed = layers.Activation("linear")(layers.Dropout(0.5)(x))  # in inference both may return x itself
+    relu = layers.ReLU()
+    model = Model(inputs, layers.Add()([relu(passed), x]))
+    calls = spy_in_place(relu)
+    data = RNG.randn(4, 6).astype("float32")
+    np.testing.assert_array_equal(model.predict(data), np.maximum(data, 0) + data)
+    assert calls == []
