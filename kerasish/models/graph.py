@@ -147,8 +147,19 @@ def _may_run_in_place(step: Step, position: int, last_reader: dict, kept: set) -
         and operation.activity_regularizer is None
 
 
-# references to a value while _overwritable looks at it: the values list, its parameter, getrefcount's argument
-_OWN_REFERENCES = 3
+def _references_seen_by_callee(x) -> int:
+    return sys.getrefcount(x)
+
+
+def _own_references() -> int:
+    """What ``_overwritable`` counts for a tensor the values list alone holds (CPython 3.11: the list, the
+    parameter, getrefcount's argument), measured once so that another interpreter's counting cannot make it
+    overwrite a tensor held elsewhere."""
+    held = [torch.empty(1)]
+    return _references_seen_by_callee(held[0])
+
+
+_OWN_REFERENCES = _own_references()
 
 
 def _overwritable(x, values: list, input_values: list) -> bool:
