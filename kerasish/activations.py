@@ -34,6 +34,19 @@ def relu(x, alpha=0.0, max_value=None, threshold=0.0):
     return out
 
 
+def relu_in_place(x, alpha=0.0, max_value=None, threshold=0.0):
+    """``relu`` written over ``x`` (returned), by the same kernels as ``relu`` so the values are bit-identical;
+    None for the forms ``relu`` computes with several ops (``alpha``, ``threshold``). Only for a ``x`` no one
+    else reads (models/graph.py decides when)."""
+    if alpha != 0.0 or threshold != 0.0:
+        return None
+    if max_value is None:
+        return torch.relu_(x)
+    if max_value == 6.0:
+        return F.relu6(x, inplace=True)
+    return torch.relu_(x).clamp_max_(max_value)
+
+
 def sigmoid(x):
     return torch.sigmoid(x)
 

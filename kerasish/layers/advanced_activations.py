@@ -99,6 +99,13 @@ class ReLU(Layer):
     def call(self, x):
         return activations.relu(x, self.negative_slope, self.max_value, self.threshold)
 
+    def call_in_place(self, x):
+        """``call(x)`` written over ``x``, or None where it cannot be (see models/graph.py: inference only, when
+        nothing else reads ``x``)."""
+        if self.cast_inputs(x) is not x:
+            return None
+        return activations.relu_in_place(x, self.negative_slope, self.max_value, self.threshold)
+
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
 

@@ -102,6 +102,13 @@ class Activation(ActivatedLayer):
         super().__init__(activation=activation, **kwargs)
         self.input_layout = KERAS if self.activation is activations.softmax else ANY
 
+    def call_in_place(self, x):
+        """``call(x)`` written over ``x`` for ``'relu'`` (None otherwise; see models/graph.py: inference only,
+        when nothing else reads ``x``)."""
+        if self.activation is not activations.relu or self.cast_inputs(x) is not x:
+            return None
+        return activations.relu_in_place(x)
+
 
 class SeededRandomLayer(Layer):
     """A layer that draws random numbers with Keras's ``seed`` argument (Dropout, AlphaDropout).

@@ -6,14 +6,23 @@ Built once, when the model is made: ``GraphPlan(inputs, outputs)`` walks back fr
 every tensor can be computed from the inputs, and sorts the nodes so that each runs after its inputs exist.
 A call then is one Python loop over ``steps``: no graph walking, no dictionaries keyed by tensors.
 
+In inference (autograd off: predict, evaluate), an elementwise activation whose input nobody reads afterwards
+writes its output over that input (``call_in_place``: ReLU, Activation('relu')), as torchvision's
+``ReLU(inplace=True)`` does: no fresh buffer per activation. Which steps may do so is decided with the plan
+(the step is its input's last reader; the input is no model input or output); each call then checks that no
+other value or outside reference shares the input's memory (``_overwritable``).
+
 Layouts: each value remembers the layout it was computed in (see layers/base.py); a step converts its inputs
 only where the layer wants another one, so a chain of convolutions stays channels-first throughout. Model
 outputs leave in Keras's layout.
 """
 from __future__ import annotations
 
+import sys
+
 import torch
 from torch import nn
+from torch.nn.modules import module as torch_module
 
 from kerasish import backend
 from kerasish.layers.base import ANY, KERAS, Layer, to_layout
@@ -26,7 +35,7 @@ class Step:
     its outputs go to, and the layout it computes in."""
 
     __slots__ = ("node", "operation", "call", "args", "kwargs", "input_slots", "output_slots", "layout",
-                 "single_input")
+                 "single_input", "in_place")
 
     def __init__(self, node, slot_of: dict):
         self.node = node
@@ -42,6 +51,7 @@ class Step:
         self.layout = getattr(node.operation, "input_layout", KERAS)
         # The common case, one tensor in and no keywords, skips the structure walk.
         self.single_input = (len(self.args) == 1 and isinstance(self.args[0], _Slot) and not self.kwargs)
+        self.in_place = False  # set by GraphPlan: may overwrite its input in inference
 
 
 class _Slot:
@@ -86,6 +96,8 @@ class GraphPlan:
         for slot, position in last_reader.items():
             if slot not in kept:
                 self.released_after[position].append(slot)
+        for position, step in enumerate(self.steps):
+            step.in_place = _may_run_in_place(step, position, last_reader, kept | set(self.input_slots))
 
     def run(self, input_values: list, logits_steps: tuple = ()):
         """The outputs (a list, in ``outputs`` order, Keras layout) for ``input_values`` (Keras layout).
@@ -94,12 +106,19 @@ class GraphPlan:
         layouts = [KERAS] * self.num_slots
         for slot, value in zip(self.input_slots, input_values):
             values[slot] = value
+        # not under torch.compile: it traces one graph for any call, and handles buffers itself
+        in_place = not torch.is_grad_enabled() and not torch.compiler.is_compiling()
         for step, released in zip(self.steps, self.released_after):
             call = step.operation.call_pre_activation if logits_steps and step in logits_steps else step.call
             if step.single_input:
                 slot = step.args[0].index
                 layout = layouts[slot] if step.layout == ANY else step.layout
-                result = call(to_layout(values[slot], layouts[slot], layout))
+                result = None
+                if in_place and step.in_place and _overwritable(values[slot], values, input_values) \
+                        and not _hooked(step.operation) and not (logits_steps and step in logits_steps):
+                    result = step.operation.call_in_place(values[slot])
+                if result is None:
+                    result = call(to_layout(values[slot], layouts[slot], layout))
             else:
                 layout = _common_layout(step, layouts)
                 fill = lambda v: (to_layout(values[v.index], layouts[v.index], layout)  # noqa: E731
@@ -110,7 +129,58 @@ class GraphPlan:
                 layouts[slot] = layout
             for slot in released:
                 values[slot] = None
+            result = value = None  # so that values holds each tensor alone (what _overwritable counts on)
         return [to_layout(values[slot], layouts[slot], KERAS) for slot in self.output_slots]
+
+
+def _may_run_in_place(step: Step, position: int, last_reader: dict, kept: set) -> bool:
+    """Whether ``step`` may write its output over its input, as far as the graph tells: a kerasish layer with
+    ``call_in_place`` (a user's subclass may compute otherwise), one input in any layout (no conversion), read
+    by nothing after this step, neither a model input nor a model output, and no activity regularizer."""
+    operation = step.operation
+    if not (isinstance(operation, Layer) and hasattr(operation, "call_in_place")) or operation._is_user_layer():
+        return False
+    if not step.single_input or step.layout != ANY or len(step.output_slots) != 1:
+        return False
+    slot = step.args[0].index
+    return step.input_slots == [slot] and last_reader.get(slot) == position and slot not in kept \
+        and operation.activity_regularizer is None
+
+
+def _references_seen_by_callee(x) -> int:
+    return sys.getrefcount(x)
+
+
+def _own_references() -> int:
+    """What ``_overwritable`` counts for a tensor the values list alone holds (CPython 3.11: the list, the
+    parameter, getrefcount's argument), measured once so that another interpreter's counting cannot make it
+    overwrite a tensor held elsewhere."""
+    held = [torch.empty(1)]
+    return _references_seen_by_callee(held[0])
+
+
+_OWN_REFERENCES = _own_references()
+
+
+def _overwritable(x, values: list, input_values: list) -> bool:
+    """Whether nothing but ``values`` holds ``x`` or its memory: not a view (its base may be read elsewhere), no
+    other live value or model input in the same storage (a view of it, or it a view of them), no reference from
+    outside the plan (a Lambda that kept it)."""
+    if not isinstance(x, torch.Tensor) or x._base is not None or x.requires_grad or x.numel() == 0 \
+            or sys.getrefcount(x) > _OWN_REFERENCES:
+        return False
+    memory = x.untyped_storage().data_ptr()
+    for other in (*values, *input_values):
+        if other is not x and isinstance(other, torch.Tensor) and other.untyped_storage().data_ptr() == memory:
+            return False
+    return True
+
+
+def _hooked(module: nn.Module) -> bool:
+    """Forward hooks (the module's or torch's global ones) would see the input after it was overwritten."""
+    return bool(module._forward_hooks or module._forward_pre_hooks
+                or getattr(torch_module, "_global_forward_hooks", None)
+                or getattr(torch_module, "_global_forward_pre_hooks", None))
 
 
 def _common_layout(step: Step, layouts: list) -> str:

@@ -1,0 +1,203 @@
+"""In inference a functional model's elementwise activations (ReLU, Activation('relu')) write their output over
+their input when nothing else can read it (models/graph.py ``call_in_place``); never when another layer reads the
+input later, when it shares memory with another value or a model input, when something outside holds it, nor
+with autograd on. Expected values come from NumPy and from the same model run with autograd on (no in-place)."""
+import numpy as np
+import torch
+
+from kerasish import layers
+from kerasish.models import Model
+
+RNG = np.random.RandomState(0)
+
+
+def spy_in_place(*layers_to_watch) -> list:
+    """Records, per call of their ``call_in_place``, whether it wrote over its input."""
+    calls = []
+    for layer in layers_to_watch:
+        watch(layer, calls)
+    return calls
+
+
+def watch(layer, calls: list) -> None:
+    original = layer.call_in_place
+
+    def recording(x):
+        result = original(x)
+        calls.append(result is x)
+        return result
+
+    layer.call_in_place = recording
+
+
+def times_one(t):
+    return t * 1.0  # a fresh tensor
+
+
+def special_values(shape) -> np.ndarray:
+    x = (RNG.randn(*shape) * 5).astype("float32")
+    x.flat[:6] = [np.nan, np.inf, -np.inf, -0.0, 0.0, 6.0]
+    return x
+
+
+def bits(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype=np.float32).view(np.uint32)
+
+
+def test_predict_overwrites_dead_activation_inputs_with_bit_identical_results():
+    inputs = layers.Input((5, 4))
+    relu6, relu, relu3 = layers.ReLU(6.0), layers.Activation("relu"), layers.ReLU(max_value=3.0)
+    plain = layers.ReLU()
+    x = layers.Lambda(times_one)(inputs)
+    y = relu3(plain(relu(relu6(x))))
+    model = Model(inputs, layers.Lambda(times_one)(y))
+    spies = [spy_in_place(layer) for layer in (relu6, relu, plain, relu3)]
+    data = special_values((3, 5, 4))
+    predicted = model.predict(data, batch_size=3)
+    assert all(calls == [True] for calls in spies)
+    with torch.enable_grad():  # autograd on: the out-of-place path
+        reference = model(torch.from_numpy(data)).detach().numpy()
+    assert np.array_equal(bits(predicted), bits(reference))
+    finite = np.isfinite(data)
+    np.testing.assert_array_equal(predicted[finite], np.clip(data, 0, 3)[finite])
+    assert np.isnan(predicted.flat[0]) and predicted.flat[1] == 3 and predicted.flat[2] == 0
+
+
+def test_activation_input_read_again_later_is_not_overwritten():
+    inputs = layers.Input((6,))
+    x = layers.Lambda(times_one)(inputs)
+    relu = layers.ReLU(6.0)
+    model = Model(inputs, layers.Add()([relu(x), x]))  # the Add reads x after the ReLU
+    calls = spy_in_place(relu)
+    data = special_values((4, 6))[:, ::-1].copy()
+    expected = np.clip(data, 0, 6) + data
+    np.testing.assert_array_equal(model.predict(data), expected)
+    assert calls == []
+
+
+def test_view_of_a_live_value_is_not_overwritten():
+    inputs = layers.Input((2, 3))
+    x = layers.Lambda(times_one)(inputs)
+    flat = layers.Reshape((6,))(x)                      # may be a view of x
+    view = layers.Lambda(lambda t: t.view(-1, 6))(x)   # a view of x
+    relu_flat, relu_view = layers.ReLU(), layers.ReLU()
+    out = layers.Add()([relu_flat(flat), relu_view(view), layers.Flatten()(x)])
+    model = Model(inputs, out)
+    calls = spy_in_place(relu_flat, relu_view)
+    data = RNG.randn(4, 2, 3).astype("float32")
+    flat_data = data.reshape(4, 6)
+    np.testing.assert_array_equal(model.predict(data), 2 * np.maximum(flat_data, 0) + flat_data)
+    assert calls == []
+
+
+def test_value_whose_view_is_still_live_is_not_overwritten():
+    inputs = layers.Input((6,))
+    x = layers.Lambda(times_one)(inputs)
+    view = layers.Lambda(lambda t: t[:, :3])(x)  # read after the ReLU: shares x's memory
+    relu = layers.ReLU()
+    out = layers.Concatenate()([relu(x), view])
+    model = Model(inputs, out)
+    calls = spy_in_place(relu)
+    data = RNG.randn(4, 6).astype("float32")
+    np.testing.assert_array_equal(model.predict(data), np.concatenate([np.maximum(data, 0), data[:, :3]], 1))
+    assert calls == []
+
+
+def test_value_held_outside_the_model_is_not_overwritten():
+    kept = []
+
+    def keep(t):
+        out = t * 1.0
+        kept.append(out)
+        return out
+
+    inputs = layers.Input((6,))
+    relu = layers.ReLU()
+    model = Model(inputs, layers.Lambda(times_one)(relu(layers.Lambda(keep)(inputs))))
+    calls = spy_in_place(relu)
+    data = RNG.randn(4, 6).astype("float32")
+    np.testing.assert_array_equal(model.predict(data), np.maximum(data, 0))
+    np.testing.assert_array_equal(kept[-1].numpy(), data)
+    assert calls == []
+
+
+def test_model_inputs_are_not_overwritten():
+    inputs = layers.Input((6,))
+    direct, through_identity = layers.ReLU(), layers.ReLU()
+    out = layers.Add()([layers.Lambda(times_one)(direct(inputs)),
+                        layers.Lambda(times_one)(through_identity(layers.Lambda(lambda t: t)(inputs)))])
+    model = Model(inputs, out)
+    calls = spy_in_place(direct, through_identity)
+    data = torch.from_numpy(RNG.randn(4, 6).astype("float32"))
+    original = data.clone()
+    with torch.no_grad():
+        result = model(data)
+    assert torch.equal(data, original)
+    np.testing.assert_array_equal(result.numpy(), 2 * np.maximum(original.numpy(), 0))
+    assert calls == []
+
+
+def test_training_never_overwrites():
+    inputs = layers.Input((4,))
+    early, late = layers.Activation("relu"), layers.Activation("relu")
+    # early's input needs no gradient (no weights before it): only autograd being on keeps it out of place
+    hidden = late(layers.Dense(8)(early(layers.Lambda(times_one)(inputs))))
+    model = Model(inputs, layers.Dense(1)(hidden))
+    model.compile("sgd", "mse")
+    calls = spy_in_place(early, late)
+    data = RNG.randn(16, 4).astype("float32")
+    model.fit(data, data[:, :1], epochs=1, batch_size=8, verbose=0)
+    model.train_on_batch(data, data[:, :1])
+    assert calls == []
+    model.predict(data)
+    assert calls == [True, True]
+
+
+def test_value_sharing_memory_without_being_a_view_is_not_overwritten():
+    inputs = layers.Input((6,))
+    x = layers.Lambda(times_one)(inputs)
+    # same memory as x, no _base; made before the ReLU (the ReLU is x's last reader), read after it
+    shared = layers.Lambda(lambda t: t.detach())(x)
+    relu = layers.ReLU()
+    model = Model(inputs, layers.Concatenate()([shared, relu(x)]))
+    assert [step.operation for step in model._plan.steps][-3:-1] == [shared._keras_history[0], relu]
+    calls = spy_in_place(relu)
+    data = RNG.randn(4, 6).astype("float32")
+    np.testing.assert_array_equal(model.predict(data), np.concatenate([data, np.maximum(data, 0)], 1))
+    assert calls == []
+
+
+def test_view_of_a_tensor_outside_the_model_is_not_overwritten():
+    constant = torch.from_numpy(RNG.randn(2, 6).astype("float32"))
+    original = constant.clone()
+    inputs = layers.Input((6,))
+    relu = layers.ReLU()
+    view = layers.Lambda(lambda t: constant[: t.shape[0]])(inputs)
+    model = Model(inputs, layers.Lambda(times_one)(relu(view)))
+    calls = spy_in_place(relu)
+    np.testing.assert_array_equal(model.predict(np.zeros((2, 6), "float32")), np.maximum(original.numpy(), 0))
+    assert torch.equal(constant, original)
+    assert calls == []
+
+
+def test_forward_hooks_see_the_input_as_it_was():
+    inputs = layers.Input((6,))
+    relu = layers.ReLU()
+    model = Model(inputs, layers.Lambda(times_one)(relu(layers.Lambda(times_one)(inputs))))
+    seen = []
+    relu.register_forward_hook(lambda module, args, output: seen.append(args[0].clone()))
+    data = RNG.randn(3, 6).astype("float32")
+    np.testing.assert_array_equal(model.predict(data), np.maximum(data, 0))
+    np.testing.assert_array_equal(seen[-1].numpy(), data)
+
+
+def test_value_passed_through_unchanged_and_read_again_is_not_overwritten():
+    inputs = layers.Input((6,))
+    x = layers.Lambda(times_one)(inputs)
+    passed = layers.Activation("linear")(layers.Dropout(0.5)(x))  # in inference both may return x itself
+    relu = layers.ReLU()
+    model = Model(inputs, layers.Add()([relu(passed), x]))
+    calls = spy_in_place(relu)
+    data = RNG.randn(4, 6).astype("float32")
+    np.testing.assert_array_equal(model.predict(data), np.maximum(data, 0) + data)
+    assert calls == []
