@@ -1,12 +1,13 @@
 """In inference a functional model's elementwise activations (ReLU, Activation('relu')) write their output over
 their input when nothing else can read it (models/graph.py ``call_in_place``); never when another layer reads the
-input later, when it shares memory with another value or a model input, when something outside holds it, nor
-with autograd on. Expected values come from NumPy and from the same model run with autograd on (no in-place)."""
+input later, when it shares memory with another value or a model input, when something outside holds it; with
+autograd on only for an input that needs no gradient and that the activation alone reads. Expected values come from NumPy and from the same model run with autograd on (no in-place)."""
 import numpy as np
 import torch
 
 from kerasish import layers
 from kerasish.models import Model
+from kerasish.models import graph as graph_module
 
 RNG = np.random.RandomState(0)
 
@@ -137,20 +138,48 @@ def test_model_inputs_are_not_overwritten():
     assert calls == []
 
 
-def test_training_never_overwrites():
+def test_training_overwrites_only_inputs_that_need_no_gradient_and_have_one_reader():
     inputs = layers.Input((4,))
     early, late = layers.Activation("relu"), layers.Activation("relu")
-    # early's input needs no gradient (no weights before it): only autograd being on keeps it out of place
+    # early's input needs no gradient (no weights before it) and early alone reads it: no autograd node holds
+    # it, so training may overwrite it; late's input comes from a trainable Dense: it needs a gradient
     hidden = late(layers.Dense(8)(early(layers.Lambda(times_one)(inputs))))
     model = Model(inputs, layers.Dense(1)(hidden))
     model.compile("sgd", "mse")
+    reference = Model.from_config(model.get_config(), custom_objects={"times_one": times_one})
+    reference.set_weights(model.get_weights())
+    reference.compile("sgd", "mse")
     calls = spy_in_place(early, late)
     data = RNG.randn(16, 4).astype("float32")
-    model.fit(data, data[:, :1], epochs=1, batch_size=8, verbose=0)
+    model.fit(data, data[:, :1], epochs=1, batch_size=8, shuffle=False, verbose=0)
     model.train_on_batch(data, data[:, :1])
-    assert calls == []
+    assert calls == [True, True, True]          # early, in both fit steps and train_on_batch; late never
+    original = graph_module._overwritable
+    try:
+        graph_module._overwritable = lambda *args: False  # the reference trains out of place
+        reference.fit(data, data[:, :1], epochs=1, batch_size=8, shuffle=False, verbose=0)
+        reference.train_on_batch(data, data[:, :1])
+    finally:
+        graph_module._overwritable = original
+    for ours, theirs in zip(model.get_weights(), reference.get_weights()):
+        assert np.array_equal(bits(ours), bits(theirs))
     model.predict(data)
-    assert calls == [True, True]
+    assert calls[3:] == [True, True]
+
+
+def test_training_keeps_a_no_gradient_input_that_another_layer_also_reads():
+    inputs = layers.Input((4,))
+    relu = layers.Activation("relu")
+    shared = layers.Lambda(times_one)(inputs)   # needs no gradient, read by the Dense (which saves it) and relu
+    out = layers.Add()([layers.Dense(4)(shared), relu(shared)])
+    model = Model(inputs, layers.Dense(1)(out))
+    model.compile("sgd", "mse")
+    calls = spy_in_place(relu)
+    data = RNG.randn(8, 4).astype("float32")
+    model.train_on_batch(data, data[:, :1])     # an overwrite would make autograd's saved input stale
+    assert calls == []
+    model.predict(data)                         # relu is the input's last reader: in inference it may overwrite
+    assert calls == [True]
 
 
 def test_value_sharing_memory_without_being_a_view_is_not_overwritten():

@@ -8,9 +8,11 @@ A call then is one Python loop over ``steps``: no graph walking, no dictionaries
 
 In inference (autograd off: predict, evaluate), an elementwise activation whose input nobody reads afterwards
 writes its output over that input (``call_in_place``: ReLU, Activation('relu')), as torchvision's
-``ReLU(inplace=True)`` does: no fresh buffer per activation. Which steps may do so is decided with the plan
-(the step is its input's last reader; the input is no model input or output); each call then checks that no
-other value or outside reference shares the input's memory (``_overwritable``).
+``ReLU(inplace=True)`` does: no fresh buffer per activation. In training the same holds for an input that needs
+no gradient (a frozen base in transfer learning) and that the activation alone reads: no autograd node can
+have saved it (its producer was not recorded, and no other layer read it). Which steps may do so is decided
+with the plan (the step is its input's last reader; the input is no model input or output); each call then
+checks that no other value or outside reference shares the input's memory (``_overwritable``).
 
 Layouts: each value remembers the layout it was computed in (see layers/base.py); a step converts its inputs
 only where the layer wants another one, so a chain of convolutions stays channels-first throughout. Model
@@ -107,14 +109,16 @@ class GraphPlan:
         for slot, value in zip(self.input_slots, input_values):
             values[slot] = value
         # not under torch.compile: it traces one graph for any call, and handles buffers itself
-        in_place = not torch.is_grad_enabled() and not torch.compiler.is_compiling()
+        in_place = not torch.compiler.is_compiling()
+        grad_enabled = torch.is_grad_enabled()
         for step, released in zip(self.steps, self.released_after):
             call = step.operation.call_pre_activation if logits_steps and step in logits_steps else step.call
             if step.single_input:
                 slot = step.args[0].index
                 layout = layouts[slot] if step.layout == ANY else step.layout
                 result = None
-                if in_place and step.in_place and _overwritable(values[slot], values, input_values) \
+                if in_place and step.in_place and (not grad_enabled or self.consumers[slot] == 1) \
+                        and _overwritable(values[slot], values, input_values) \
                         and not _hooked(step.operation) and not (logits_steps and step in logits_steps):
                     result = step.operation.call_in_place(values[slot])
                 if result is None:
