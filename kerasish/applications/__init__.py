@@ -4,9 +4,9 @@ names, so Keras's weight files load (by path or, for ``weights='imagenet'``, thr
 One module per Keras module (``vgg16``, ``vgg19``, ``resnet50``, ``resnet``, ``resnet_v2``, ``xception``,
 ``inception_v3``, ``inception_resnet_v2``, ``mobilenet``, ``mobilenet_v2``, ``densenet``, ``nasnet``,
 ``imagenet_utils``); each model module also exports its ``preprocess_input`` and ``decode_predictions``.
-``_shared`` holds the steps every model function shares (argument checks, input, pooling head, weights);
-``_resnet_common`` the residual blocks of ``resnet`` and ``resnet_v2``; ``_classifier`` the steps around the
-feature extractor of Xception and the Inception models.
+``_shared`` holds the steps every model function shares (argument checks, input, pooling head, weights, and
+``build_model``: the whole frame around a feature extractor, for VGG, Xception and the Inception models);
+``_resnet_common`` the residual blocks of ``resnet`` and ``resnet_v2``.
 All 18 models of Keras 2.3.1 (issue 14).
 """
 import functools

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 
 from kerasish import layers
-from kerasish.applications.imagenet_utils import _check_injection_kwargs
+from kerasish.applications.imagenet_utils import _check_injection_kwargs, _obtain_input_shape
 from kerasish.backend import config
 from kerasish.layers.keras_tensor import is_keras_tensor
 from kerasish.models import Model
@@ -49,6 +49,29 @@ def pooling_head(x, pooling):
     if pooling == "max":
         return layers.GlobalMaxPooling2D()(x)
     return x
+
+
+def build_model(name, features, top, files, *, default_size, min_size, include_top, weights, input_tensor,
+                input_shape, pooling, classes, kwargs):
+    """The whole frame of a plain application function, in keras-applications' order: the checks,
+    ``_obtain_input_shape``, the input, ``features(img_input)`` -> the last feature map, ``top(x, classes)`` or
+    the ``pooling`` head, the ``Model`` and its weights (``files`` as ``load_weights`` takes them)."""
+    check_arguments(weights, include_top, classes, kwargs)
+    input_shape = _obtain_input_shape(input_shape, default_size=default_size, min_size=min_size,
+                                      data_format=config.image_data_format(), require_flatten=include_top,
+                                      weights=weights)
+    img_input = image_input(input_tensor, input_shape)
+    x = features(img_input)
+    x = top(x, classes) if include_top else pooling_head(x, pooling)
+    model = finish_model(img_input, input_tensor, x, name)
+    load_weights(model, weights, include_top, files)
+    return model
+
+
+def average_pool_top(x, classes):
+    """The classifier of Xception and the Inception models: global average pooling, softmax ``predictions``."""
+    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    return layers.Dense(classes, activation="softmax", name="predictions")(x)
 
 
 def finish_model(img_input, input_tensor, outputs, name):

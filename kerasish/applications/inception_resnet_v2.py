@@ -14,7 +14,7 @@ files hold it as bytecode: pass it keyed by each Lambda layer's name instead).""
 from __future__ import annotations
 
 from kerasish import layers
-from kerasish.applications import _classifier, _shared, imagenet_utils
+from kerasish.applications import _shared, imagenet_utils
 from kerasish.applications.imagenet_utils import decode_predictions
 from kerasish.backend import int_shape
 
@@ -136,5 +136,6 @@ def InceptionResNetV2(include_top=True, weights="imagenet", input_tensor=None, i
     Returns:
         A functional ``Model`` named ``'inception_resnet_v2'``.
     """
-    return _classifier.build(_features, "inception_resnet_v2", 75, WEIGHT_FILES, include_top, weights, input_tensor,
-                             input_shape, pooling, classes, kwargs)
+    return _shared.build_model("inception_resnet_v2", _features, _shared.average_pool_top, WEIGHT_FILES, default_size=299,
+                               min_size=75, include_top=include_top, weights=weights, input_tensor=input_tensor,
+                               input_shape=input_shape, pooling=pooling, classes=classes, kwargs=kwargs)

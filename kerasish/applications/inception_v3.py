@@ -9,7 +9,7 @@ Keras's weight files (loaded by layer order) match. ``preprocess_input`` uses mo
 from __future__ import annotations
 
 from kerasish import layers
-from kerasish.applications import _classifier, _shared, imagenet_utils
+from kerasish.applications import _shared, imagenet_utils
 from kerasish.applications.imagenet_utils import decode_predictions
 
 __all__ = ["InceptionV3", "conv2d_bn", "preprocess_input", "decode_predictions", "WEIGHTS_PATH",
@@ -134,5 +134,6 @@ def InceptionV3(include_top=True, weights="imagenet", input_tensor=None, input_s
     Returns:
         A functional ``Model`` named ``'inception_v3'``.
     """
-    return _classifier.build(_features, "inception_v3", 75, WEIGHT_FILES, include_top, weights, input_tensor,
-                             input_shape, pooling, classes, kwargs)
+    return _shared.build_model("inception_v3", _features, _shared.average_pool_top, WEIGHT_FILES, default_size=299,
+                               min_size=75, include_top=include_top, weights=weights, input_tensor=input_tensor,
+                               input_shape=input_shape, pooling=pooling, classes=classes, kwargs=kwargs)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from kerasish import layers
 from kerasish.applications import _shared
-from kerasish.applications.imagenet_utils import _obtain_input_shape, decode_predictions, preprocess_input
-from kerasish.backend import config
+from kerasish.applications.imagenet_utils import decode_predictions, preprocess_input
 
 __all__ = ["VGG16", "preprocess_input", "decode_predictions", "WEIGHTS_PATH", "WEIGHTS_PATH_NO_TOP"]
 
@@ -39,16 +38,10 @@ def vgg_top(x, classes):
 
 def build_vgg(name, blocks, files, include_top, weights, input_tensor, input_shape, pooling, classes, kwargs):
     """VGG16 and VGG19 differ only in their blocks, name and weight files."""
-    _shared.check_arguments(weights, include_top, classes, kwargs)
-    input_shape = _obtain_input_shape(input_shape, default_size=224, min_size=32,
-                                      data_format=config.image_data_format(), require_flatten=include_top,
-                                      weights=weights)
-    img_input = _shared.image_input(input_tensor, input_shape)
-    x = vgg_features(img_input, blocks)
-    x = vgg_top(x, classes) if include_top else _shared.pooling_head(x, pooling)
-    model = _shared.finish_model(img_input, input_tensor, x, name)
-    _shared.load_weights(model, weights, include_top, files)
-    return model
+    return _shared.build_model(name, lambda img_input: vgg_features(img_input, blocks), vgg_top, files,
+                               default_size=224, min_size=32, include_top=include_top, weights=weights,
+                               input_tensor=input_tensor, input_shape=input_shape, pooling=pooling,
+                               classes=classes, kwargs=kwargs)
 
 
 def VGG16(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,  # noqa: N802

@@ -8,7 +8,7 @@ order) match. BatchNormalization keeps Keras's defaults; ``preprocess_input`` us
 from __future__ import annotations
 
 from kerasish import layers
-from kerasish.applications import _classifier, imagenet_utils
+from kerasish.applications import _shared, imagenet_utils
 from kerasish.applications.imagenet_utils import decode_predictions
 from kerasish.backend import config
 
@@ -98,5 +98,6 @@ def Xception(include_top=True, weights="imagenet", input_tensor=None, input_shap
     Returns:
         A functional ``Model`` named ``'xception'``.
     """
-    return _classifier.build(_features, "xception", 71, WEIGHT_FILES, include_top, weights, input_tensor,
-                             input_shape, pooling, classes, kwargs)
+    return _shared.build_model("xception", _features, _shared.average_pool_top, WEIGHT_FILES, default_size=299,
+                               min_size=71, include_top=include_top, weights=weights, input_tensor=input_tensor,
+                               input_shape=input_shape, pooling=pooling, classes=classes, kwargs=kwargs)
