@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import pathlib
-from urllib.error import URLError
 
 import h5py
 import numpy as np
@@ -20,8 +19,7 @@ from kerasish import backend as K
 from kerasish.applications import densenet, imagenet_utils
 from kerasish.applications.densenet import DenseNet, DenseNet121, DenseNet169, DenseNet201
 from kerasish.layers import Input
-from kerasish.utils import data_utils
-from kerasish.utils.layer_utils import count_params
+from applications_reference import offline_keras_home, counts
 from tf_keras_applications import assert_tf_keras_gives, needs_tf_keras
 
 F = torch.nn.functional
@@ -31,14 +29,7 @@ NAMES = pathlib.Path(__file__).parent / "fixtures" / "keras_applications_layer_n
 @pytest.fixture
 def keras_home(tmp_path, monkeypatch):
     """A KERAS_HOME with an empty models cache and no network."""
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-
-    def offline(url, data=None):
-        raise URLError("[Errno 101] Network is unreachable")
-
-    monkeypatch.setattr(data_utils, "urlopen", offline)
-    (tmp_path / "models").mkdir()
-    return tmp_path / "models"
+    return offline_keras_home(tmp_path, monkeypatch)
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +37,6 @@ def densenet121():
     K.clear_session()  # Keras 2.3.1's automatic names of a fresh session (zero_padding2d_1, ...)
     return DenseNet121(weights=None)
 
-
-def counts(model):
-    return model.count_params(), count_params(model.trainable_weights), count_params(model.non_trainable_weights)
 
 
 def fixture_names(file_name):

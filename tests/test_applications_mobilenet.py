@@ -5,7 +5,6 @@ torch.nn.functional reference read from the same file with h5py."""
 from __future__ import annotations
 
 import warnings
-from urllib.error import URLError
 
 import numpy as np
 import pytest
@@ -13,8 +12,7 @@ import torch
 
 from kerasish.applications import MobileNet, MobileNetV2, imagenet_utils, mobilenet, mobilenet_v2
 from kerasish.layers import Input
-from kerasish.utils import data_utils
-from kerasish.utils.layer_utils import count_params
+from applications_reference import offline_keras_home, counts
 
 F = torch.nn.functional
 
@@ -22,18 +20,7 @@ F = torch.nn.functional
 @pytest.fixture
 def keras_home(tmp_path, monkeypatch):
     """A KERAS_HOME with an empty models cache and no network."""
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-
-    def offline(url, data=None):
-        raise URLError("[Errno 101] Network is unreachable")
-
-    monkeypatch.setattr(data_utils, "urlopen", offline)
-    (tmp_path / "models").mkdir()
-    return tmp_path / "models"
-
-
-def counts(model):
-    return model.count_params(), count_params(model.trainable_weights), count_params(model.non_trainable_weights)
+    return offline_keras_home(tmp_path, monkeypatch)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import pathlib
-from urllib.error import URLError
 
 import h5py
 import numpy as np
@@ -22,8 +21,7 @@ from kerasish import backend as K
 from kerasish.applications import imagenet_utils, nasnet
 from kerasish.applications.nasnet import NASNet, NASNetLarge, NASNetMobile
 from kerasish.layers import Input
-from kerasish.utils import data_utils
-from kerasish.utils.layer_utils import count_params
+from applications_reference import offline_keras_home, counts
 from tf_keras_applications import assert_tf_keras_gives, needs_tf_keras
 
 F = torch.nn.functional
@@ -35,14 +33,7 @@ MOBILE_STRUCTURE = dict(num_blocks=4, stem_block_filters=32, skip_reduction=Fals
 @pytest.fixture
 def keras_home(tmp_path, monkeypatch):
     """A KERAS_HOME with an empty models cache and no network."""
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-
-    def offline(url, data=None):
-        raise URLError("[Errno 101] Network is unreachable")
-
-    monkeypatch.setattr(data_utils, "urlopen", offline)
-    (tmp_path / "models").mkdir()
-    return tmp_path / "models"
+    return offline_keras_home(tmp_path, monkeypatch)
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +41,6 @@ def nasnet_mobile():
     K.clear_session()  # Keras 2.3.1's automatic names of a fresh session (activation_1, ...)
     return NASNetMobile(weights=None)
 
-
-def counts(model):
-    return model.count_params(), count_params(model.trainable_weights), count_params(model.non_trainable_weights)
 
 
 def fixture_names(file_name):
