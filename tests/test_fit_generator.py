@@ -370,3 +370,58 @@ def test_fit_generator_progress_bar_counts_steps(capsys):
     assert re.fullmatch(r"6/6 \[==============================\] - \d+s \d+[mu]?s/step - loss: \S+ - accuracy: \S+",
                         lines[-1])
     assert lines[-1].endswith(f"loss: {h['loss'][0]:.4f} - accuracy: {h['accuracy'][0]:.4f}")
+
+
+def _thread_and_torch_threads():
+    return threading.current_thread() is threading.main_thread(), torch.get_num_threads()
+
+
+class ThreadCountSequence(BatchSequence):
+    """Records torch's intra-op thread count of the thread that loads each item."""
+
+    def __init__(self, x, y):
+        super().__init__(x, y)
+        self.loader_threads = []
+
+    def __getitem__(self, i):
+        self.loader_threads.append(_thread_and_torch_threads())
+        return super().__getitem__(i)
+
+
+@pytest.mark.parametrize("source", ["generator", "sequence", "torch dataset"])
+def test_loader_threads_run_torch_on_one_thread_and_leave_the_steps_threads_alone(source):
+    """A loader thread's torch ops on every core would oversubscribe the cores the training step's intra-op
+    threads use (as torch's DataLoader workers, each loader thread uses one); the main thread keeps its own."""
+    x, y = arrays()
+    model, _ = model_with_recorder()
+    seen = []
+
+    def generator():
+        while True:
+            seen.append(_thread_and_torch_threads())
+            yield x[:4], y[:4]
+
+    class CountingDataset(torch.utils.data.Dataset):
+        def __len__(self):
+            return N
+
+        def __getitem__(self, i):
+            seen.append(_thread_and_torch_threads())
+            return x[i], y[i]
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)  # so that one thread in the loader differs from the main thread's count
+    try:
+        if source == "generator":
+            model.fit_generator(generator(), steps_per_epoch=3, epochs=1, workers=1, verbose=0)
+        elif source == "sequence":
+            sequence = ThreadCountSequence(x, y)
+            model.fit_generator(sequence, epochs=1, workers=2, verbose=0)
+            seen = sequence.loader_threads
+        else:
+            model.fit_generator(CountingDataset(), epochs=1, workers=1, verbose=0)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    in_loader_threads = {count for main, count in seen if not main}
+    assert in_loader_threads == {1}  # (the first batch, read to build the model, is loaded in the main thread)

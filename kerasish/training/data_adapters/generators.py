@@ -17,7 +17,8 @@ from typing import Callable, Iterator
 
 from torch.utils.data import DataLoader, IterableDataset
 
-from kerasish.training.data_adapters.sequences import LoadFailure, raising_failures, shutting_down
+from kerasish.training.data_adapters.sequences import (LoadFailure, raising_failures, shutting_down,
+                                                       single_threaded_torch)
 
 _DONE = object()
 
@@ -101,6 +102,7 @@ class ThreadProducer:
         self._thread.start()
 
     def _run(self, source):
+        single_threaded_torch()  # leave the cores' intra-op threads to the training step
         try:
             for item in source:
                 if not self._put(item):
