@@ -147,6 +147,53 @@ def test_depthwise_conv2d_matches_reference(strides, padding, multiplier, dilati
     assert out.shape[1:] == layer.compute_output_shape((None, 6, 7, 3))[1:]
 
 
+@pytest.mark.parametrize("size, kernel, strides, multiplier", [
+    ((8, 8), 3, (2, 2), 1),   # MobileNetV2's stride-2 blocks: 'same' pads (0, 1)
+    ((8, 10), 5, (2, 2), 2),  # a 5-wide kernel: pads (1, 2) in both dims, two depthwise channels per input
+    ((6, 7), 4, (1, 1), 1),   # an even kernel at stride 1: (1, 2)
+])
+def test_asymmetric_same_depthwise_conv_gives_the_padded_inputs_values_and_gradients(size, kernel, strides,
+                                                                                    multiplier):
+    """Asymmetric 'same' padding of a depthwise convolution widens the kernel with zero taps instead of padding
+    the input (window_ops.pad_for_conv); outputs and gradients of input and kernel must be those of the
+    zero-padded input convolved as TensorFlow does, computed here with F.pad on the same weights."""
+    import torch.nn.functional as F
+    layer = DepthwiseConv2D(kernel, strides=strides, padding="same", depth_multiplier=multiplier,
+                            data_format="channels_first")
+    layer._build_once((None, 3) + size)
+    x = torch.randn((2, 3) + size, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    out = layer(x)
+    upstream = torch.randn(out.shape, generator=torch.Generator().manual_seed(1))
+    x_grad, kernel_grad = torch.autograd.grad((out * upstream).sum(), [x, layer.depthwise_kernel])
+
+    pads = window_pads("same", size, (kernel, kernel), strides, (1, 1))
+    assert any(before != after for before, after in pads)
+    x_ref = x.detach().clone().requires_grad_(True)
+    kernel_ref = layer.depthwise_kernel.detach().clone().requires_grad_(True)  # torch layout (3 * m, 1, k, k)
+    padded = F.pad(x_ref, (pads[1][0], pads[1][1], pads[0][0], pads[0][1]))
+    expected = F.conv2d(padded, kernel_ref, layer.bias.detach(), strides, 0, 1, 3)
+    x_grad_ref, kernel_grad_ref = torch.autograd.grad((expected * upstream).sum(), [x_ref, kernel_ref])
+    torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(x_grad, x_grad_ref, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(kernel_grad, kernel_grad_ref, rtol=1e-5, atol=1e-5)
+
+
+def test_pad_for_conv_widens_depthwise_kernels_only():
+    """No padded copy of the input for a depthwise kernel; dense and dilated kernels pad the input."""
+    from kerasish.backend.window_ops import pad_for_conv
+    x = torch.zeros(1, 4, 8, 8)
+    depthwise = torch.ones(4, 1, 3, 3)
+    same_x, wide, padding = pad_for_conv(x, depthwise, [(0, 1), (1, 2)], (1, 1), groups=4)
+    # both sides pad max(before, after); the kernel gets max - before zero taps in front, max - after behind
+    assert same_x is x and padding == (1, 2) and wide.shape == (4, 1, 4, 4)
+    assert wide[:, :, 0].abs().sum() == 0 and wide[:, :, :, 0].abs().sum() == 0
+    assert torch.equal(wide[:, :, 1:, 1:], depthwise)
+    padded, dense, padding = pad_for_conv(x, torch.ones(2, 4, 3, 3), [(0, 1), (0, 1)], (1, 1), groups=1)
+    assert padded.shape == (1, 4, 9, 9) and dense.shape == (2, 4, 3, 3) and padding == 0
+    padded, _, padding = pad_for_conv(x, depthwise, [(1, 2), (1, 2)], (2, 2), groups=4)
+    assert padded.shape == (1, 4, 11, 11) and padding == 0
+
+
 def test_depthwise_conv2d_channels_first_params_and_config():
     layer = DepthwiseConv2D((3, 3), depth_multiplier=2, use_bias=True, data_format="channels_first",
                             depthwise_regularizer=regularizers.l1(0.5))

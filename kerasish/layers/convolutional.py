@@ -9,7 +9,8 @@ converted to Keras layout by ``weight_layouts`` for get/set_weights, initialisat
 
 Shape rules and padding follow Keras 2.3.1 ``keras/utils/conv_utils.py`` and the TensorFlow backend: 'same'
 pads ``max((out - 1) * stride + dilated_kernel - in, 0)`` cells, the odd one at the end, so with strides
-> 1 the padding is often asymmetric; we then pad with ``F.pad`` and convolve with ``padding=0``.
+> 1 the padding is often asymmetric; we then pad with ``F.pad`` and convolve with ``padding=0``, except for
+depthwise kernels, which get zero taps instead (``window_ops.pad_for_conv``).
 
 One class per family carries the rank-independent code (``_Conv``, ``_ConvTranspose``, ``_SeparableConv``,
 ``_UpSampling``, ``_ZeroPadding``, ``_Cropping``); the public classes fix the rank and Keras's defaults.
@@ -25,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from kerasish import backend, initializers
-from kerasish.backend.window_ops import (conv_transpose, explicit_padding, pad_for_window_op, torch_pad_arg,
+from kerasish.backend.window_ops import (conv_transpose, explicit_padding, pad_for_conv, torch_pad_arg,
                                          upsample_linear)
 from kerasish.layers import weight_layouts
 from kerasish.layers.base import InputSpec, Layer, normalize_tuple, penalties_config, serialize_keras_object
@@ -127,7 +128,7 @@ class _Conv(ActivatedLayer):
         and dilation -> (n, out, *out_spatial)."""
         pads = explicit_padding(tuple(x.shape[2:]), self.kernel_size, self.strides, self.padding,
                                 self.dilation_rate)
-        x, padding = pad_for_window_op(x, pads)
+        x, kernel, padding = pad_for_conv(x, kernel, pads, self.dilation_rate, groups)
         return CONV_OPS[self.rank](x, kernel, bias, self.strides, padding, self.dilation_rate, groups)
 
     def call_pre_activation(self, x):
