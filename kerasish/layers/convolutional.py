@@ -123,17 +123,31 @@ class _Conv(ActivatedLayer):
         return specs + [("bias", weight_layouts.SAME)] if self.use_bias else specs
 
     # -------------------------------------------------------------- forward
-    def windowed_conv(self, x, kernel, bias=None, groups: int = 1):
+    def windowed_conv(self, x, kernel, bias=None, groups: int = 1, input_pads=None):
         """``x`` (n, in, *spatial) convolved with a torch-layout ``kernel`` under this layer's strides, padding
-        and dilation -> (n, out, *out_spatial)."""
-        pads = explicit_padding(tuple(x.shape[2:]), self.kernel_size, self.strides, self.padding,
-                                self.dilation_rate)
+        and dilation -> (n, out, *out_spatial). ``input_pads``: ``(before, after)`` zeros per spatial axis that
+        ``x`` is to be taken as padded with first (see ``call_zero_padded``)."""
+        spatial = tuple(x.shape[2:])
+        if input_pads:
+            spatial = tuple(n + before + after for n, (before, after) in zip(spatial, input_pads))
+        pads = explicit_padding(spatial, self.kernel_size, self.strides, self.padding, self.dilation_rate)
+        if input_pads:
+            pads = [(before + extra_before, after + extra_after)
+                    for (before, after), (extra_before, extra_after) in zip(pads, input_pads)]
         x, kernel, padding = pad_for_conv(x, kernel, pads, self.dilation_rate, groups)
         return CONV_OPS[self.rank](x, kernel, bias, self.strides, padding, self.dilation_rate, groups)
 
-    def call_pre_activation(self, x):
+    def call_pre_activation(self, x, input_pads=None):
         # x: (n, in, *spatial) -> (n, filters, *out_spatial)
-        return self.windowed_conv(x, self.kernel, self.bias)
+        return self.windowed_conv(x, self.kernel, self.bias, input_pads=input_pads)
+
+    def call_zero_padded(self, x, input_pads):
+        """This layer's output for ``x`` zero-padded by ``input_pads`` (``(before, after)`` per spatial axis, what
+        a ``ZeroPadding`` layer before it makes), without making the padded tensor: the zeros join the
+        convolution's own padding (a symmetric one costs nothing; see ``window_ops.pad_for_conv``). Models run
+        a ZeroPadding layer and the convolution that alone reads it this way (models/graph.py); they call it
+        only where ``forward`` would add nothing (no hooks, no activity regularizer, not a user's subclass)."""
+        return self.apply_activation(self.call_pre_activation(self.cast_inputs(x), input_pads))
 
     def get_config(self):
         config = {"filters": self.filters, "kernel_size": self.kernel_size, "strides": self.strides,
@@ -250,6 +264,8 @@ class _ConvTranspose(_Conv):
                                                       weight_layouts.CONV_KERNEL))
         self.bias = nn.Parameter(self.initial_value(self.bias_initializer, (self.filters,))) if self.use_bias else None
 
+    call_zero_padded = None  # zeros around a transposed convolution's input are no padding of its output
+
     def call_pre_activation(self, x):
         # x: (n, in, *spatial) -> (n, filters, *out_spatial)
         out_sizes = self._output_spatial(tuple(x.shape[2:]))
@@ -350,8 +366,8 @@ class _SeparableConv(_Conv):
         specs = [("depthwise_kernel", self.depthwise_layout), ("pointwise_kernel", weight_layouts.CONV_KERNEL)]
         return specs + [("bias", weight_layouts.SAME)] if self.use_bias else specs
 
-    def call_pre_activation(self, x):
-        depthwise = self.windowed_conv(x, self.depthwise_kernel, groups=x.shape[1])
+    def call_pre_activation(self, x, input_pads=None):
+        depthwise = self.windowed_conv(x, self.depthwise_kernel, groups=x.shape[1], input_pads=input_pads)
         return CONV_OPS[self.rank](depthwise, self.pointwise_kernel, self.bias)
 
     def get_config(self):
@@ -470,9 +486,9 @@ class DepthwiseConv2D(Conv2D):
         specs = [("depthwise_kernel", self.depthwise_layout)]
         return specs + [("bias", weight_layouts.SAME)] if self.use_bias else specs
 
-    def call_pre_activation(self, x):
+    def call_pre_activation(self, x, input_pads=None):
         # x: (n, in, h, w) -> (n, in * depth_multiplier, out_h, out_w)
-        return self.windowed_conv(x, self.depthwise_kernel, self.bias, groups=x.shape[1])
+        return self.windowed_conv(x, self.depthwise_kernel, self.bias, groups=x.shape[1], input_pads=input_pads)
 
     def get_config(self):
         config = super().get_config()
@@ -624,6 +640,8 @@ class _ZeroPadding(Layer):
         out = (batch, channels) + tuple(None if n is None else n + before + after
                                         for n, (before, after) in zip(spatial, self.padding))
         return keras_shape_from_channel_first(out, self.data_format)
+
+    folds_into_convolution = True  # models/graph.py may leave its zeros to the convolution it feeds
 
     def call(self, x):
         return F.pad(x, torch_pad_arg(self.padding))
