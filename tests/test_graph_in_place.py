@@ -230,3 +230,85 @@ def test_value_passed_through_unchanged_and_read_again_is_not_overwritten():
     data = RNG.randn(4, 6).astype("float32")
     np.testing.assert_array_equal(model.predict(data), np.maximum(data, 0) + data)
     assert calls == []
+
+
+# ------------------------------------------------------------------------------------------ Add
+def spy_add(layer) -> list:
+    """Records, per call of the Add's ``call_in_place``, whether it wrote over its first input."""
+    calls = []
+    original = layer.call_in_place
+
+    def recording(inputs):
+        first = inputs[0]
+        result = original(inputs)
+        calls.append(result is first)
+        return result
+
+    layer.call_in_place = recording
+    return calls
+
+
+def residual_model():
+    """A ResNet-style block: the shortcut and the branch meet in an Add whose first input nobody reads after."""
+    inputs = layers.Input((6,))
+    shortcut = layers.Dense(6)(inputs)
+    branch = layers.Dense(6)(layers.Activation("relu")(shortcut))
+    add = layers.Add()
+    return Model(inputs, layers.Dense(2)(add([layers.Lambda(times_one)(branch), shortcut, branch]))), add
+
+
+def test_predict_adds_into_the_first_input_with_bit_identical_results():
+    model, add = residual_model()
+    calls = spy_add(add)
+    data = special_values((4, 6))
+    predicted = model.predict(data)
+    assert calls == [True]
+    with torch.enable_grad():  # autograd on: no in-place sum
+        reference = model(torch.from_numpy(data)).detach().numpy()
+    assert calls == [True]     # (the spy saw no call: the out-of-place path ran)
+    assert np.array_equal(bits(predicted), bits(reference))
+
+
+def test_add_keeps_a_first_input_read_again_the_model_input_and_broadcast_sums():
+    inputs = layers.Input((6,))
+    hidden = layers.Lambda(times_one)(inputs)
+    read_again, from_input, broadcast = layers.Add(), layers.Add(), layers.Add()
+    summed = read_again([hidden, layers.Lambda(times_one)(inputs)])
+    on_input = from_input([inputs, summed])               # the first input is the model input
+    column = layers.Lambda(lambda t: t[:, :1] * 1.0)(hidden)  # (n, 1) + (n, 6): broadcast, cannot fit in place
+    model = Model(inputs, [layers.Multiply()([on_input, hidden]), broadcast([column, on_input])])
+    spies = [spy_add(layer) for layer in (read_again, from_input, broadcast)]
+    data = RNG.randn(3, 6).astype("float32")
+    kept = data.copy()
+    product, wide = model.predict(data)
+    assert [calls for calls in spies] == [[], [], [False]]  # hidden is read again; inputs are never written
+    np.testing.assert_allclose(product, (data + data + data) * data, rtol=1e-6)
+    np.testing.assert_allclose(wide, data[:, :1] + 3 * data, rtol=1e-6)
+    assert np.array_equal(data, kept)
+
+
+def test_training_adds_into_a_frozen_branch_with_the_reference_weights():
+    """A frozen base's output (no gradient, one reader) may take the sum in training; the trainable branch's
+    gradients are those of the out-of-place sum."""
+    inputs = layers.Input((5,))
+    frozen = layers.Dense(5, trainable=False)
+    add = layers.Add()
+    out = layers.Dense(1)(add([frozen(inputs), layers.Dense(5)(inputs)]))
+    model = Model(inputs, out)
+    model.compile("sgd", "mse")
+    reference = Model.from_config(model.get_config())
+    reference.set_weights(model.get_weights())
+    reference.layers[1].trainable = False
+    reference.compile("sgd", "mse")
+    calls = spy_add(add)
+    data = RNG.randn(16, 5).astype("float32")
+    model.fit(data, data[:, :1], epochs=2, batch_size=8, shuffle=False, verbose=0)
+    assert calls == [True] * 4
+    original = graph_module._overwritable
+    try:
+        graph_module._overwritable = lambda *args: False
+        reference.fit(data, data[:, :1], epochs=2, batch_size=8, shuffle=False, verbose=0)
+    finally:
+        graph_module._overwritable = original
+    for ours, theirs in zip(model.get_weights(), reference.get_weights()):
+        assert np.array_equal(bits(ours), bits(theirs))

@@ -125,6 +125,18 @@ class Add(_Merge):
             output = output + x   # never in place: the inputs belong to the caller
         return output
 
+    def call_in_place(self, inputs: list):
+        """``call(inputs)`` written over ``inputs[0]`` (the same additions in the same order, so bit-identical),
+        or None where the sum would not fit in it (another shape, dtype or device: broadcasting, promotion).
+        Only for a first input no one else reads: models/graph.py decides when (a ResNet's residual sums)."""
+        first = inputs[0]
+        if self.cast_inputs(first) is not first or any(
+                x.shape != first.shape or x.dtype != first.dtype or x.device != first.device for x in inputs[1:]):
+            return None
+        for x in inputs[1:]:
+            first.add_(x)
+        return first
+
 
 class Subtract(_Merge):
     """``Subtract()([a, b])``: ``a - b``, for exactly two inputs."""

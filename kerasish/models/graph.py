@@ -8,7 +8,8 @@ A call then is one Python loop over ``steps``: no graph walking, no dictionaries
 
 In inference (autograd off: predict, evaluate), an elementwise activation whose input nobody reads afterwards
 writes its output over that input (``call_in_place``: ReLU, Activation('relu')), as torchvision's
-``ReLU(inplace=True)`` does: no fresh buffer per activation. In training the same holds for an input that needs
+``ReLU(inplace=True)`` does: no fresh buffer per activation; an Add writes its sum over its first input in the
+same way (torchvision's ResNet ``out += identity``). In training the same holds for an input that needs
 no gradient (a frozen base in transfer learning) and that the activation alone reads: no autograd node can
 have saved it (its producer was not recorded, and no other layer read it). Which steps may do so is decided
 with the plan (the step is its input's last reader; the input is no model input or output); each call then
@@ -146,7 +147,14 @@ class GraphPlan:
                 layout = _common_layout(step, layouts)
                 fill = lambda v: (to_layout(values[v.index], layouts[v.index], layout)  # noqa: E731
                                   if isinstance(v, _Slot) else v)
-                result = call(*map_structure(fill, step.args), **map_structure(fill, step.kwargs))
+                result = None
+                if in_place and step.in_place:  # a merge (Add) that may write over its first input
+                    slot = step.input_slots[0]
+                    if (not grad_enabled or self.consumers[slot] == 1) \
+                            and _overwritable(values[slot], values, input_values) and not _hooked(step.operation):
+                        result = step.operation.call_in_place(map_structure(fill, step.args[0]))
+                if result is None:
+                    result = call(*map_structure(fill, step.args), **map_structure(fill, step.kwargs))
             for slot, value in zip(step.output_slots, _output_leaves(result, len(step.output_slots))):
                 values[slot] = value
                 layouts[slot] = layout
@@ -157,17 +165,26 @@ class GraphPlan:
 
 
 def _may_run_in_place(step: Step, position: int, last_reader: dict, kept: set) -> bool:
-    """Whether ``step`` may write its output over its input, as far as the graph tells: a kerasish layer with
-    ``call_in_place`` (a user's subclass may compute otherwise), one input in any layout (no conversion), read
-    by nothing after this step, neither a model input nor a model output, and no activity regularizer."""
+    """Whether ``step`` may write its output over its (first) input, as far as the graph tells: a kerasish layer
+    with ``call_in_place`` (a user's subclass may compute otherwise) in any layout (no conversion of that input),
+    one input or a merge's list of them (no masks), the input read by nothing after this step and only once by
+    it, neither a model input nor a model output, and no activity regularizer."""
     operation = step.operation
     if not (isinstance(operation, Layer) and hasattr(operation, "call_in_place")) or operation._is_user_layer():
         return False
-    if not step.single_input or step.layout != ANY or len(step.output_slots) != 1:
+    if step.layout != ANY or len(step.output_slots) != 1 or operation.activity_regularizer is not None:
         return False
-    slot = step.args[0].index
-    return step.input_slots == [slot] and last_reader.get(slot) == position and slot not in kept \
-        and operation.activity_regularizer is None
+    if step.single_input:
+        slot = step.args[0].index
+        others = []
+    elif len(step.args) == 1 and not step.kwargs and isinstance(step.args[0], list) and len(step.args[0]) > 1 \
+            and all(isinstance(v, _Slot) for v in step.args[0]):
+        slot = step.args[0][0].index
+        others = [v.index for v in step.args[0][1:]]
+    else:
+        return False
+    return step.input_slots == [slot] + others and slot not in others and last_reader.get(slot) == position \
+        and slot not in kept
 
 
 def _padded_convolution(step: Step, steps: list, consumers: list, kept: set) -> Step | None:
