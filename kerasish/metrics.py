@@ -83,7 +83,9 @@ def cosine_proximity(y_true: torch.Tensor, y_pred: torch.Tensor, axis: int = -1)
 
 
 def _sparse_targets(y_true, y_pred: torch.Tensor, caller: str) -> torch.Tensor:
-    labels = torch.as_tensor(y_true, device=y_pred.device)
+    # a tensor already on the device as it is (as_tensor with a device dispatches a no-op copy every step)
+    labels = y_true if isinstance(y_true, torch.Tensor) and y_true.device == y_pred.device \
+        else torch.as_tensor(y_true, device=y_pred.device)
     if labels.dim() == y_pred.dim():  # (N, 1) -> (N,), as Keras squeezes
         labels = labels.squeeze(-1)
     if labels.shape != y_pred.shape[:-1]:

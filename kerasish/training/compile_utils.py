@@ -213,6 +213,8 @@ class MetricsTracker:
 
     def reset(self) -> None:
         self.sums = torch.zeros(len(self._mean_names), device=self.device, dtype=self.dtype)
+        # one 0-dim view per total: each step adds into them in place (no stacking of the batch's values)
+        self._loss_total, *self._metric_totals = self.sums.unbind(0)
         self.weight_sums = torch.zeros(len(self._mean_names), device=self.device, dtype=self.dtype)
         self.state = torch.zeros(self._state_size, device=self.device, dtype=self.dtype)
         for _, metric, where in self._stateful:
@@ -222,9 +224,9 @@ class MetricsTracker:
         self.last_loss: torch.Tensor | None = None
         self.last_size = 0
 
-    @torch.no_grad()
     def update(self, loss: torch.Tensor, y_true, y_pred, sample_weight, masks=None) -> None:
-        """``masks``: the output masks of this batch (one per output), or None."""
+        """``masks``: the output masks of this batch (one per output), or None. Runs with autograd on: the
+        predictions are detached here, so no metric op is recorded (cheaper than entering ``no_grad``)."""
         batch_size = batch_rows(y_pred)
         self.last_size = batch_size
         if batch_size == 0:  # a replica's empty batch (torchrun): nothing to count, and its mean loss is 0/0
@@ -233,12 +235,16 @@ class MetricsTracker:
         loss = _in_dtype(loss.detach(), self.dtype)
         self.last_loss = loss
         self.samples_seen += batch_size
+        self._loss_total.add_(loss, alpha=batch_size)
         if self.compiled_metrics is None or not self.compiled_metrics.entries:
-            self.sums[0] += loss * batch_size
             return
+        y_pred = [t.detach() for t in y_pred] if isinstance(y_pred, list) else y_pred.detach()
         sums, weight_sums, states = self.compiled_metrics.batch_values(y_true, y_pred, sample_weight, masks,
                                                                        self.masked_model)
-        self.sums += torch.stack([loss * batch_size] + [_in_dtype(s, self.dtype) for s in sums])
+        if len(sums) == 1:
+            self._metric_totals[0].add_(sums[0])  # a 0-dim sum: cast to the total's dtype
+        elif sums:
+            torch._foreach_add_(self._metric_totals, [_in_dtype(s, self.dtype) for s in sums])
         if weight_sums:
             # Weighted metrics come last (compile lists them after the plain ones): a slice, no index tensor.
             stacked = torch.stack([_in_dtype(w, self.dtype) for w in weight_sums])
