@@ -317,3 +317,68 @@ def test_target_of_another_length_than_the_output_on_an_open_time_axis_is_keras_
         with pytest.raises(ValueError, match=f"^{name}: Error when checking target: expected time_distributed"):
             call()
     assert_weights_equal(model.get_weights(), before)
+
+
+# ------------------------------------------------------------------------------ batches of torch tensors
+# After a batch of tensors passes, a batch with the same shapes past the batch axis, dtypes and devices is
+# converted as it was without the whole walk (standardize.py ``BatchPreparer._signature``): anything else must
+# still meet every check, with the same messages.
+def as_tensors(*arrays):
+    import torch
+    return tuple(torch.from_numpy(np.asarray(a)) for a in arrays)
+
+
+@pytest.mark.parametrize("bad, match", [
+    (as_tensors(*batch(width=5)), r"generator batch 2, counting from 0\): Error when checking input: expected "
+                                  r"dense_\d+_input to have shape \(3,\) but got array with shape \(5,\)$"),
+    (as_tensors(*batch(y_width=5)), r"generator batch 2, counting from 0\): y: A target array with shape \(4, 5\)"),
+    (as_tensors(*batch(y_rows=2)), r"generator batch 2, counting from 0\): Input arrays should have the same "
+                                   r"number of samples as target arrays. Found 4 input samples and 2 target"),
+    (as_tensors(*batch(), np.ones(3, "float32")), r"batch 2, counting from 0\): sample_weight has 3 entries"),
+    (as_tensors(*batch(rows=0)), r"generator batch 2, counting from 0\): x is empty"),
+    (as_tensors(batch()[0][:, :, None], batch()[1]), r"generator batch 2, counting from 0\): Error when checking "
+                                                       r"input: expected dense_\d+_input to have 2 dimensions"),
+])
+def test_tensor_batches_after_good_ones_meet_every_check(bad, match):
+    good = [as_tensors(*batch()), as_tensors(*batch(seed=1))]
+    recorder = fit_until_error(dense_model(), iter(good + [bad]), 3, (ValueError, TypeError), match)
+    assert len(recorder.weights) == 2
+
+
+def test_tensor_batches_train_as_their_array_twins_with_casts_reshapes_weights_and_class_weights():
+    """float64 inputs and targets (cast), (n,) targets of a one-unit output (reshaped), sample weights, and
+    class weights (which make new weights every batch, so they take the whole walk)."""
+    rng = np.random.RandomState(3)
+    batches = [(rng.randn(4, FEATURES), rng.randint(0, 2, 4).astype("float64"), rng.rand(4)) for _ in range(4)]
+
+    def fitted(source, **kwargs):
+        model = Sequential([Dense(1, activation="sigmoid", input_shape=(FEATURES,))])
+        model.compile(SGD(lr=0.5), "binary_crossentropy")
+        model.set_weights([np.full((FEATURES, 1), 0.1, "float32"), np.zeros(1, "float32")])
+        model.fit_generator(iter(source), steps_per_epoch=len(batches), epochs=1, verbose=0, shuffle=False,
+                            **kwargs)
+        return model.get_weights()
+
+    plain_batches = [(x, y) for x, y, _ in batches]
+    for source, kwargs in ((batches, {}), (plain_batches, {"class_weight": {0: 1.0, 1: 3.0}})):
+        assert_weights_equal(fitted([as_tensors(*b) for b in source], **kwargs), fitted(source, **kwargs))
+
+
+def test_like_tensor_batches_take_the_whole_walk_once_and_array_batches_every_time(monkeypatch):
+    from kerasish.training.data_adapters import standardize
+    walks = []
+    original = standardize.BatchPreparer._standardize
+
+    def counting(self, raw, key, first):
+        walks.append(key)
+        return original(self, raw, key, first)
+
+    monkeypatch.setattr(standardize.BatchPreparer, "_standardize", counting)
+    tensor_batches = [as_tensors(*batch(seed=i)) for i in range(4)] + [as_tensors(*batch(rows=3)),
+                                                                       as_tensors(*batch(width=5))]
+    with pytest.raises(ValueError, match="batch 5"):
+        dense_model().fit_generator(iter(tensor_batches), steps_per_epoch=6, epochs=1, verbose=0)
+    assert walks == [0, 5]  # a 3-row batch is like the others; the wider one is checked (and refused)
+    walks.clear()
+    dense_model().fit_generator(iter([batch(seed=i) for i in range(3)]), steps_per_epoch=3, epochs=1, verbose=0)
+    assert walks == [0, 1, 2]

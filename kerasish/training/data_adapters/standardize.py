@@ -182,9 +182,22 @@ class BatchPreparer:
 
     def __call__(self, raw, index=None):
         key = self.count if index is None else (index,)
-        checker = BatchStandardizer(self.spec, f"{self.caller} ({self._describe_key(key)})")
         first = self.count == 0
         self.count += 1
+        signature = self._signature(raw)
+        if signature is not None and signature == self._passed:
+            standardized = tuple(_convert(t, how) for t, how in zip(raw, self._conversions))
+            if len(standardized) == 2:
+                standardized += (None,)
+        else:
+            standardized = self._standardize(raw, key, first)
+            self._remember(signature, raw, standardized)
+        batch = tuple(_to_device(t, self.device) for t in standardized)
+        self.monitor.record(key, *batch)
+        return batch
+
+    def _standardize(self, raw, key, first: bool) -> tuple:
+        checker = BatchStandardizer(self.spec, f"{self.caller} ({self._describe_key(key)})")
         x, y, sample_weight = args.unpack_batch(raw, checker.caller, self.need_targets)
         x = checker.inputs(x)
         if y is None and self.need_targets and self._losses_read_targets:
@@ -194,9 +207,48 @@ class BatchPreparer:
             y = checker.targets(y, check_values=first)
             sample_weight = checker.sample_weights(sample_weight, y, self.class_weights)
         args.check_same_length(checker.caller, x, y, sample_weight)
-        batch = tuple(_to_device(t, self.device) for t in (x, y, sample_weight))
-        self.monitor.record(key, *batch)
-        return batch
+        return x, y, sample_weight
+
+    # A batch like the last one that passed the checks passes them too: the checks read the structure, the
+    # shapes past the batch axis, dtypes and lengths, never values (but for the first batch's labels). Such a
+    # batch of tensors is converted as that one was (detach, then the same cast and reshape per tensor), at a
+    # few microseconds instead of the whole walk; anything else goes through the checks.
+    _passed = None  # the signature of the last batch that passed
+    _conversions = ()
+
+    def _signature(self, raw):
+        """``(shape past the batch axis, dtype, device)`` of each tensor of an ``(x, y[, sample_weight])`` tuple
+        of tensors with rows, all of the same length, for a model of one input and output; None otherwise."""
+        if type(raw) not in (tuple, list) or not 2 <= len(raw) <= 3 or self.spec.several_inputs \
+                or self.spec.several_outputs or self.class_weights is not None:
+            return None
+        rows = None
+        for t in raw:
+            if type(t) is not torch.Tensor or t.dim() == 0 or rows is not None and len(t) != rows:
+                return None
+            rows = len(t)
+        return tuple((t.shape[1:], t.dtype, t.device) for t in raw) if rows else None
+
+    def _remember(self, signature, raw, standardized) -> None:
+        """Keep the conversion of each tensor when it is one the fast path makes (see ``_convert``)."""
+        self._passed = None
+        if signature is None or standardized[2] is None and len(raw) == 3 \
+                or standardized[2] is not None and len(raw) == 2:
+            return
+        conversions = []
+        for before, after in zip(raw, standardized):
+            if after.dtype == before.dtype and after.data_ptr() != before.data_ptr():
+                return  # new values (not a cast or a view): check every batch
+            conversions.append((after.dtype, after.shape[1:]))
+        self._passed, self._conversions = signature, tuple(conversions)
+
+
+def _convert(t: torch.Tensor, how) -> torch.Tensor:
+    dtype, row_shape = how
+    t = t.detach()
+    if t.dtype != dtype:
+        t = t.to(dtype)
+    return t if t.shape[1:] == row_shape else t.reshape((len(t),) + tuple(row_shape))
 
 
 def describe_batch(source_name: str, key) -> str:
