@@ -164,6 +164,11 @@ def _in_dtype(t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return t if t.dtype == dtype else t.to(dtype)
 
 
+def _detached(values: list) -> list:
+    # values computed in the model's graph (add_metric tensors) carry autograd history: not into the totals
+    return [v.detach() if v.requires_grad else v for v in values]
+
+
 def _mean_to_rank(values: torch.Tensor, rank: int) -> torch.Tensor:
     while values.dim() > rank:
         values = values.mean(-1)
@@ -239,8 +244,8 @@ class MetricsTracker:
         if self.compiled_metrics is None or not self.compiled_metrics.entries:
             return
         y_pred = [t.detach() for t in y_pred] if isinstance(y_pred, list) else y_pred.detach()
-        sums, weight_sums, states = self.compiled_metrics.batch_values(y_true, y_pred, sample_weight, masks,
-                                                                       self.masked_model)
+        sums, weight_sums, states = (_detached(values) for values in self.compiled_metrics.batch_values(
+            y_true, y_pred, sample_weight, masks, self.masked_model))
         if len(sums) == 1:
             self._metric_totals[0].add_(sums[0])  # a 0-dim sum: cast to the total's dtype
         elif sums:
