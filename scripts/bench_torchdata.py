@@ -12,7 +12,10 @@ over interleaved rounds, so a change in machine load hits both sides alike):
   (``TensorDataset.__getitem__`` per sample, then ``default_collate`` stacks them and the batch is copied), so
   the gap is torch's per-sample loading, not the training step;
 * the same with a Dataset that has ``__getitems__`` (one gather per batch, as the array path's streaming mode
-  does): what is left of the gap is the per-batch host-to-device copy.
+  does): what is left of the gap is the loading in a thread on the host (Keras's ``workers=1``) and each
+  batch's checks, where the array path gathers on the device. (This row once read 0.45-0.50: the loader
+  thread's gather ran on torch's intra-op threads and oversubscribed the two cores the step's threads use;
+  loader threads now run torch single-threaded, as DataLoader worker processes do.)
 
     python scripts/bench_torchdata.py                    # 16384 samples, batch 128 and 32
     python scripts/bench_torchdata.py --samples 512 --repeats 1   # a quick check that it runs
