@@ -214,3 +214,41 @@ def test_preprocessing_function_changing_the_shape_is_an_error_naming_both_shape
     with pytest.raises(ValueError, match=r"^ImageDataGenerator: preprocessing_function returned an array of shape "
                                          r"\(1, 2, 3\) for an image of shape \(2, 2, 3\)"):
         flow[0]
+
+
+# ------------------------------------------------------------------------------ torch data
+def test_tensor_dataset_rows_are_checked_once_as_arrays_instead_of_every_batch(monkeypatch):
+    """A TensorDataset (or a DataLoader over it with torch's default collate) is rows of in-memory tensors: the
+    arrays' check, once per call, names the rows; no batch is scanned."""
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset
+    scanned = []
+    monkeypatch.setattr(nonfinite.StreamMonitor, "record", lambda self, *batch: scanned.append(len(batch[0])))
+    x, y = data()
+    x[[4, 9], 1] = np.nan
+    dataset = TensorDataset(torch.from_numpy(x), torch.from_numpy(y))
+    for source, kwargs in ((DataLoader(dataset, batch_size=5, shuffle=True), {}), (dataset, {"batch_size": 5})):
+        found = messages(lambda: dense_model().fit(source, epochs=2, verbose=0, **kwargs))
+        # (fit on a stream runs fit_generator, as in Keras 2.3.1, and speaks as it)
+        assert about_data(found) == ["fit_generator: x has NaN or inf in 2 of 20 samples (rows 4, 9); the loss and "
+                                     "then the weights become NaN when training on them. Remove or replace those "
+                                     "values (e.g. np.nan_to_num) first."]
+        assert about_loss(found)[0].startswith("fit_generator: the training loss became nan in epoch 1. The data "
+                                               "holds non-finite values: x has NaN or inf in 2 of 20 samples")
+    assert scanned == []
+    y_only = TensorDataset(torch.from_numpy(data()[0]), torch.from_numpy(np.full((20, 2), np.nan, "float32")))
+    assert about_data(messages(lambda: dense_model().predict(y_only))) == []  # predict reads x only
+
+
+def test_a_dataloader_with_its_own_collate_is_scanned_batch_by_batch():
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset, default_collate
+    x, y = data()
+    x[12, 0] = np.inf
+    loader = DataLoader(TensorDataset(torch.from_numpy(x), torch.from_numpy(y)), batch_size=5,
+                        collate_fn=lambda rows: default_collate(rows))  # may change the rows: not the dataset's
+    found = messages(lambda: dense_model().fit(loader, epochs=2, verbose=0))
+    assert about_data(found) == ["fit_generator: x has NaN or inf in 1 of 4 batches so far, first in torch DataLoader "
+                                 "batch 2, "
+                                 "counting from 0; the loss and then the weights become NaN when training on them. "
+                                 "Remove or replace those values (e.g. np.nan_to_num) in the data source."]

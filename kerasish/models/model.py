@@ -491,6 +491,11 @@ class Model(Layer):
             # torchrun: each step takes one Sequence batch per replica, so `steps` Sequence batches (one pass by
             # default) take ceil(steps / W) steps.
             steps = replica_steps(steps, adapter.shard)
+        fixed = getattr(source, "fixed_tensors", None)
+        if fixed is not None and len(self.input_names) == 1 and len(self.output_names) == 1:
+            # rows of in-memory tensors: checked once, as arrays are, instead of every batch of every epoch
+            checked = list(fixed if need_targets else fixed[:1])
+            adapter.prepare.monitor = self._check_finite(caller, checked + [None] * (3 - len(checked)))
         iterator = EpochIterator(adapter, steps, caller=caller, steps_name=steps_name)
         iterator.monitor = adapter.prepare.monitor  # NaN/inf in the batches, read with the logs
         return iterator

@@ -164,10 +164,14 @@ def _labels(arg_name: str, data, names) -> list[str]:
 
 
 class KnownFindings:
-    """``report()`` of data checked before the call (arrays): the findings ``check_arrays`` returned."""
+    """``report()`` of data checked before the call (arrays, a TensorDataset's tensors): the findings
+    ``check_arrays`` returned. Its batches need no scan: ``record`` does nothing."""
 
     def __init__(self, findings: list[str]):
         self.findings = findings
+
+    def record(self, key, x, y, sample_weight) -> None:
+        pass
 
     def report(self) -> list[str]:
         return self.findings

@@ -29,7 +29,7 @@ import math
 from typing import Callable
 
 import torch
-from torch.utils.data import DataLoader, Dataset, IterableDataset
+from torch.utils.data import DataLoader, Dataset, IterableDataset, TensorDataset
 from torch.utils.data.distributed import DistributedSampler
 
 from kerasish import distributed
@@ -87,6 +87,21 @@ class TorchSource:
     def runs_until_exhausted(self) -> bool:
         """True when an epoch without ``steps`` is one pass that ends when the data does (no length)."""
         return self.num_batches is None
+
+    @property
+    def fixed_tensors(self) -> tuple | None:
+        """The tensors of a ``TensorDataset`` whose batches are rows of them as they are (the dataset itself, or
+        a DataLoader over it with torch's default collate): in-memory data that fit can check for NaN/inf once,
+        as it checks arrays, instead of scanning every batch of every epoch. None for anything else (a
+        subclass or a collate_fn may change the rows)."""
+        data = self.data
+        if isinstance(data, DataLoader):
+            if data.collate_fn is not torch.utils.data.default_collate:
+                return None
+            data = data.dataset
+        if type(data) is not TensorDataset or not 1 <= len(data.tensors) <= 3:
+            return None
+        return data.tensors
 
     @property
     def kind(self) -> str:
