@@ -2,7 +2,8 @@
 
 Keras 2.3.1 trains on NaN data without a word (the weights become NaN). Here:
 
-* arrays (``fit``/``evaluate``): one pass over the host tensors per call (``check_arrays``), before training;
+* arrays (``fit``/``evaluate``), and a ``TensorDataset``'s tensors (``TorchSource.fixed_tensors``): one pass
+  over the tensors per call (``check_arrays``), before training;
   ``torch.aminmax`` reads each array once without a temporary, and only an array whose minimum or maximum is
   not finite (NaN propagates through both) is searched for its rows;
 * streams (generators, Sequences, image iterators, torch data): ``StreamMonitor.record`` writes each batch's
