@@ -120,18 +120,6 @@ def _stem(img_input, preact, use_bias):
     return layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
 
 
-def _head(x, include_top, pooling, classes):
-    # keras-applications names its pooling layers here (avg_pool / max_pool), unlike _shared.pooling_head
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        return layers.Dense(classes, activation="softmax", name="probs")(x)
-    if pooling == "avg":
-        return layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    if pooling == "max":
-        return layers.GlobalMaxPooling2D(name="max_pool")(x)
-    return x
-
-
 def weight_files(model_name):
     """Keras's file per ``include_top``: ``{model_name}_weights_tf_dim_ordering_tf_kernels[_notop].h5``."""
     files = {}
@@ -158,7 +146,7 @@ def ResNet(stack_fn, preact, use_bias, model_name="resnet", include_top=True, we
     if preact is True:
         x = batch_norm("post_bn")(x)
         x = layers.Activation("relu", name="post_relu")(x)
-    x = _head(x, include_top, pooling, classes)
+    x = _shared.named_pooling_head(x, include_top, pooling, classes, "probs")
     model = _shared.finish_model(img_input, input_tensor, x, model_name)
     if weights == "imagenet" and model_name not in WEIGHTS_HASHES:
         return model

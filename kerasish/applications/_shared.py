@@ -41,14 +41,23 @@ def bn_axis() -> int:
     return 3 if config.image_data_format() == "channels_last" else 1
 
 
-def pooling_head(x, pooling):
+def pooling_head(x, pooling, named: bool = False):
     """``include_top=False``: the last feature map, or its global average / max (any other value: the feature
-    map, as in Keras)."""
+    map, as in Keras). ``named``: the pooling layers are named ``avg_pool`` / ``max_pool`` (keras-applications'
+    resnet_common and densenet name them; the other models leave them to automatic names)."""
     if pooling == "avg":
-        return layers.GlobalAveragePooling2D()(x)
+        return layers.GlobalAveragePooling2D(name="avg_pool" if named else None)(x)
     if pooling == "max":
-        return layers.GlobalMaxPooling2D()(x)
+        return layers.GlobalMaxPooling2D(name="max_pool" if named else None)(x)
     return x
+
+
+def named_pooling_head(x, include_top, pooling, classes, top_name):
+    """resnet_common's and DenseNet's head: ``average_pool_top`` with its Dense named ``top_name``, or the
+    ``pooling`` head with named pooling layers."""
+    if include_top:
+        return average_pool_top(x, classes, top_name)
+    return pooling_head(x, pooling, named=True)
 
 
 def build_model(name, features, top, files, *, default_size, min_size, include_top, weights, input_tensor,
@@ -68,10 +77,11 @@ def build_model(name, features, top, files, *, default_size, min_size, include_t
     return model
 
 
-def average_pool_top(x, classes):
-    """The classifier of Xception and the Inception models: global average pooling, softmax ``predictions``."""
+def average_pool_top(x, classes, name="predictions"):
+    """The classifier of Xception and the Inception models (softmax ``predictions``), of resnet_common
+    (``probs``) and DenseNet (``fc1000``): global average pooling ``avg_pool``, then the softmax Dense."""
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    return layers.Dense(classes, activation="softmax", name="predictions")(x)
+    return layers.Dense(classes, activation="softmax", name=name)(x)
 
 
 def finish_model(img_input, input_tensor, outputs, name):

@@ -87,18 +87,6 @@ def _features(img_input, blocks):
     return layers.Activation("relu", name="relu")(x)
 
 
-def _head(x, include_top, pooling, classes):
-    # DenseNet names its pooling layers (the shared pooling_head leaves them unnamed).
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        return layers.Dense(classes, activation="softmax", name="fc1000")(x)
-    if pooling == "avg":
-        return layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    if pooling == "max":
-        return layers.GlobalMaxPooling2D(name="max_pool")(x)
-    return x
-
-
 def model_name(blocks) -> str:
     # keras-applications compares ``blocks`` with lists, so a tuple gives the generic name, as there.
     for name, (variant_blocks, _, _) in DENSENET_VARIANTS.items():
@@ -146,7 +134,7 @@ def DenseNet(blocks, include_top=True, weights="imagenet", input_tensor=None, in
     if weights == "imagenet":  # fetched before building, so that offline it fails at once
         weights = _shared.imagenet_file(include_top, weight_files(name))
     img_input = _shared.image_input(input_tensor, input_shape)
-    x = _head(_features(img_input, blocks), include_top, pooling, classes)
+    x = _shared.named_pooling_head(_features(img_input, blocks), include_top, pooling, classes, "fc1000")
     model = _shared.finish_model(img_input, input_tensor, x, name)
     _shared.load_weights(model, weights, include_top, None)
     return model

@@ -75,8 +75,7 @@ def _stem(img_input):
 
 def _head(x, include_top, pooling, classes):
     if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        return layers.Dense(classes, activation="softmax", name="fc1000")(x)
+        return _shared.average_pool_top(x, classes, "fc1000")
     if pooling not in ("avg", "max"):
         warnings.warn("The output shape of `ResNet50(include_top=False)` has been changed since Keras 2.2.0.")
     return _shared.pooling_head(x, pooling)
