@@ -9,6 +9,7 @@ from kerasish.callbacks import Callback
 from kerasish.layers import Dense
 from kerasish.models import Sequential
 from kerasish.optimizers import SGD
+from kerasish.utils import Sequence
 
 
 def tiny_model(lr=0.1, metrics=("acc",), optimizer=None):
@@ -80,3 +81,16 @@ def assert_loaders_stopped(threads_before: int) -> None:
         threading.Event().wait(0.05)
     assert threading.active_count() <= threads_before
     assert multiprocessing.active_children() == []
+
+
+class ListSequence(Sequence):
+    """A Sequence over a list of ready batches: ``sequence[i]`` is ``batches[i]``."""
+
+    def __init__(self, batches):
+        self.batches = batches
+
+    def __len__(self):
+        return len(self.batches)
+
+    def __getitem__(self, index):
+        return self.batches[index]

@@ -14,7 +14,8 @@ from kerasish.layers import Dense, Input, concatenate
 from kerasish.models import Model, Sequential
 from kerasish.optimizers import SGD
 from kerasish.preprocessing.image import ImageDataGenerator
-from kerasish.utils import Sequence
+
+from helpers import ListSequence
 
 FEATURES, OUTPUTS, ROWS = 3, 2, 4
 
@@ -54,17 +55,6 @@ def fit_until_error(model, source, steps, error, match, **loading):
                             **loading)
     assert_weights_equal(model.get_weights(), recorder.weights[-1] if recorder.weights else before)
     return recorder
-
-
-class ListSequence(Sequence):
-    def __init__(self, batches):
-        self.batches = batches
-
-    def __len__(self):
-        return len(self.batches)
-
-    def __getitem__(self, index):
-        return self.batches[index]
 
 
 # ------------------------------------------------------------------------------ later batches of a generator

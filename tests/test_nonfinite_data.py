@@ -12,7 +12,8 @@ from kerasish.models import Model, Sequential
 from kerasish.optimizers import SGD
 from kerasish.preprocessing.image import ImageDataGenerator
 from kerasish.training import nonfinite
-from kerasish.utils import Sequence
+
+from helpers import ListSequence
 
 
 def dense_model(lr=0.01):
@@ -39,17 +40,6 @@ def about_data(found):
 
 def about_loss(found):
     return [m for m in found if "the training loss became" in m]
-
-
-class ListSequence(Sequence):
-    def __init__(self, batches):
-        self.batches = batches
-
-    def __len__(self):
-        return len(self.batches)
-
-    def __getitem__(self, index):
-        return self.batches[index]
 
 
 # ------------------------------------------------------------------------------ arrays: once per call
