@@ -481,24 +481,27 @@ class Model(Layer):
             first_name = describe_batch(source_name, 0 if length is None else (0,))
             self._prepare(self._standardizer(f"{caller} ({first_name})").inputs(raw_x), training)
         standardizer = self._standardizer(caller)
-        adapter = get_stream_adapter(
-            source, prepare=standardizer.batch_preparer(self.device, need_targets,
-                                                        standardizer.class_weights(class_weight), source_name),
-            device=self.device, shuffle=shuffle, seed=self._seed(), workers=workers,
-            use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size,
-            first_batch=first)
+        prepare = standardizer.batch_preparer(self.device, need_targets, standardizer.class_weights(class_weight),
+                                              source_name, monitor=self._checked_once(source, caller, need_targets))
+        adapter = get_stream_adapter(source, prepare=prepare, device=self.device, shuffle=shuffle, seed=self._seed(),
+                                     workers=workers, use_multiprocessing=use_multiprocessing,
+                                     max_queue_size=max_queue_size, first_batch=first)
         if getattr(adapter, "sharded", False) and not getattr(adapter, "global_batches", False):
             # torchrun: each step takes one Sequence batch per replica, so `steps` Sequence batches (one pass by
             # default) take ceil(steps / W) steps.
             steps = replica_steps(steps, adapter.shard)
-        fixed = getattr(source, "fixed_tensors", None)
-        if fixed is not None and len(self.input_names) == 1 and len(self.output_names) == 1:
-            # rows of in-memory tensors: checked once, as arrays are, instead of every batch of every epoch
-            checked = list(fixed if need_targets else fixed[:1])
-            adapter.prepare.monitor = self._check_finite(caller, checked + [None] * (3 - len(checked)))
         iterator = EpochIterator(adapter, steps, caller=caller, steps_name=steps_name)
-        iterator.monitor = adapter.prepare.monitor  # NaN/inf in the batches, read with the logs
+        iterator.monitor = prepare.monitor  # NaN/inf in the batches, read with the logs
         return iterator
+
+    def _checked_once(self, source, caller: str, need_targets: bool) -> nonfinite.KnownFindings | None:
+        """A stream that is rows of in-memory tensors (a TensorDataset) is checked for NaN/inf once, as arrays
+        are, instead of every batch of every epoch: its findings; None for the other streams."""
+        fixed = getattr(source, "fixed_tensors", None)
+        if fixed is None or len(self.input_names) != 1 or len(self.output_names) != 1:
+            return None
+        checked = list(fixed if need_targets else fixed[:1])
+        return self._check_finite(caller, checked + [None] * (3 - len(checked)))
 
     def _check_finite(self, caller: str, tensors) -> nonfinite.KnownFindings:
         """NaN/inf in in-memory ``[x, y, sample_weight]``: one pass per call, warned once (nonfinite.py)."""

@@ -144,9 +144,9 @@ class BatchStandardizer:
 
     # ------------------------------------------------------------------ one streamed batch
     def batch_preparer(self, device: torch.device, need_targets: bool, class_weights,
-                       source_name: str = "generator") -> "BatchPreparer":
+                       source_name: str = "generator", monitor=None) -> "BatchPreparer":
         """The per-batch check and conversion of a stream's batches (see ``BatchPreparer``)."""
-        return BatchPreparer(self, device, need_targets, class_weights, source_name)
+        return BatchPreparer(self, device, need_targets, class_weights, source_name, monitor)
 
 
 class BatchPreparer:
@@ -161,11 +161,12 @@ class BatchPreparer:
     Errors name the batch: ``index`` given (a Sequence's ``sequence[index]``) or the count of batches this
     preparer has seen (plain generators, torch DataLoaders): ``fit_generator (generator batch 3, counting from
     0): ...``, ``fit_generator (MySequence[7]): ...``.
-    ``monitor`` records each batch's min and max on the device, for NaN/inf warnings (nonfinite.py).
+    ``monitor`` records each batch's min and max on the device, for NaN/inf warnings (nonfinite.py); a source
+    checked before the call (nonfinite.KnownFindings) gives its own, which records nothing.
     """
 
     def __init__(self, standardizer: BatchStandardizer, device: torch.device, need_targets: bool, class_weights,
-                 source_name: str = "generator"):
+                 source_name: str = "generator", monitor=None):
         self.spec = standardizer.spec
         self.caller = standardizer.caller
         self.device = device
@@ -175,7 +176,8 @@ class BatchPreparer:
         self.count = 0
         # add_loss-only models (compile without a loss) take batches without targets
         self._losses_read_targets = any(getattr(loss, "fn", None) is not None for loss in self.spec.output_losses)
-        self.monitor = StreamMonitor(self.caller, self._describe_key, self.spec.input_names, self.spec.output_names)
+        self.monitor = monitor if monitor is not None else StreamMonitor(
+            self.caller, self._describe_key, self.spec.input_names, self.spec.output_names)
 
     def _describe_key(self, key) -> str:
         return describe_batch(self.source_name, key)
