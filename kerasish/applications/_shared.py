@@ -36,6 +36,30 @@ def image_input(input_tensor, input_shape):
     return input_tensor
 
 
+def documented(top: str, default_size: int, min_size: int, model_name: str | None = None):
+    """Gives an application function of the plain signature its docstring: ``top`` is what ``include_top`` adds,
+    ``model_name`` the returned model's name (default: the function's name in lower case)."""
+    def decorate(function):
+        name = model_name or function.__name__.lower()
+        function.__doc__ = f"""Instantiates the {function.__name__} architecture (Keras 2.3.1 signature).
+
+    Arguments:
+        include_top: whether to include {top} at the top.
+        weights: ``None`` (random initialization), ``'imagenet'`` (Keras's pre-trained file, fetched with
+            ``get_file`` into ``~/.keras/models``), or the path to a Keras weights file to load.
+        input_tensor: optional Keras tensor (e.g. another model's output) to use as image input.
+        input_shape: only with ``include_top=False`` (else ``({default_size}, {default_size}, 3)``); 3 channels,
+            at least {min_size}x{min_size}.
+        pooling: with ``include_top=False``: ``None`` (4D output), ``'avg'`` or ``'max'`` (global pooling).
+        classes: number of classes, only with ``include_top=True`` and no ``weights``.
+
+    Returns:
+        A functional ``Model`` named ``'{name}'``.
+    """
+        return function
+    return decorate
+
+
 def bn_axis() -> int:
     # BatchNormalization normalises the channel axis of the configured image layout.
     return 3 if config.image_data_format() == "channels_last" else 1

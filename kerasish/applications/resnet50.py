@@ -81,22 +81,9 @@ def _head(x, include_top, pooling, classes):
     return _shared.pooling_head(x, pooling)
 
 
+@_shared.documented(top="the fully-connected layer (``fc1000``)", default_size=224, min_size=32)
 def ResNet50(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,  # noqa: N802
              classes=1000, **kwargs):
-    """Instantiates the ResNet50 architecture (Keras 2.3.1 signature).
-
-    Arguments:
-        include_top: whether to include the fully-connected layer (``fc1000``) at the top.
-        weights: ``None`` (random initialization), ``'imagenet'`` (Keras's pre-trained file, fetched with
-            ``get_file`` into ``~/.keras/models``), or the path to a Keras weights file to load.
-        input_tensor: optional Keras tensor (e.g. another model's output) to use as image input.
-        input_shape: only with ``include_top=False`` (else ``(224, 224, 3)``); 3 channels, at least 32x32.
-        pooling: with ``include_top=False``: ``None`` (4D output), ``'avg'`` or ``'max'`` (global pooling).
-        classes: number of classes, only with ``include_top=True`` and no ``weights``.
-
-    Returns:
-        A functional ``Model`` named ``'resnet50'``.
-    """
     _shared.check_arguments(weights, include_top, classes, kwargs)
     input_shape = _obtain_input_shape(input_shape, default_size=224, min_size=32,
                                       data_format=config.image_data_format(), require_flatten=include_top,

@@ -44,22 +44,9 @@ def build_vgg(name, blocks, files, include_top, weights, input_tensor, input_sha
                                classes=classes, kwargs=kwargs)
 
 
+@_shared.documented(top="the 3 fully-connected layers", default_size=224, min_size=32)
 def VGG16(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,  # noqa: N802
           classes=1000, **kwargs):
-    """Instantiates the VGG16 architecture (Keras 2.3.1 signature).
-
-    Arguments:
-        include_top: whether to include the 3 fully-connected layers at the top.
-        weights: ``None`` (random initialization), ``'imagenet'`` (Keras's pre-trained file, fetched with
-            ``get_file`` into ``~/.keras/models``), or the path to a Keras weights file to load.
-        input_tensor: optional Keras tensor (e.g. another model's output) to use as image input.
-        input_shape: only with ``include_top=False`` (else ``(224, 224, 3)``); 3 channels, at least 32x32.
-        pooling: with ``include_top=False``: ``None`` (4D output), ``'avg'`` or ``'max'`` (global pooling).
-        classes: number of classes, only with ``include_top=True`` and no ``weights``.
-
-    Returns:
-        A functional ``Model`` named ``'vgg16'``.
-    """
     files = {True: ("vgg16_weights_tf_dim_ordering_tf_kernels.h5", WEIGHTS_PATH, {"file_hash": WEIGHTS_HASH}),
              False: ("vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5", WEIGHTS_PATH_NO_TOP,
                      {"file_hash": WEIGHTS_HASH_NO_TOP})}

@@ -82,22 +82,9 @@ def _features(img_input):
     return layers.Activation("relu", name="block14_sepconv2_act")(x)
 
 
+@_shared.documented(top="the fully-connected layer (``predictions``)", default_size=299, min_size=71)
 def Xception(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,  # noqa: N802
              classes=1000, **kwargs):
-    """Instantiates the Xception architecture (Keras 2.3.1 signature).
-
-    Arguments:
-        include_top: whether to include the fully-connected layer (``predictions``) at the top.
-        weights: ``None`` (random initialization), ``'imagenet'`` (Keras's pre-trained file, fetched with
-            ``get_file`` into ``~/.keras/models``), or the path to a Keras weights file to load.
-        input_tensor: optional Keras tensor (e.g. another model's output) to use as image input.
-        input_shape: only with ``include_top=False`` (else ``(299, 299, 3)``); 3 channels, at least 71x71.
-        pooling: with ``include_top=False``: ``None`` (4D output), ``'avg'`` or ``'max'`` (global pooling).
-        classes: number of classes, only with ``include_top=True`` and no ``weights``.
-
-    Returns:
-        A functional ``Model`` named ``'xception'``.
-    """
     return _shared.build_model("xception", _features, _shared.average_pool_top, WEIGHT_FILES, default_size=299,
                                min_size=71, include_top=include_top, weights=weights, input_tensor=input_tensor,
                                input_shape=input_shape, pooling=pooling, classes=classes, kwargs=kwargs)
