@@ -40,7 +40,7 @@ def counts(model):
 def keras_layer_names(model_name):
     """The fixture list of keras-applications' layer names (automatic names as a fresh Keras 2.3.1 session)."""
     lines = (LAYER_NAMES / f"{model_name}.txt").read_text().splitlines()
-    return [line for line in lines if not line.startswith("#")]
+    return [line for line in lines if line and not line.startswith("#")]
 
 
 def build_fresh(application, **kwargs):

@@ -8,7 +8,6 @@ DenseNet121 (full) and DenseNet169 (no top) are each built once; everything else
 from __future__ import annotations
 
 import hashlib
-import pathlib
 
 import h5py
 import numpy as np
@@ -19,11 +18,10 @@ from kerasish import backend as K
 from kerasish.applications import densenet, imagenet_utils
 from kerasish.applications.densenet import DenseNet, DenseNet121, DenseNet169, DenseNet201
 from kerasish.layers import Input
-from applications_reference import offline_keras_home, counts
+from applications_reference import counts, keras_layer_names, offline_keras_home
 from tf_keras_applications import assert_tf_keras_gives, needs_tf_keras
 
 F = torch.nn.functional
-NAMES = pathlib.Path(__file__).parent / "fixtures" / "keras_applications_layer_names"
 
 
 @pytest.fixture
@@ -37,10 +35,6 @@ def densenet121():
     K.clear_session()  # Keras 2.3.1's automatic names of a fresh session (zero_padding2d_1, ...)
     return DenseNet121(weights=None)
 
-
-
-def fixture_names(file_name):
-    return [line for line in (NAMES / file_name).read_text().splitlines() if line and not line.startswith("#")]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -77,7 +71,7 @@ def test_counts_by_hand_are_keras_documented_values():
 
 def test_densenet121_parameter_counts_and_layer_names_are_keras(densenet121):
     assert counts(densenet121) == densenet_counts_by_hand([6, 12, 24, 16])
-    assert [layer.name for layer in densenet121.layers] == fixture_names("densenet121.txt")
+    assert [layer.name for layer in densenet121.layers] == keras_layer_names("densenet121")
     assert densenet121.name == "densenet121"
     assert densenet121.output_shape == (None, 1000)
     bn = densenet121.get_layer("conv4_block24_1_bn")
@@ -88,7 +82,7 @@ def test_densenet169_without_top_counts_and_layer_names_are_keras():
     K.clear_session()
     model = DenseNet169(weights=None, include_top=False, input_shape=(64, 64, 3))
     assert counts(model) == densenet_counts_by_hand([6, 12, 32, 32], include_top=False)
-    assert [layer.name for layer in model.layers] == fixture_names("densenet169_notop.txt")
+    assert [layer.name for layer in model.layers] == keras_layer_names("densenet169_notop")
     assert model.name == "densenet169" and model.output_shape == (None, 2, 2, 1664)
 
 

@@ -10,7 +10,6 @@ structure (layer names, and counts against the same formula) is checked at a sma
 from __future__ import annotations
 
 import math
-import pathlib
 
 import h5py
 import numpy as np
@@ -21,11 +20,10 @@ from kerasish import backend as K
 from kerasish.applications import imagenet_utils, nasnet
 from kerasish.applications.nasnet import NASNet, NASNetLarge, NASNetMobile
 from kerasish.layers import Input
-from applications_reference import offline_keras_home, counts
+from applications_reference import counts, keras_layer_names, offline_keras_home
 from tf_keras_applications import assert_tf_keras_gives, needs_tf_keras
 
 F = torch.nn.functional
-NAMES = pathlib.Path(__file__).parent / "fixtures" / "keras_applications_layer_names"
 LARGE_STRUCTURE = dict(num_blocks=6, stem_block_filters=96, skip_reduction=True)
 MOBILE_STRUCTURE = dict(num_blocks=4, stem_block_filters=32, skip_reduction=False)
 
@@ -41,10 +39,6 @@ def nasnet_mobile():
     K.clear_session()  # Keras 2.3.1's automatic names of a fresh session (activation_1, ...)
     return NASNetMobile(weights=None)
 
-
-
-def fixture_names(file_name):
-    return [line for line in (NAMES / file_name).read_text().splitlines() if line and not line.startswith("#")]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -123,7 +117,7 @@ def test_counts_by_hand_are_keras_documented_values():
 
 def test_nasnet_mobile_parameter_counts_and_layer_names_are_keras(nasnet_mobile):
     assert counts(nasnet_mobile) == nasnet_counts_by_hand(1056, **MOBILE_STRUCTURE)
-    assert [layer.name for layer in nasnet_mobile.layers] == fixture_names("nasnet_mobile.txt")
+    assert [layer.name for layer in nasnet_mobile.layers] == keras_layer_names("nasnet_mobile")
     assert nasnet_mobile.name == "NASNet" and nasnet_mobile.input_shape == (None, 224, 224, 3)
     assert nasnet_mobile.output_shape == (None, 1000)
     bn = nasnet_mobile.get_layer("separable_conv_2_bn_normal_left5_12")
@@ -135,7 +129,7 @@ def test_nasnet_large_cell_structure_is_keras_at_a_small_width():
     # layers in the same order; its count follows the formula that gives Keras's 88,949,818 at P = 4032
     K.clear_session()
     model = NASNet(input_shape=(331, 331, 3), penultimate_filters=192, include_top=False, **LARGE_STRUCTURE)
-    assert [layer.name for layer in model.layers] == fixture_names("nasnet_large_notop.txt")
+    assert [layer.name for layer in model.layers] == keras_layer_names("nasnet_large_notop")
     assert counts(model) == nasnet_counts_by_hand(192, **LARGE_STRUCTURE, include_top=False)
     assert model.output_shape == (None, 11, 11, 192)
 
