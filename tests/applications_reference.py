@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pathlib
 import re
-from urllib.error import URLError
 
 import h5py
 import numpy as np
@@ -13,23 +12,10 @@ import torch
 
 from kerasish import backend as K
 from kerasish.models import Model
-from kerasish.utils import data_utils
 from kerasish.utils.layer_utils import count_params
 
 F = torch.nn.functional
 LAYER_NAMES = pathlib.Path(__file__).parent / "fixtures" / "keras_applications_layer_names"
-
-
-def offline_keras_home(tmp_path, monkeypatch):
-    """A KERAS_HOME with an empty models cache and no network (for a ``keras_home`` fixture)."""
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-
-    def offline(url, data=None):
-        raise URLError("[Errno 101] Network is unreachable")
-
-    monkeypatch.setattr(data_utils, "urlopen", offline)
-    (tmp_path / "models").mkdir()
-    return tmp_path / "models"
 
 
 def counts(model):

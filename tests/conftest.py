@@ -63,3 +63,22 @@ def default_sigint_handler():
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@pytest.fixture
+def keras_home(tmp_path, monkeypatch):
+    """A KERAS_HOME whose models cache (returned) is empty, with no network and no ImageNet class index read
+    yet: where the keras.applications tests put the files get_file would fetch. test_data_utils has its own."""
+    from urllib.error import URLError
+
+    from kerasish.applications import imagenet_utils
+    from kerasish.utils import data_utils
+
+    def offline(url, data=None):
+        raise URLError("[Errno 101] Network is unreachable")
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setattr(data_utils, "urlopen", offline)
+    monkeypatch.setattr(imagenet_utils, "CLASS_INDEX", None)
+    (tmp_path / "models").mkdir()
+    return tmp_path / "models"

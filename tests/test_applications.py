@@ -9,7 +9,6 @@ import hashlib
 import json
 import pathlib
 import warnings
-from urllib.error import URLError
 
 import numpy as np
 import pytest
@@ -19,26 +18,11 @@ from kerasish import backend as K
 from kerasish.applications import ResNet50, VGG16, VGG19, imagenet_utils, resnet50, vgg16
 from kerasish.applications.imagenet_utils import _obtain_input_shape, decode_predictions, preprocess_input
 from kerasish.layers import Conv2D, Input
-from kerasish.utils import data_utils
 from kerasish.utils.layer_utils import count_params
 
 CAFFE_MEAN_BGR = np.array([103.939, 116.779, 123.68])
 TORCH_MEAN = np.array([0.485, 0.456, 0.406])
 TORCH_STD = np.array([0.229, 0.224, 0.225])
-
-
-@pytest.fixture
-def keras_home(tmp_path, monkeypatch):
-    """A KERAS_HOME with an empty models cache, no network, and no class index read yet."""
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-
-    def offline(url, data=None):
-        raise URLError("[Errno 101] Network is unreachable")
-
-    monkeypatch.setattr(data_utils, "urlopen", offline)
-    monkeypatch.setattr(imagenet_utils, "CLASS_INDEX", None)
-    (tmp_path / "models").mkdir()
-    return tmp_path / "models"
 
 
 def md5_of(path):

@@ -18,16 +18,10 @@ from kerasish import backend as K
 from kerasish.applications import densenet, imagenet_utils
 from kerasish.applications.densenet import DenseNet, DenseNet121, DenseNet169, DenseNet201
 from kerasish.layers import Input
-from applications_reference import counts, keras_layer_names, offline_keras_home
+from applications_reference import counts, keras_layer_names
 from tf_keras_applications import assert_tf_keras_gives, needs_tf_keras
 
 F = torch.nn.functional
-
-
-@pytest.fixture
-def keras_home(tmp_path, monkeypatch):
-    """A KERAS_HOME with an empty models cache and no network."""
-    return offline_keras_home(tmp_path, monkeypatch)
 
 
 @pytest.fixture(scope="module")

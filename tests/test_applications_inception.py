@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from applications_reference import (F, assert_model_equals_reference, avg_pool_same_3x3, counts, keras_layer_names,
-                                    max_pool_same, model_cache, offline_keras_home)
+                                    max_pool_same, model_cache)
 from kerasish import backend as K
 from kerasish.applications import imagenet_utils, inception_resnet_v2, inception_v3, xception
 from kerasish.models import model_from_json
@@ -27,11 +27,6 @@ MODEL_NAMES = {"Xception": "xception", "InceptionV3": "inception_v3", "Inception
 KERAS_COUNTS = {"Xception": (22_910_480, 22_855_952, 54_528), "InceptionV3": (23_851_784, 23_817_352, 34_432),
                 "InceptionResNetV2": (55_873_736, 55_813_192, 60_544)}
 TOP_WIDTH = {"Xception": 2048, "InceptionV3": 2048, "InceptionResNetV2": 1536}
-
-
-@pytest.fixture
-def keras_home(tmp_path, monkeypatch):
-    return offline_keras_home(tmp_path, monkeypatch)
 
 
 @pytest.fixture(scope="module")

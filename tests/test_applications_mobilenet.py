@@ -12,15 +12,9 @@ import torch
 
 from kerasish.applications import MobileNet, MobileNetV2, imagenet_utils, mobilenet, mobilenet_v2
 from kerasish.layers import Input
-from applications_reference import offline_keras_home, counts
+from applications_reference import counts
 
 F = torch.nn.functional
-
-
-@pytest.fixture
-def keras_home(tmp_path, monkeypatch):
-    """A KERAS_HOME with an empty models cache and no network."""
-    return offline_keras_home(tmp_path, monkeypatch)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -20,18 +20,12 @@ from kerasish import backend as K
 from kerasish.applications import imagenet_utils, nasnet
 from kerasish.applications.nasnet import NASNet, NASNetLarge, NASNetMobile
 from kerasish.layers import Input
-from applications_reference import counts, keras_layer_names, offline_keras_home
+from applications_reference import counts, keras_layer_names
 from tf_keras_applications import assert_tf_keras_gives, needs_tf_keras
 
 F = torch.nn.functional
 LARGE_STRUCTURE = dict(num_blocks=6, stem_block_filters=96, skip_reduction=True)
 MOBILE_STRUCTURE = dict(num_blocks=4, stem_block_filters=32, skip_reduction=False)
-
-
-@pytest.fixture
-def keras_home(tmp_path, monkeypatch):
-    """A KERAS_HOME with an empty models cache and no network."""
-    return offline_keras_home(tmp_path, monkeypatch)
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,7 @@ import hashlib
 import numpy as np
 import pytest
 
-from applications_reference import (F, assert_model_equals_reference, counts, keras_layer_names, model_cache,
-                                    offline_keras_home)
+from applications_reference import F, assert_model_equals_reference, counts, keras_layer_names, model_cache
 from kerasish import backend as K
 from kerasish.applications import _resnet_common, imagenet_utils, resnet, resnet50, resnet_v2
 
@@ -71,11 +70,6 @@ def resnet_v2_counts_by_hand(depth, include_top=True, classes=1000):
 def counts_by_hand(name, include_top=True):
     _, depth, v2 = APPLICATIONS[name]
     return (resnet_v2_counts_by_hand if v2 else resnet_v1_counts_by_hand)(depth, include_top)
-
-
-@pytest.fixture
-def keras_home(tmp_path, monkeypatch):
-    return offline_keras_home(tmp_path, monkeypatch)
 
 
 @pytest.fixture(scope="module")
