@@ -68,6 +68,19 @@ def randomise_and_save(model, path, seed):
     model.set_weights([np.zeros_like(w) for w in weights])
 
 
+def keras_no_top_file(model, path, seed, top_layer):
+    """``model``'s weights with random biases, BatchNormalization scales and moving statistics (so that every
+    weight of the file matters) saved as a Keras weights file, then ``top_layer`` taken out with h5py, as in
+    Keras's no-top files."""
+    rng = np.random.default_rng(seed)
+    model.set_weights([w + rng.uniform(0.1, 0.5, size=w.shape).astype("float32") if w.ndim == 1 else w
+                       for w in model.get_weights()])
+    model.save_weights(str(path))
+    with h5py.File(path, "r+") as f:
+        del f[top_layer]
+        f.attrs["layer_names"] = [name for name in f.attrs["layer_names"] if name != top_layer.encode()]
+
+
 def nchw(x_channels_last):
     return torch.from_numpy(np.ascontiguousarray(x_channels_last)).permute(0, 3, 1, 2).double()
 

@@ -20,6 +20,8 @@ from kerasish.applications.imagenet_utils import _obtain_input_shape, decode_pre
 from kerasish.layers import Conv2D, Input
 from kerasish.utils.layer_utils import count_params
 
+from applications_reference import nchw
+
 CAFFE_MEAN_BGR = np.array([103.939, 116.779, 123.68])
 TORCH_MEAN = np.array([0.485, 0.456, 0.406])
 TORCH_STD = np.array([0.229, 0.224, 0.225])
@@ -313,7 +315,7 @@ def torch_vgg_features(path, blocks, x_channels_last):
     """The VGG convolution blocks computed with torch.nn.functional straight from the Keras .h5 file (h5py):
     Keras kernels are (rows, cols, in, out), torch's (out, in, rows, cols)."""
     import h5py
-    x = torch.from_numpy(np.ascontiguousarray(x_channels_last)).permute(0, 3, 1, 2).double()
+    x = nchw(x_channels_last)
     with h5py.File(path, "r") as f:
         for block, convolutions in enumerate(blocks, start=1):
             for conv in range(1, convolutions + 1):
@@ -371,7 +373,7 @@ def torch_resnet50_avg_features(path, x_channels_last):
     """ResNet50 as keras-applications 1.0.8 draws it, in torch.nn.functional (channels first) from the file."""
     import h5py
     relu = torch.relu
-    x = torch.from_numpy(np.ascontiguousarray(x_channels_last)).permute(0, 3, 1, 2).double()
+    x = nchw(x_channels_last)
     with h5py.File(path, "r") as f:
         w = KerasFile(f)
         x = relu(w.bn(w.conv(torch.nn.functional.pad(x, (3, 3, 3, 3)), "conv1", stride=2), "bn_conv1"))

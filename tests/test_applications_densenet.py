@@ -18,7 +18,7 @@ from kerasish import backend as K
 from kerasish.applications import densenet, imagenet_utils
 from kerasish.applications.densenet import DenseNet, DenseNet121, DenseNet169, DenseNet201
 from kerasish.layers import Input
-from applications_reference import counts, keras_layer_names
+from applications_reference import counts, keras_layer_names, keras_no_top_file, nchw
 from tf_keras_applications import assert_tf_keras_gives, needs_tf_keras
 
 F = torch.nn.functional
@@ -161,19 +161,6 @@ def test_preprocess_input_is_torch_mode():
 # outputs from a Keras .h5 file (in the models cache) equal a torch.nn.functional reference
 # ---------------------------------------------------------------------------------------------------------
 
-def keras_no_top_file(model, path, seed):
-    """``model``'s weights with random BatchNormalization scales and moving statistics (so that every weight of
-    the file matters) saved as a Keras weights file, then ``fc1000`` taken out with h5py, as in Keras's
-    ``_notop`` file."""
-    rng = np.random.default_rng(seed)
-    model.set_weights([w + rng.uniform(0.1, 0.5, size=w.shape).astype("float32") if w.ndim == 1 else w
-                       for w in model.get_weights()])
-    model.save_weights(str(path))
-    with h5py.File(path, "r+") as f:
-        del f["fc1000"]
-        f.attrs["layer_names"] = [name for name in f.attrs["layer_names"] if name != b"fc1000"]
-
-
 def torch_densenet_avg(path, blocks, x):
     """DenseNet as the paper draws it, from the Keras file: Keras kernels are (rows, cols, in, out)."""
     with h5py.File(path, "r") as f:
@@ -203,7 +190,7 @@ def torch_densenet_avg(path, blocks, x):
 
 def test_outputs_from_the_cached_keras_file_equal_a_torch_reference(keras_home, densenet121, monkeypatch):
     fname = "densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5"
-    keras_no_top_file(densenet121, keras_home / fname, seed=3)
+    keras_no_top_file(densenet121, keras_home / fname, seed=3, top_layer="fc1000")
     blocks, hash_top, _ = densenet.DENSENET_VARIANTS["densenet121"]
     md5 = hashlib.md5((keras_home / fname).read_bytes()).hexdigest()
     monkeypatch.setitem(densenet.DENSENET_VARIANTS, "densenet121", (blocks, hash_top, md5))
@@ -212,14 +199,14 @@ def test_outputs_from_the_cached_keras_file_equal_a_torch_reference(keras_home, 
     assert model.output_shape == (None, 1024)
     x = densenet.preprocess_input(np.random.default_rng(4).uniform(0, 255, size=(2, 32, 32, 3)).astype("float32"))
     expected = torch_densenet_avg(keras_home / fname, blocks,
-                                  torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).double())
+                                  nchw(x))
     np.testing.assert_allclose(model.predict(x), expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
 
 
 @needs_tf_keras
 def test_tf_keras_gives_the_same_outputs_for_the_same_file(tmp_path, densenet121):
     path = tmp_path / "densenet121_notop.h5"
-    keras_no_top_file(densenet121, path, seed=5)
+    keras_no_top_file(densenet121, path, seed=5, top_layer="fc1000")
     model = DenseNet121(weights=str(path), include_top=False, input_shape=(32, 32, 3), pooling="avg")
     x = densenet.preprocess_input(np.random.default_rng(6).uniform(0, 255, size=(2, 32, 32, 3)).astype("float32"))
     assert_tf_keras_gives(tmp_path, "DenseNet121", path, x, model.predict(x))

@@ -12,7 +12,7 @@ import torch
 
 from kerasish.applications import MobileNet, MobileNetV2, imagenet_utils, mobilenet, mobilenet_v2
 from kerasish.layers import Input
-from applications_reference import counts
+from applications_reference import counts, nchw
 
 F = torch.nn.functional
 
@@ -318,5 +318,5 @@ def test_outputs_equal_a_torch_reference_computed_from_the_keras_file(tmp_path, 
     randomised_file(application(weights=None, include_top=False, input_shape=(32, 32, 3), **kwargs), path, 5)
     x = mobilenet.preprocess_input(np.random.default_rng(6).uniform(0, 255, size=(2, 32, 32, 3)).astype("float32"))
     model = application(weights=str(path), include_top=False, input_shape=(32, 32, 3), pooling="avg", **kwargs)
-    expected = reference(path, torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).double())
+    expected = reference(path, nchw(x))
     np.testing.assert_allclose(model.predict(x), expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())

@@ -20,7 +20,7 @@ from kerasish import backend as K
 from kerasish.applications import imagenet_utils, nasnet
 from kerasish.applications.nasnet import NASNet, NASNetLarge, NASNetMobile
 from kerasish.layers import Input
-from applications_reference import counts, keras_layer_names
+from applications_reference import counts, keras_layer_names, keras_no_top_file, nchw
 from tf_keras_applications import assert_tf_keras_gives, needs_tf_keras
 
 F = torch.nn.functional
@@ -214,19 +214,6 @@ def test_preprocess_input_is_tf_mode():
 # outputs from a Keras .h5 file equal a torch.nn.functional reference
 # ---------------------------------------------------------------------------------------------------------
 
-def keras_no_top_file(model, path, seed):
-    """``model``'s weights with random BatchNormalization scales and moving statistics (so that every weight of
-    the file matters) saved as a Keras weights file, then ``predictions`` taken out with h5py, as in Keras's
-    no-top file."""
-    rng = np.random.default_rng(seed)
-    model.set_weights([w + rng.uniform(0.1, 0.5, size=w.shape).astype("float32") if w.ndim == 1 else w
-                       for w in model.get_weights()])
-    model.save_weights(str(path))
-    with h5py.File(path, "r+") as f:
-        del f["predictions"]
-        f.attrs["layer_names"] = [name for name in f.attrs["layer_names"] if name != b"predictions"]
-
-
 class TorchNASNet:
     """NASNet-A from the paper's cells, reading the Keras file by layer name; TF's 'same' padding computed from
     its definition (output ceil(n / stride), the odd pixel of padding at the bottom/right)."""
@@ -320,12 +307,12 @@ class TorchNASNet:
 
 def test_nasnet_mobile_outputs_equal_a_torch_reference_computed_from_the_keras_file(tmp_path, nasnet_mobile):
     path = tmp_path / "nasnet_mobile_no_top.h5"
-    keras_no_top_file(nasnet_mobile, path, seed=7)
+    keras_no_top_file(nasnet_mobile, path, seed=7, top_layer="predictions")
     model = NASNetMobile(weights=str(path), include_top=False, input_shape=(32, 32, 3), pooling="avg")
     assert counts(model) == nasnet_counts_by_hand(1056, **MOBILE_STRUCTURE, include_top=False)
     x = nasnet.preprocess_input(np.random.default_rng(8).uniform(0, 255, size=(2, 32, 32, 3)).astype("float32"))
     with h5py.File(path, "r") as f:
-        expected = TorchNASNet(f).features_avg(torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).double(),
+        expected = TorchNASNet(f).features_avg(nchw(x),
                                                1056, num_blocks=4, skip_reduction=False).numpy()
     assert expected.shape == (2, 1056)
     np.testing.assert_allclose(model.predict(x), expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
@@ -334,7 +321,7 @@ def test_nasnet_mobile_outputs_equal_a_torch_reference_computed_from_the_keras_f
 @needs_tf_keras
 def test_tf_keras_gives_the_same_outputs_for_the_same_file(tmp_path, nasnet_mobile):
     path = tmp_path / "nasnet_mobile_notop.h5"
-    keras_no_top_file(nasnet_mobile, path, seed=9)
+    keras_no_top_file(nasnet_mobile, path, seed=9, top_layer="predictions")
     model = NASNetMobile(weights=str(path), include_top=False, input_shape=(32, 32, 3), pooling="avg")
     x = nasnet.preprocess_input(np.random.default_rng(10).uniform(0, 255, size=(2, 32, 32, 3)).astype("float32"))
     assert_tf_keras_gives(tmp_path, "NASNetMobile", path, x, model.predict(x))
