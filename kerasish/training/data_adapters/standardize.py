@@ -178,6 +178,11 @@ class BatchPreparer:
         self._losses_read_targets = any(getattr(loss, "fn", None) is not None for loss in self.spec.output_losses)
         self.monitor = monitor if monitor is not None else StreamMonitor(
             self.caller, self._describe_key, self.spec.input_names, self.spec.output_names)
+        # A batch like the last one that passed the checks passes them too: they read the structure, the shapes
+        # past the batch axis, dtypes and lengths, never values (but the first batch's labels). Such a batch of
+        # tensors is converted as that one was (``_convert``), in a few microseconds instead of the whole walk.
+        self._passed = None  # the signature (``_signature``) of the last batch that passed
+        self._conversions = ()  # how each of its tensors was converted: (dtype, shape past the batch axis)
 
     def _describe_key(self, key) -> str:
         return describe_batch(self.source_name, key)
@@ -211,13 +216,6 @@ class BatchPreparer:
         args.check_same_length(checker.caller, x, y, sample_weight)
         return x, y, sample_weight
 
-    # A batch like the last one that passed the checks passes them too: the checks read the structure, the
-    # shapes past the batch axis, dtypes and lengths, never values (but for the first batch's labels). Such a
-    # batch of tensors is converted as that one was (detach, then the same cast and reshape per tensor), at a
-    # few microseconds instead of the whole walk; anything else goes through the checks.
-    _passed = None  # the signature of the last batch that passed
-    _conversions = ()
-
     def _signature(self, raw):
         """``(shape past the batch axis, dtype, device)`` of each tensor of an ``(x, y[, sample_weight])`` tuple
         of tensors with rows, all of the same length, for a model of one input and output; None otherwise."""
@@ -234,12 +232,11 @@ class BatchPreparer:
     def _remember(self, signature, raw, standardized) -> None:
         """Keep the conversion of each tensor when it is one the fast path makes (see ``_convert``)."""
         self._passed = None
-        if signature is None or standardized[2] is None and len(raw) == 3 \
-                or standardized[2] is not None and len(raw) == 2:
-            return
+        if signature is None or len(raw) == 2 and standardized[2] is not None:
+            return  # not tensors only, or weights made from nothing
         conversions = []
         for before, after in zip(raw, standardized):
-            if after.dtype == before.dtype and after.data_ptr() != before.data_ptr():
+            if after is None or after.dtype == before.dtype and after.data_ptr() != before.data_ptr():
                 return  # new values (not a cast or a view): check every batch
             conversions.append((after.dtype, after.shape[1:]))
         self._passed, self._conversions = signature, tuple(conversions)
