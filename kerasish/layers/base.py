@@ -118,6 +118,9 @@ class Layer(nn.Module):
     # Keras 2.3.1: a layer that passes masks on (or consumes them) says so; one that does not support masking
     # raises when a mask reaches it (compute_mask below). Layers set it as a class or instance attribute.
     supports_masking = False
+    # The dtype a Sequential whose first layer this is feeds its input in (Embedding: 'int32'); None: the layer's
+    # own dtype. A class attribute, so that the lookup at every step finds it without nn.Module's __getattr__.
+    input_dtype = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

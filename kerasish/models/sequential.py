@@ -32,7 +32,7 @@ def _torch_dtype(name):
 def _input_dtype_of(first_layer) -> str:
     """The dtype of the implicit input: the first layer's ``dtype`` (Keras 2.3.1), or the ``input_dtype`` a
     layer of integer inputs declares (Embedding: its indices pass through exactly, not as float32)."""
-    return getattr(first_layer, "input_dtype", None) or first_layer.dtype
+    return first_layer.input_dtype or first_layer.dtype
 
 
 class Sequential(Functional):
@@ -129,7 +129,7 @@ class Sequential(Functional):
         cast on the device. A first layer that declares ``input_dtype`` (Embedding) gets its inputs in that dtype.
         Asked at every step: the first layer is found without listing them all."""
         first = next((layer for layer in self._stack if not isinstance(layer, InputLayer)), None)
-        if first is not None and getattr(first, "input_dtype", None) is not None:
+        if first is not None and first.input_dtype is not None:
             return [_torch_dtype(first.input_dtype)]
         dtype = _torch_dtype(first.dtype) if first is not None else backend.torch_floatx()
         return [dtype if dtype.is_floating_point else backend.torch_floatx()]
