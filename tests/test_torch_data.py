@@ -565,3 +565,23 @@ def test_on_cuda_pinned_batches_are_copied_without_host_syncs_and_train_like_arr
         torch.cuda.set_sync_debug_mode("default")
         backend.set_device(None)
     assert_same_weights(trained, reference, atol=1e-5)
+
+
+@pytest.mark.parametrize("device, expected", [
+    # an accelerator: batch i+1 is prepared (its non_blocking copy queued) before step i runs
+    ("cuda", ["prepare 0", "prepare 1", "step 0", "prepare 2", "step 1", "step 2"]),
+    # the CPU: nothing to overlap, each batch is prepared when its step comes
+    ("cpu", ["prepare 0", "step 0", "prepare 1", "step 1", "prepare 2", "step 2"]),
+])
+def test_batches_are_prepared_a_step_early_only_on_an_accelerator(device, expected):
+    from kerasish.training.data_adapters.torch_data import prepared
+    events = []
+
+    def prepare(batch):
+        events.append(f"prepare {batch[0]}")
+        return batch
+
+    # a device object is enough: prepared() only reads its type, nothing runs on it
+    for batch in prepared(iter([[0], [1], [2]]), prepare, torch.device(device)):
+        events.append(f"step {batch[0]}")
+    assert events == expected

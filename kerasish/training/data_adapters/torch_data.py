@@ -177,8 +177,14 @@ def background(loader_iterator, workers: int, use_multiprocessing: bool, max_que
     return ThreadProducer(loader_iterator, max_queue_size, close_source=True)
 
 
-def one_ahead(raw_batches, prepare: Callable):
-    """``prepare`` each batch one step early: its ``non_blocking`` copy overlaps the step before."""
+def prepared(raw_batches, prepare: Callable, device: torch.device):
+    """The batches through ``prepare``. On an accelerator each one a step early: its ``non_blocking`` copy is
+    queued before the step ahead of it runs, and overlaps that step. On the CPU there is no copy to overlap:
+    each batch is prepared when its step comes, while it is still in the cache the loader wrote it to."""
+    if device.type == "cpu":
+        for raw in raw_batches:
+            yield prepare(as_batch(raw))
+        return
     pending = None
     for raw in raw_batches:
         ready, pending = pending, prepare(as_batch(raw))
@@ -212,9 +218,10 @@ def has_distributed_sampler(loader: DataLoader) -> bool:
 class DataLoaderAdapter:
     """One of the loader's batches per step; a pass is one iteration of the loader."""
 
-    def __init__(self, source: TorchSource, prepare: Callable):
+    def __init__(self, source: TorchSource, prepare: Callable, device: torch.device):
         self.loader = source.data
         self.prepare = prepare
+        self.device = device
         self.one_stream = source.one_stream and source.num_batches is None
         self._stream = None
         if distributed.is_distributed():
@@ -229,10 +236,10 @@ class DataLoaderAdapter:
         if self.one_stream:  # len-less data with steps_per_epoch: one stream over all epochs, as a generator
             if self._stream is None:
                 self._stream = self._iterate()
-            yield from one_ahead(self._stream, self.prepare)
+            yield from prepared(self._stream, self.prepare, self.device)
             return
         set_epoch(self.loader, pass_index)
-        yield from one_ahead(self._iterate(), self.prepare)
+        yield from prepared(self._iterate(), self.prepare, self.device)
 
     def _iterate(self):
         if self.loader.persistent_workers:  # the user keeps these workers from epoch to epoch: leave them be
@@ -273,7 +280,7 @@ class DatasetAdapter(RowBatchAdapter):
                                 **loading_options(workers, use_multiprocessing, max_queue_size, self.device))
             raw = background(shutting_down(iter(loader)), workers, use_multiprocessing, max_queue_size)
             try:
-                for last in one_ahead(raw, self.prepare):
+                for last in prepared(raw, self.prepare, self.device):
                     yield last
             finally:
                 _close(raw)
@@ -295,6 +302,7 @@ class IterableDatasetAdapter:
     def __init__(self, source: TorchSource, prepare: Callable, *, device: torch.device, workers: int,
                  use_multiprocessing: bool, max_queue_size: int):
         self.prepare = prepare
+        self.device = device
         self.one_stream = source.one_stream
         self.loading = (min(workers, 1), use_multiprocessing, max_queue_size)
         self.loader = DataLoader(source.data, batch_size=source.batch_size,
@@ -307,11 +315,11 @@ class IterableDatasetAdapter:
         if self.one_stream:
             if self._stream is None:
                 self._stream = background(shutting_down(iter(self.loader)), *self.loading)
-            yield from one_ahead(self._stream, self.prepare)
+            yield from prepared(self._stream, self.prepare, self.device)
             return
         raw = background(shutting_down(iter(self.loader)), *self.loading)
         try:
-            yield from one_ahead(raw, self.prepare)
+            yield from prepared(raw, self.prepare, self.device)
         finally:
             _close(raw)
 
@@ -330,7 +338,7 @@ def _close(iterator) -> None:
 def torch_adapter(source: TorchSource, prepare: Callable, *, device: torch.device, shuffle, seed: int,
                   workers: int, use_multiprocessing: bool, max_queue_size: int):
     if source.is_loader:
-        return DataLoaderAdapter(source, prepare)
+        return DataLoaderAdapter(source, prepare, device)
     loading = {"workers": workers, "use_multiprocessing": use_multiprocessing, "max_queue_size": max_queue_size}
     if is_iterable(source.data):
         return IterableDatasetAdapter(source, prepare, device=device, **loading)
