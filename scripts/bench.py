@@ -5,8 +5,8 @@
     python scripts/bench.py --only fit        # one group: fit, functional, augment, generator, memory, text, rnn,
                                               # applications
 
-Every comparison runs in this process, interleaved (A, B, C, A, B, C ...), and reports medians, so a change
-in machine load hits all sides alike. Rows:
+Every comparison runs in this process, interleaved (A, B, C, then C, B, A, ...), and reports medians, so a
+change in machine load hits all sides alike. Rows:
 
 * fit: samples/s of kerasish ``fit`` vs a hand-written PyTorch loop (same model and data, on-device loss/accuracy)
   whose optimizer runs torch's fastest path for the device (``fused=True`` where torch has the kernel, else

@@ -11,7 +11,7 @@ timed five ways, interleaved:
 
 Both sides do the same work per step: a shuffled batch gathered on the device, forward, cross-entropy, backward,
 an optimizer step, and the epoch's loss and accuracy accumulated on the device (read once per epoch). Runs are
-interleaved (A, B, C, A, B, C ...): the rates are from each side's median epoch time, the ratios the median of
+interleaved (A, B, C, then C, B, A ...): the rates are from each side's median epoch time, the ratios the median of
 the rounds' ratios, so a change in machine load hits every side alike.
 
     python scripts/bench_fit.py                 # MLP and CNN at batch 128, 32 and 8
@@ -129,12 +129,15 @@ def time_it(fn) -> float:
 
 
 def run_interleaved(runners: dict, repeats: int) -> dict:
-    """One warm-up call each, then ``repeats`` rounds of A, B, C ...; returns the seconds of each call."""
+    """One warm-up call each, then ``repeats`` rounds: A, B, C ..., then C, B, A in the next round, and so on;
+    returns the seconds of each call. The order turns every round: when the machine speeds up or slows down
+    within a round (this VM has phases of +-30 %), the side that always ran first would always gain or lose."""
     for run in runners.values():
         run(0)
     times = {name: [] for name in runners}
     for r in range(repeats):
-        for name, run in runners.items():
+        order = list(runners.items()) if r % 2 == 0 else list(reversed(runners.items()))
+        for name, run in order:
             times[name].append(time_it(lambda: run(r + 1)))
     return times
 

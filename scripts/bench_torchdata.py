@@ -17,8 +17,10 @@ over interleaved rounds, so a change in machine load hits both sides alike):
   thread's gather ran on torch's intra-op threads and oversubscribed the two cores the step's threads use;
   loader threads now run torch single-threaded, as DataLoader worker processes do.)
 
-    python scripts/bench_torchdata.py                    # 16384 samples, batch 128 and 32
-    python scripts/bench_torchdata.py --samples 512 --repeats 1   # a quick check that it runs
+    python scripts/bench_torchdata.py                    # 16384 samples, batch 128 and 32, 15 rounds (~3 min)
+    python scripts/bench_torchdata.py --samples 512      # a quick check that it runs
+
+scripts/bench_step_cost.py counts (valgrind) what the first row times: the same comparison without the noise.
 """
 from __future__ import annotations
 
@@ -95,10 +97,13 @@ def torchdata_runners(batch_size: int, n: int) -> dict:
     }
 
 
+MIN_ROUNDS = 15  # the fit(DataLoader) row's gap is smaller than this VM's noise: 5 rounds move its median +-4 %
+
+
 def torchdata_rows(repeats: int, configs=CONFIGS) -> list[dict]:
     rows = []
     for batch_size, n in configs:
-        times = run_interleaved(torchdata_runners(batch_size, n), repeats)
+        times = run_interleaved(torchdata_runners(batch_size, n), max(repeats, MIN_ROUNDS))
         rate = {name: n / statistics.median(t) for name, t in times.items()}
         label = f"MLP 784-256-256-10, batch {batch_size}"
         for benchmark, ours, theirs in (
@@ -115,7 +120,7 @@ def torchdata_rows(repeats: int, configs=CONFIGS) -> list[dict]:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=MIN_ROUNDS, help=f"rounds (at least {MIN_ROUNDS})")
     parser.add_argument("--samples", type=int, default=16384)
     opts = parser.parse_args()
     torch.manual_seed(0)
