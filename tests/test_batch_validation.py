@@ -311,7 +311,7 @@ def test_target_of_another_length_than_the_output_on_an_open_time_axis_is_keras_
 
 # ------------------------------------------------------------------------------ batches of torch tensors
 # After a batch of tensors passes, a batch with the same shapes past the batch axis, dtypes and devices is
-# converted as it was without the whole walk (standardize.py ``BatchPreparer._signature``): anything else must
+# converted as it was without the whole walk (standardize.py ``BatchPreparer._repeated``): anything else must
 # still meet every check, with the same messages.
 def as_tensors(*arrays):
     import torch
@@ -372,3 +372,17 @@ def test_like_tensor_batches_take_the_whole_walk_once_and_array_batches_every_ti
     walks.clear()
     dense_model().fit_generator(iter([batch(seed=i) for i in range(3)]), steps_per_epoch=3, epochs=1, verbose=0)
     assert walks == [0, 1, 2]
+
+
+def test_tensor_batches_that_require_grad_train_detached_on_the_fast_path_too():
+    """A batch of tensors that require grad (a user's upstream module's output) is data: training reads it
+    without recording into it, the first batch (whole walk) and the later ones (converted as the first) alike."""
+    import torch
+    batches = [tuple(t.requires_grad_(t.is_floating_point()) for t in as_tensors(*batch(seed=i))) for i in range(3)]
+    model, reference = dense_model(), dense_model()
+    reference.set_weights(model.get_weights())
+    model.fit_generator(iter(batches), steps_per_epoch=3, epochs=1, verbose=0)
+    assert all(t.grad is None for b in batches for t in b)
+    reference.fit_generator(iter([tuple(t.detach() for t in b) for b in batches]), steps_per_epoch=3, epochs=1,
+                            verbose=0)
+    assert_weights_equal(model.get_weights(), reference.get_weights())

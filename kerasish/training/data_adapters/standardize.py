@@ -180,9 +180,9 @@ class BatchPreparer:
             self.caller, self._describe_key, self.spec.input_names, self.spec.output_names)
         # A batch like the last one that passed the checks passes them too: they read the structure, the shapes
         # past the batch axis, dtypes and lengths, never values (but the first batch's labels). Such a batch of
-        # tensors is converted as that one was (``_convert``), in a few microseconds instead of the whole walk.
-        self._passed = None  # the signature (``_signature``) of the last batch that passed
-        self._conversions = ()  # how each of its tensors was converted: (dtype, shape past the batch axis)
+        # tensors is converted as that one was (``_repeated``), in a few microseconds instead of the whole walk.
+        self._may_repeat = self._repeatable_model()
+        self._passed = None  # per tensor of the last batch that passed: _Conversion
 
     def _describe_key(self, key) -> str:
         return describe_batch(self.source_name, key)
@@ -191,15 +191,11 @@ class BatchPreparer:
         key = self.count if index is None else (index,)
         first = self.count == 0
         self.count += 1
-        signature = self._signature(raw)
-        if signature is not None and signature == self._passed:
-            standardized = tuple(_convert(t, how) for t, how in zip(raw, self._conversions))
-            if len(standardized) == 2:
-                standardized += (None,)
-        else:
+        batch = self._repeated(raw) if self._passed is not None else None
+        if batch is None:
             standardized = self._standardize(raw, key, first)
-            self._remember(signature, raw, standardized)
-        batch = tuple(_to_device(t, self.device) for t in standardized)
+            self._remember(raw, standardized)
+            batch = tuple(_to_device(t, self.device) for t in standardized)
         self.monitor.record(key, *batch)
         return batch
 
@@ -216,38 +212,64 @@ class BatchPreparer:
         args.check_same_length(checker.caller, x, y, sample_weight)
         return x, y, sample_weight
 
-    def _signature(self, raw):
-        """``(shape past the batch axis, dtype, device)`` of each tensor of an ``(x, y[, sample_weight])`` tuple
-        of tensors with rows, all of the same length, for a model of one input and output; None otherwise."""
-        if type(raw) not in (tuple, list) or not 2 <= len(raw) <= 3 or self.spec.several_inputs \
-                or self.spec.several_outputs or self.class_weights is not None:
+    def _repeatable_model(self) -> bool:
+        # batches of several inputs or outputs are lists or dicts, and class weights make weights from values
+        return not (self.spec.several_inputs or self.spec.several_outputs or self.class_weights is not None)
+
+    def _repeated(self, raw):
+        """``raw`` on the device, converted as the last batch that passed the checks, when it is an ``(x, y[,
+        sample_weight])`` tuple of tensors like that one's (row shapes, dtypes, devices), all with the same
+        number of rows (at least one); None otherwise."""
+        if type(raw) not in (tuple, list) or len(raw) != len(self._passed):
             return None
         rows = None
-        for t in raw:
-            if type(t) is not torch.Tensor or t.dim() == 0 or rows is not None and len(t) != rows:
+        batch = []
+        for t, how in zip(raw, self._passed):
+            if type(t) is not torch.Tensor or t.dtype != how.dtype or t.device != how.device:
                 return None
-            rows = len(t)
-        return tuple((t.shape[1:], t.dtype, t.device) for t in raw) if rows else None
+            shape = t.shape
+            if not shape or shape[1:] != how.row_shape or rows is not None and shape[0] != rows:
+                return None
+            rows = shape[0]
+            batch.append(how.convert(t, self.device))
+        if not rows:
+            return None
+        return (batch[0], batch[1], None) if len(batch) == 2 else tuple(batch)
 
-    def _remember(self, signature, raw, standardized) -> None:
-        """Keep the conversion of each tensor when it is one the fast path makes (see ``_convert``)."""
+    def _remember(self, raw, standardized) -> None:
+        """Keep how each tensor was converted when the fast path can repeat it (see ``_Conversion``)."""
         self._passed = None
-        if signature is None or len(raw) == 2 and standardized[2] is not None:
-            return  # not tensors only, or weights made from nothing
+        if not self._may_repeat or type(raw) not in (tuple, list) or not 2 <= len(raw) <= 3 \
+                or len(raw) == 2 and standardized[2] is not None:
+            return  # not (x, y[, sample_weight]), or weights made from nothing
         conversions = []
         for before, after in zip(raw, standardized):
-            if after is None or after.dtype == before.dtype and after.data_ptr() != before.data_ptr():
-                return  # new values (not a cast or a view): check every batch
-            conversions.append((after.dtype, after.shape[1:]))
-        self._passed, self._conversions = signature, tuple(conversions)
+            if type(before) is not torch.Tensor or before.dim() == 0 or after is None \
+                    or after.dtype == before.dtype and after.data_ptr() != before.data_ptr():
+                return  # not a tensor with rows, or new values (not a cast or a view): check every batch
+            conversions.append(_Conversion(before.shape[1:], before.dtype, before.device, after.dtype,
+                                           after.shape[1:]))
+        self._passed = conversions
 
 
-def _convert(t: torch.Tensor, how) -> torch.Tensor:
-    dtype, row_shape = how
-    t = t.detach()
-    if t.dtype != dtype:
-        t = t.to(dtype)
-    return t if t.shape[1:] == row_shape else t.reshape((len(t),) + tuple(row_shape))
+@dataclass(frozen=True)
+class _Conversion:
+    """What one tensor of a checked batch was (shape past the batch axis, dtype, device) and what the checks
+    made of it (a cast, a reshape of each row: Keras's (N,) -> (N, 1) targets, a detach)."""
+    row_shape: torch.Size
+    dtype: torch.dtype
+    device: torch.device
+    to_dtype: torch.dtype
+    to_row_shape: torch.Size
+
+    def convert(self, t: torch.Tensor, device: torch.device) -> torch.Tensor:
+        if t.requires_grad:
+            t = t.detach()
+        if self.to_dtype != self.dtype:
+            t = t.to(self.to_dtype)
+        if self.to_row_shape != self.row_shape:
+            t = t.reshape((len(t),) + tuple(self.to_row_shape))
+        return t if self.device == device else backend.to_device(t, device)
 
 
 def describe_batch(source_name: str, key) -> str:
