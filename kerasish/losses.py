@@ -28,7 +28,8 @@ LossFunction = Callable[..., torch.Tensor]
 
 # ---------------------------------------------------------------------------- helpers
 def _floating(y_pred) -> torch.Tensor:
-    y_pred = torch.as_tensor(y_pred)
+    if not isinstance(y_pred, torch.Tensor):  # (as_tensor of a tensor returns it, after a dispatch every step)
+        y_pred = torch.as_tensor(y_pred)
     if not y_pred.is_floating_point():
         return y_pred.to(backend.torch_floatx())
     # Half precision cannot hold 1 - 1e-7 (it rounds to 1): compute losses in float32, as Keras's floatx.

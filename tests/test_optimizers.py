@@ -263,7 +263,12 @@ def test_adam_uses_the_fused_kernel_only_for_tensors_it_handles():
     f32, f64 = torch.zeros(2, 3), torch.zeros(2, 3, dtype=torch.float64)
     assert _fusable([f32, torch.zeros(4)], [f32.clone(), torch.zeros(4)])
     assert not _fusable([f32, f64], [f32.clone(), f64.clone()])  # one dtype per list (the CUDA kernel's check)
-    assert not _fusable([f32], [f64])  # a gradient of another dtype than its parameter
+    # a gradient of another dtype, device or shape than its parameter cannot be: torch refuses it (_fusable
+    # counts on that and does not check them)
+    param = torch.nn.Parameter(f32.clone())
+    for other in (f64, torch.zeros(3, 2), torch.zeros(2, 3, device="meta")):
+        with pytest.raises(RuntimeError, match="attempting to assign a gradient"):
+            param.grad = other
     strided = torch.zeros(2, 6)[:, ::2]
     assert not _fusable([strided], [torch.zeros(2, 3)])  # not dense: the CPU kernel would write into the gaps
     assert not _fusable([f32], [torch.zeros(3, 2).t()])  # the gradient laid out otherwise than its parameter
