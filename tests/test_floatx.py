@@ -214,6 +214,26 @@ def test_inputs_are_cast_to_the_first_layers_dtype_not_floatx(tmp_path):
     np.testing.assert_allclose(model.predict(mapped), x @ kernel + bias, **TIGHT)
 
 
+
+def test_the_input_dtype_follows_a_first_layer_converted_or_replaced_after_the_model_ran():
+    """Sequential keeps its input dtype between steps: ``.double()`` after a float32 predict, and a float64 layer
+    added in place of a float32 one, feed float64 inputs from then on (1 + 1e-12 is 1.0 in float32)."""
+    x = np.array([[1.0 + 1e-12]])
+    identity = [np.ones((1, 1)), np.zeros(1)]
+    model = Sequential([L.Dense(1, input_shape=(1,))])
+    model.set_weights(identity)
+    assert model.predict(x)[0, 0] == 1.0  # float32 throughout
+    model.double()
+    model.set_weights(identity)
+    assert model.predict(x)[0, 0] == x[0, 0]
+    replaced = Sequential([L.Dense(1, input_shape=(1,))])
+    replaced.predict(x)
+    replaced.pop()
+    replaced.add(L.Dense(1, input_shape=(1,), dtype="float64"))
+    replaced.set_weights(identity)
+    assert replaced.predict(x)[0, 0] == x[0, 0]
+
+
 # ---------------------------------------------------------------------------- saving
 def test_save_and_load_model_keep_float64_weights_predictions_and_optimizer_state(tmp_path):
     backend.set_floatx("float64")

@@ -65,6 +65,7 @@ class Sequential(Functional):
             warnings.warn(f"Sequential.add: input_shape of {layer.name} is ignored; only the first layer's "
                           "input shape defines the model input.", stacklevel=2)
         self._stack.append(layer)
+        self.__dict__["_first_layer"] = None  # found again by _input_dtypes
         if self.built:
             self._call_on_last_output(layer)
         elif len(self._stack) == 1 and layer.batch_input_shape is not None:
@@ -74,6 +75,7 @@ class Sequential(Functional):
         if not self.layers:
             raise TypeError("There are no layers in the model.")
         self._stack = nn.ModuleList(list(self._stack)[:-1])
+        self.__dict__["_first_layer"] = None
         if self.built:
             del self._stack_outputs[-1]
             if self.layers:
@@ -127,12 +129,23 @@ class Sequential(Functional):
         """The first layer's dtype (Keras 2.3.1 ``Sequential.add`` makes the model's ``Input`` with
         ``first_layer.dtype``), or floatx while there is no layer or it is not a float type: integer images are
         cast on the device. A first layer that declares ``input_dtype`` (Embedding) gets its inputs in that dtype.
-        Asked at every step: the first layer is found without listing them all."""
-        first = next((layer for layer in self._stack if not isinstance(layer, InputLayer)), None)
+        Asked at every step: the answer is kept with what it was made from (the first layer, found again after
+        ``add``/``pop``; its dtype, which ``.double()`` changes; floatx) and made again when any of them changed."""
+        first = self.__dict__.get("_first_layer")
+        if first is None:
+            first = self.__dict__["_first_layer"] = next(
+                (layer for layer in self._stack if not isinstance(layer, InputLayer)), None)
+        made_from = (first, None if first is None else first.input_dtype or first.dtype, backend.floatx())
+        kept = self.__dict__.get("_kept_input_dtypes")
+        if kept is not None and kept[0] == made_from:
+            return kept[1]
         if first is not None and first.input_dtype is not None:
-            return [_torch_dtype(first.input_dtype)]
-        dtype = _torch_dtype(first.dtype) if first is not None else backend.torch_floatx()
-        return [dtype if dtype.is_floating_point else backend.torch_floatx()]
+            dtypes = [_torch_dtype(first.input_dtype)]
+        else:
+            dtype = _torch_dtype(first.dtype) if first is not None else backend.torch_floatx()
+            dtypes = [dtype if dtype.is_floating_point else backend.torch_floatx()]
+        self.__dict__["_kept_input_dtypes"] = (made_from, dtypes)
+        return dtypes
 
     @property
     def input_names(self) -> list[str]:
