@@ -50,18 +50,28 @@ def binary_accuracy(y_true: torch.Tensor, y_pred: torch.Tensor, threshold: float
 
 
 def categorical_accuracy(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
+    return _categorical_hits(y_true, y_pred).to(_floating(y_pred).dtype)
+
+
+def _categorical_hits(y_true, y_pred) -> torch.Tensor:
+    """Per sample, whether the highest prediction is the true (one-hot) class: bools."""
     y_true, y_pred = _prepare(y_true, y_pred)
-    return (y_true.argmax(-1) == y_pred.argmax(-1)).to(y_pred.dtype)
+    return y_true.argmax(-1) == y_pred.argmax(-1)
 
 
 def sparse_categorical_accuracy(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
+    return _sparse_categorical_hits(y_true, y_pred).to(_floating(y_pred).dtype)
+
+
+def _sparse_categorical_hits(y_true, y_pred) -> torch.Tensor:
+    """Per sample, whether the highest prediction is the labelled class: bools."""
     y_pred = _floating(y_pred)
     labels = _sparse_targets(y_true, y_pred, "sparse_categorical_accuracy")
     predicted = y_pred.argmax(-1)
     # Keras compares the labels as floats with the argmax cast to float: 1.0 matches class 1, 1.5 matches none.
     if labels.is_floating_point():
-        return (labels == predicted.to(labels.dtype)).to(y_pred.dtype)
-    return (labels == predicted).to(y_pred.dtype)  # any integer labels: == promotes them to int64
+        return labels == predicted.to(labels.dtype)
+    return labels == predicted  # any integer labels: == promotes them to int64
 
 
 def top_k_categorical_accuracy(y_true: torch.Tensor, y_pred: torch.Tensor, k: int = 5) -> torch.Tensor:
@@ -127,7 +137,10 @@ _LOSS_DEPENDENT = ("accuracy", "acc", "crossentropy", "ce")
 # Metrics whose value depends on the output only through the index of its largest entry on the last axis. A final
 # softmax or sigmoid keeps that index (both are increasing along the axis), so the loop gives these metrics the
 # logits it already has rather than computing probabilities for them every step (see trainer._metric_input).
-ARGMAX_METRICS = frozenset({categorical_accuracy, sparse_categorical_accuracy})
+# The accuracies whose per-sample value is 1 for a hit of the argmax and 0 for a miss: the training loop counts
+# their hits (a sum of bools, no cast to floats first) and gives them no softmax (the argmax is the logits').
+ACCURACY_HITS = {categorical_accuracy: _categorical_hits, sparse_categorical_accuracy: _sparse_categorical_hits}
+ARGMAX_METRICS = frozenset(ACCURACY_HITS)
 
 
 # ---------------------------------------------------------------------------- stateful metrics

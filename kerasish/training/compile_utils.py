@@ -122,6 +122,14 @@ class CompiledMetrics(MetricEntries):
                 states.append(fn.batch_state(y_true, y_pred, with_mask(sample_weight if weighted else None, mask,
                                                                        y_pred)))
                 continue
+            hits = metrics_module.ACCURACY_HITS.get(fn)
+            if hits is not None and mask is None and not (weighted and sample_weight is not None) \
+                    and y_pred.dim() == 2:
+                # an accuracy of one prediction per sample, every sample counting once: the number of hits
+                sums.append(hits(y_true, y_pred).sum())
+                if weighted or masked_model:
+                    weight_sums.append(torch.full((), float(len(y_pred)), device=y_pred.device))
+                continue
             values = fn(y_true, y_pred)
             weights = with_mask(sample_weight, mask, values) if weighted else with_mask(None, mask, values)
             if weights is not None:
