@@ -256,3 +256,28 @@ def test_argmax_metrics_read_the_same_class_from_logits_as_from_softmax_or_sigmo
         want = np_categorical_accuracy(y, probabilities)
         for fn in metrics.ARGMAX_METRICS:
             np.testing.assert_array_equal(fn(targets[fn], zt).numpy(), want)
+
+
+# ---------------------------------------------------------------------------- accuracy in the training loop
+@pytest.mark.parametrize("loss, labels", [
+    ("sparse_categorical_crossentropy", np.array([0, 1, 2, 0, 1, 2, 0, 1, 2, 1])),
+    ("sparse_categorical_crossentropy", np.array([0.0, 1.0, 1.0, 0.0, 2.0, 2.0, 0.0, 1.0, 2.0, 1.0])),  # floats
+    ("categorical_crossentropy", np.eye(3)[[0, 1, 2, 0, 1, 2, 0, 1, 2, 1]]),
+])
+def test_the_loops_accuracy_is_the_mean_of_the_hits_over_every_batch(loss, labels):
+    """The loop counts the hits of an unweighted accuracy (no per-sample floats); a weighted one and the model's
+    output (probabilities from a softmax) give the same NumPy means."""
+    from kerasish.layers import Dense
+    from kerasish.models import Sequential
+    x = np.random.RandomState(0).randn(10, 3).astype("float32")  # identity kernel: the class is argmax(x)
+    weights = np.linspace(0.5, 2.0, 10).astype("float32")
+    model = Sequential([Dense(3, input_shape=(3,), use_bias=False, activation="softmax")])
+    model.compile("sgd", loss, metrics=["accuracy"], weighted_metrics=["accuracy"])
+    model.set_weights([np.eye(3, dtype="float32")])
+    true_class = labels.argmax(-1) if labels.ndim == 2 else labels
+    hits = (np.argmax(x, -1) == true_class).astype(np.float64)
+    _, accuracy, weighted = model.evaluate(x, labels, batch_size=4, verbose=0)
+    assert accuracy == pytest.approx(hits.mean()) and weighted == pytest.approx(hits.mean())
+    _, accuracy, weighted = model.evaluate(x, labels, sample_weight=weights, batch_size=4, verbose=0)
+    assert accuracy == pytest.approx(hits.mean())
+    assert weighted == pytest.approx(np.sum(hits * weights) / np.sum(weights))
