@@ -19,7 +19,7 @@ no branch predictor and no memory bandwidth.
 Needs valgrind, its header valgrind/callgrind.h and a C compiler: a three-line helper is compiled to start
 the counting after the imports and to read it out around each epoch.
 
-    python scripts/bench_step_cost.py                # MLP 784-256-256-10, batch 128 and 32 (~8 min on 2 cores)
+    python scripts/bench_step_cost.py                # MLP 784-256-256-10, batch 128 and 32 (~7 min on 2 cores)
     python scripts/bench_step_cost.py --short 1 --long 2  # a quick check that it runs
 """
 from __future__ import annotations

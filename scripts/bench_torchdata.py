@@ -17,7 +17,7 @@ over interleaved rounds, so a change in machine load hits both sides alike):
   thread's gather ran on torch's intra-op threads and oversubscribed the two cores the step's threads use;
   loader threads now run torch single-threaded, as DataLoader worker processes do.)
 
-    python scripts/bench_torchdata.py                    # 16384 samples, batch 128 and 32, 15 rounds (~3 min)
+    python scripts/bench_torchdata.py                    # 16384 samples, batch 128 and 32, 15 rounds (~2 min)
     python scripts/bench_torchdata.py --samples 512      # a quick check that it runs
 
 scripts/bench_step_cost.py counts (valgrind) what the first row times: the same comparison without the noise.
