@@ -125,20 +125,19 @@ class CompiledMetrics(MetricEntries):
             hits = metrics_module.ACCURACY_HITS.get(fn)
             if hits is not None and mask is None and not (weighted and sample_weight is not None) \
                     and y_pred.dim() == 2:
-                # an accuracy of one prediction per sample, every sample counting once: the number of hits
-                sums.append(hits(y_true, y_pred).sum())
-                if weighted or masked_model:
-                    weight_sums.append(torch.full((), float(len(y_pred)), device=y_pred.device))
-                continue
-            values = fn(y_true, y_pred)
-            weights = with_mask(sample_weight, mask, values) if weighted else with_mask(None, mask, values)
-            if weights is not None:
-                # Keras: sum(v * w) / sum(w) over the weighted elements; (N, T) values with (N,) weights are
-                # averaged over T first, (N, T) weights weight every element.
-                values = _mean_to_rank(values, weights.dim())
-                sums.append((values * weights).sum())
-                weight_sums.append(weights.sum())
-                continue
+                # an accuracy of one prediction per sample, every sample counting once: its sum is the number of
+                # hits, summed as bools (no cast to per-sample floats)
+                values = hits(y_true, y_pred)
+            else:
+                values = fn(y_true, y_pred)
+                weights = with_mask(sample_weight, mask, values) if weighted else with_mask(None, mask, values)
+                if weights is not None:
+                    # Keras: sum(v * w) / sum(w) over the weighted elements; (N, T) values with (N,) weights are
+                    # averaged over T first, (N, T) weights weight every element.
+                    values = _mean_to_rank(values, weights.dim())
+                    sums.append((values * weights).sum())
+                    weight_sums.append(weights.sum())
+                    continue
             sums.append(_mean_to_rank(values, 1).sum())
             if weighted or masked_model:  # no weights: every sample counts once (a fill, not a host->device copy)
                 weight_sums.append(torch.full((), float(len(values)), device=values.device))
