@@ -620,10 +620,9 @@ def _fusable(params, grads) -> bool:
     for p, g in zip(params, grads):
         if p.dtype is not dtype or p.device != device:  # dtypes are singletons: `is` compares them
             return False
-        strides = p.stride()
-        if g.stride() != strides and not _same_layout(p, g):
+        if g.stride() != p.stride() and not _same_layout(p, g):
             return False
-        if not (p.is_contiguous() or _dense(p)):
+        if not _dense(p):
             return False
     return True
 
