@@ -135,15 +135,14 @@ class Sequential(Functional):
         if first is None:
             first = self.__dict__["_first_layer"] = next(
                 (layer for layer in self._stack if not isinstance(layer, InputLayer)), None)
-        made_from = (first, None if first is None else first.input_dtype or first.dtype, backend.floatx())
+        name = None if first is None else _input_dtype_of(first)
+        made_from = (first, name, backend.floatx())
         kept = self.__dict__.get("_kept_input_dtypes")
         if kept is not None and kept[0] == made_from:
             return kept[1]
-        if first is not None and first.input_dtype is not None:
-            dtypes = [_torch_dtype(first.input_dtype)]
-        else:
-            dtype = _torch_dtype(first.dtype) if first is not None else backend.torch_floatx()
-            dtypes = [dtype if dtype.is_floating_point else backend.torch_floatx()]
+        dtype = backend.torch_floatx() if name is None else _torch_dtype(name)
+        # a declared input dtype (Embedding's int32) is kept; a layer's own non-float dtype is not
+        dtypes = [dtype if dtype.is_floating_point or first.input_dtype is not None else backend.torch_floatx()]
         self.__dict__["_kept_input_dtypes"] = (made_from, dtypes)
         return dtypes
 
